@@ -1,0 +1,1 @@
+"""Pure FinOps logic: Polars and Python only, no Dagster."""

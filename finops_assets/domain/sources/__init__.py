@@ -1,0 +1,1 @@
+"""One module per billing source: parse the provider's wire format, map it to FOCUS."""

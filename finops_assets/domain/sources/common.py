@@ -1,0 +1,65 @@
+"""What every source module shares: ingestion metadata, quarantine rows, the parse result."""
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import polars as pl
+
+# Appended to every raw table after the provider-native columns.
+INGEST_METADATA_COLUMNS: dict[str, pl.DataType] = {
+    "x_charge_date": pl.Date(),  # UTC usage day of the row: the partition
+    "x_ingestion_key": pl.Utf8(),  # deterministic: provider, account, day, request or content hash
+    "x_source_file": pl.Utf8(),  # file name, object key or API page the row came from
+    "x_source_line": pl.Int64(),  # 1-based line (CSV, header = line 1) or row index in page/file
+    "x_fetched_at": pl.Datetime("us", "UTC"),  # when the payload was fetched (object mtime for files)
+}
+
+# One row per rejected input row; shared by every source and stage.
+QUARANTINE_COLUMNS: dict[str, pl.DataType] = {
+    "x_charge_date": pl.Date(),  # the partition being ingested
+    "x_source": pl.Utf8(),  # aws_cur, gcp_billing_export, ..., or normalized_costs
+    "x_ingestion_key": pl.Utf8(),
+    "x_source_file": pl.Utf8(),
+    "x_source_line": pl.Int64(),
+    "x_column": pl.Utf8(),  # the offending column (first one found)
+    "x_reason": pl.Utf8(),  # human-readable: what is wrong and what value was seen
+    "x_raw_record": pl.Utf8(),  # the original row as JSON text
+    "x_amount": pl.Utf8(),  # the row's cost as it was written, when it can be read (for thresholds)
+    "x_currency": pl.Utf8(),
+}
+
+
+class SourceFormatError(ValueError):
+    """A whole file or page is not in the expected format (wrong provider, missing columns...).
+
+    The message names the file, and the line and column where it can.
+    """
+
+
+@dataclass(frozen=True)
+class ParseResult:
+    """Rows that parsed (raw contract columns) and rows that did not (QUARANTINE_COLUMNS)."""
+
+    rows: pl.DataFrame
+    quarantine: pl.DataFrame
+
+
+def empty_quarantine() -> pl.DataFrame:
+    return pl.DataFrame(schema=QUARANTINE_COLUMNS)
+
+
+def ingestion_key(provider: str, account: str, day: dt.date, request: Mapping | bytes) -> str:
+    """Deterministic id of one ingestion: same provider, account, day and request -> same key."""
+    if isinstance(request, bytes):
+        digest = hashlib.sha256(request).hexdigest()
+    else:
+        canonical = json.dumps(request, sort_keys=True, separators=(",", ":"), default=str)
+        digest = hashlib.sha256(canonical.encode()).hexdigest()
+    return f"{provider}:{account}:{day.isoformat()}:{digest[:16]}"
+
+
+def content_hash(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()

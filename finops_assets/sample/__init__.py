@@ -1,0 +1,1 @@
+"""The deterministic sample estate: what `make demo` and the tests ingest."""

@@ -1,0 +1,76 @@
+"""The one place that reads the environment: where the lake, landing folder and Dagster home live.
+
+Read at run time (by resources and the CLI), never at import time of an asset module.
+"""
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+SUPPORTED_LAKE_SCHEMES = ("file", "s3", "s3a", "gs", "gcs", "abfss", "az", "azure")
+
+# Environment variables copied into Delta storage options when the lake is on object storage.
+_STORAGE_OPTION_PREFIXES = ("AWS_", "GOOGLE_", "AZURE_")
+
+
+class SettingsError(ValueError):
+    """A setting has a value the platform cannot use; the message says which and what to do."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where everything lives for one deployment."""
+
+    home: Path
+    lake_uri: str
+    landing_dir: Path
+    dagster_home: Path
+    base_currency: str = "USD"
+    storage_options: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def lake_is_local(self) -> bool:
+        return lake_scheme(self.lake_uri) == "file"
+
+    def table_uri(self, table_name: str) -> str:
+        """Each Delta table lives at <lake root>/<asset name>."""
+        return f"{self.lake_uri.rstrip('/')}/{table_name}"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
+        """Build settings from FINOPS_* variables, defaulting to the embedded layout under ./.finops."""
+        env = os.environ if env is None else env
+        home = Path(env.get("FINOPS_HOME", ".finops")).expanduser().resolve()
+        lake_uri = env.get("FINOPS_LAKE_URI") or str(home / "lake")
+        scheme = lake_scheme(lake_uri)
+        if scheme not in SUPPORTED_LAKE_SCHEMES:
+            raise SettingsError(
+                f"FINOPS_LAKE_URI={lake_uri!r} has the unknown scheme {scheme!r}; use a local path "
+                "or one of s3://, gs://, abfss://"
+            )
+        if scheme == "file":
+            lake_uri = str(Path(lake_uri.removeprefix("file://")).expanduser().resolve())
+        base_currency = env.get("FINOPS_BASE_CURRENCY", "USD").strip().upper()
+        if len(base_currency) != 3 or not base_currency.isalpha():
+            raise SettingsError(
+                f"FINOPS_BASE_CURRENCY={base_currency!r} is not an ISO 4217 code such as USD or EUR"
+            )
+        options = {}
+        if scheme != "file":
+            options = {k: v for k, v in env.items() if k.startswith(_STORAGE_OPTION_PREFIXES)}
+        return cls(
+            home=home,
+            lake_uri=lake_uri,
+            landing_dir=Path(env.get("FINOPS_LANDING_DIR", str(home / "landing"))).resolve(),
+            dagster_home=Path(env.get("DAGSTER_HOME", str(home / "dagster"))).resolve(),
+            base_currency=base_currency,
+            storage_options=options,
+        )
+
+
+def lake_scheme(uri: str) -> str:
+    """The URI scheme of a lake root; plain paths are 'file'."""
+    if "://" not in uri:
+        return "file"
+    return uri.split("://", 1)[0].lower()

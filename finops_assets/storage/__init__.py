@@ -1,0 +1,1 @@
+"""The Delta layer: table contracts, partition writes, reads with pushdown."""
