@@ -6,6 +6,7 @@ Read at run time (by resources and the CLI), never at import time of an asset mo
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 SUPPORTED_LAKE_SCHEMES = ("file", "s3", "s3a", "gs", "gcs", "abfss", "az", "azure")
@@ -28,6 +29,7 @@ class Settings:
     dagster_home: Path
     base_currency: str = "USD"
     storage_options: Mapping[str, str] = field(default_factory=dict)
+    quarantine_max_share: Decimal = Decimal("0.01")
 
     @property
     def lake_is_local(self) -> bool:
@@ -59,7 +61,14 @@ class Settings:
         options = {}
         if scheme != "file":
             options = {k: v for k, v in env.items() if k.startswith(_STORAGE_OPTION_PREFIXES)}
+        try:
+            max_share = Decimal(env.get("FINOPS_QUARANTINE_MAX_SHARE", "0.01"))
+        except InvalidOperation as error:
+            raise SettingsError(
+                "FINOPS_QUARANTINE_MAX_SHARE must be a decimal such as 0.01"
+            ) from error
         return cls(
+            quarantine_max_share=max_share,
             home=home,
             lake_uri=lake_uri,
             landing_dir=Path(env.get("FINOPS_LANDING_DIR", str(home / "landing"))).resolve(),

@@ -1,13 +1,18 @@
 """Delta Lake tables: one day replaced atomically, reads pruned to the days asked for."""
 
 import datetime as dt
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import deltalake
+import deltalake.exceptions
 import polars as pl
 
 from finops_assets.storage.contract import ContractError, TableContract
+
+_COMMIT_ATTEMPTS = 5
+_SAFE_LITERAL = re.compile(r"^[A-Za-z0-9_.:-]+$")
 
 
 class DayOutOfRangeError(ContractError):
@@ -38,11 +43,18 @@ class DeltaLake:
             self.table_uri(contract), storage_options=self._options()
         ).version()
 
-    def write_day(self, contract: TableContract, frame: pl.DataFrame, day: dt.date) -> int:
+    def write_day(
+        self,
+        contract: TableContract,
+        frame: pl.DataFrame,
+        day: dt.date,
+        scope: Mapping[str, str] | None = None,
+    ) -> int:
         """Replace exactly `day` in the table with `frame`, atomically; returns the new version.
 
-        The frame must match the contract and hold only rows of `day`; anything else is refused
-        before anything is written. An empty frame clears the day.
+        The frame must match the contract and hold only rows of `day` (and of `scope`, e.g.
+        {"x_source": "aws_cur"} for a table shared by several writers); anything else is refused
+        before anything is written. An empty frame clears the day (within the scope).
         """
         if contract.day_column is None:
             raise ContractError(f"table {contract.name} is not day-partitioned; use write_all")
@@ -55,6 +67,19 @@ class DeltaLake:
                 f"other days {days[:5]}"
             )
         predicate = f"{contract.day_column} = '{day.isoformat()}'"
+        for column, value in (scope or {}).items():
+            if column not in contract.partition_by:
+                raise ContractError(
+                    f"table {contract.name}: scope column {column} is not a partition"
+                )
+            if not _SAFE_LITERAL.match(value):
+                raise ContractError(f"table {contract.name}: unsafe scope value {value!r}")
+            foreign = frame.filter(pl.col(column) != value).height
+            if foreign:
+                raise ContractError(
+                    f"table {contract.name}: {foreign} rows outside the scope {column}={value!r}"
+                )
+            predicate += f" AND {column} = '{value}'"
         frame.write_delta(
             self.table_uri(contract),
             mode="overwrite",

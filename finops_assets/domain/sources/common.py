@@ -14,7 +14,9 @@ INGEST_METADATA_COLUMNS: dict[str, pl.DataType] = {
     "x_ingestion_key": pl.Utf8(),  # deterministic: provider, account, day, request or content hash
     "x_source_file": pl.Utf8(),  # file name, object key or API page the row came from
     "x_source_line": pl.Int64(),  # 1-based line (CSV, header = line 1) or row index in page/file
-    "x_fetched_at": pl.Datetime("us", "UTC"),  # when the payload was fetched (object mtime for files)
+    "x_fetched_at": pl.Datetime(
+        "us", "UTC"
+    ),  # when the payload was fetched (object mtime for files)
 }
 
 # One row per rejected input row; shared by every source and stage.

@@ -1,0 +1,35 @@
+# The front door. `make demo` and `make test` create or update .venv by themselves.
+PY ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: venv demo test lint dev bench clean focus-check
+
+$(STAMP): pyproject.toml setup.cfg
+	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+demo: venv
+	$(BIN)/finops demo
+
+test: venv
+	$(BIN)/pytest
+
+lint: venv
+	$(BIN)/ruff check finops_assets finops_assets_tests
+	$(BIN)/ruff format --check finops_assets finops_assets_tests
+	$(BIN)/mypy finops_assets
+
+dev: venv
+	$(BIN)/finops dev
+
+bench: venv
+	$(BIN)/python -m bench.run
+
+clean:
+	rm -rf .finops

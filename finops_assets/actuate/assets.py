@@ -1,0 +1,117 @@
+"""Actuate-stage assets: budget_status, budget_events and finops_kpis."""
+
+import datetime as dt
+
+import dagster as dg
+import polars as pl
+from dagster import AssetExecutionContext
+
+from finops_assets.domain import budgets as budgets_domain
+from finops_assets.domain import events as events_domain
+from finops_assets.domain.kpis import allocation_coverage
+from finops_assets.ingest.assets import SINGLE_RUN
+from finops_assets.metadata import markdown_table
+from finops_assets.partitions import daily_partitions, partition_days
+from finops_assets.resources.budgets import BudgetsResource
+from finops_assets.resources.events import EventSinksResource
+from finops_assets.resources.lake import LakeResource
+from finops_assets.storage import tables
+
+
+def _history(delta, day: dt.date) -> pl.DataFrame:
+    """Allocated cost from the earlier of the month start and 27 days back, up to `day`."""
+    start = min(day.replace(day=1), day - dt.timedelta(days=budgets_domain.HISTORY_DAYS - 1))
+    days = [start + dt.timedelta(days=n) for n in range((day - start).days + 1)]
+    return delta.read_days(tables.ALLOCATED_COSTS, days)
+
+
+@dg.asset(
+    group_name="actuate",
+    partitions_def=daily_partitions,
+    backfill_policy=SINGLE_RUN,
+    kinds={"delta", "polars"},
+    deps=["allocated_costs"],
+    check_specs=[
+        dg.AssetCheckSpec("check_budget_status_contract", asset="budget_status", blocking=True)
+    ],
+)
+def budget_status(context: AssetExecutionContext, lake: LakeResource, budgets: BudgetsResource):
+    """Per budget and day: month-to-date actual, forecast to month end, thresholds crossed."""
+    delta, configured = lake.delta(), budgets.load(lake.currency())
+    frames = []
+    for day in partition_days(context):
+        status = budgets_domain.budget_status(_history(delta, day), configured, day)
+        delta.write_day(tables.BUDGET_STATUS, status, day)
+        frames.append(status)
+    latest = frames[-1] if frames else pl.DataFrame()
+    over = latest.filter(pl.col("state") != "ok").height if frames else 0
+    return dg.MaterializeResult(
+        metadata={
+            "budgets": len(configured),
+            "not_ok_on_last_day": over,
+            "last_day": markdown_table(
+                latest.select("budget_id", "actual_mtd", "forecast_month_end", "state")
+                if frames
+                else []
+            ),
+        },
+        check_results=[
+            dg.AssetCheckResult(
+                check_name="check_budget_status_contract",
+                passed=all(f.height == len(configured) for f in frames),
+            )
+        ],
+    )
+
+
+@dg.asset(
+    group_name="actuate",
+    partitions_def=daily_partitions,
+    backfill_policy=SINGLE_RUN,
+    kinds={"delta", "cloudevents"},
+    deps=[budget_status],
+)
+def budget_events(
+    context: AssetExecutionContext,
+    lake: LakeResource,
+    budgets: BudgetsResource,
+    sinks: EventSinksResource,
+) -> dg.MaterializeResult:
+    """CloudEvents for budget thresholds crossed (or resolved), delivered through the outbox."""
+    delta, configured = lake.delta(), budgets.load(lake.currency())
+    outbox, raised = sinks.outbox(), 0
+    for day in partition_days(context):
+        earlier = [day.replace(day=n) for n in range(1, day.day)]
+        state = events_domain.fired_state(delta.read_days(tables.BUDGET_EVENTS, earlier))
+        status = delta.read_day(tables.BUDGET_STATUS, day)
+        events = events_domain.budget_threshold_events(status, configured, state)
+        delta.write_day(tables.BUDGET_EVENTS, events_domain.events_frame(events), day)
+        for event in events:
+            outbox.enqueue(event.get_id(), events_domain.event_to_json(event))
+        raised += len(events)
+    report = outbox.deliver_pending(sinks.sinks(), sinks.retries, sinks.backoff_seconds)
+    return dg.MaterializeResult(
+        metadata={
+            "events_raised": raised,
+            "delivered": len(report.delivered),
+            "delivery_failures": dg.MetadataValue.json([list(f) for f in report.failed][:20]),
+        }
+    )
+
+
+@dg.asset(
+    group_name="actuate",
+    partitions_def=daily_partitions,
+    backfill_policy=SINGLE_RUN,
+    kinds={"delta", "polars"},
+    deps=["allocated_costs"],
+)
+def finops_kpis(context: AssetExecutionContext, lake: LakeResource) -> dg.MaterializeResult:
+    """Allocation coverage per day: the share of cost placed by tag, hierarchy, proportion, or not."""
+    delta, frames = lake.delta(), []
+    for day in partition_days(context):
+        coverage = allocation_coverage(delta.read_day(tables.ALLOCATED_COSTS, day))
+        delta.write_day(tables.FINOPS_KPIS, coverage, day)
+        frames.append(coverage)
+    latest = frames[-1] if frames else []
+    return dg.MaterializeResult(metadata={"allocation_coverage_last_day": markdown_table(latest)})

@@ -1,0 +1,1 @@
+"""Stage 3, allocate: versioned rules put every cost on exactly one business unit."""

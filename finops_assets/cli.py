@@ -1,0 +1,85 @@
+"""The `finops` command line: what people do outside the Dagster UI."""
+
+import argparse
+import datetime as dt
+import os
+import sys
+from pathlib import Path
+
+from finops_assets.settings import Settings, SettingsError
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from finops_assets.demo import run_demo
+    from finops_assets.summary import render_report
+
+    settings = Settings.from_env()
+    print(f"Generating the sample estate into {settings.landing_dir} ...", flush=True)
+    run = run_demo(settings, args.start, args.days, args.rows_per_day, args.seed)
+    if not run.success:
+        print(
+            f"The Dagster run {run.run_id} failed; open `make dev` and look at that run.",
+            file=sys.stderr,
+        )
+        return 1
+    print(
+        f"Materialized every asset for {run.start}..{run.end} in run {run.run_id} "
+        f"({run.files_changed} landing files changed).\n"
+    )
+    print(render_report(settings, run.start, run.end))
+    return 0
+
+
+def _inspect(args: argparse.Namespace) -> int:
+    from finops_assets.inspect import inspect_file
+
+    print(inspect_file(Path(args.path)))
+    return 0
+
+
+def _dev(args: argparse.Namespace) -> int:
+    from finops_assets.demo import prepare_instance
+
+    settings = Settings.from_env()
+    prepare_instance(settings)
+    workspace = Path(__file__).resolve().parents[1] / "workspace.yaml"
+    command = ["dagster", "dev", "-h", "127.0.0.1", "-p", str(args.port)]
+    if workspace.exists():
+        command += ["-w", str(workspace)]
+    else:
+        command += ["-m", "finops_assets.definitions"]
+    dagster = Path(sys.executable).with_name("dagster")
+    os.execv(str(dagster), [str(dagster), *command[1:]])
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="finops", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    demo = commands.add_parser("demo", help="generate the sample estate and run every stage")
+    demo.add_argument("--start", type=dt.date.fromisoformat, default=dt.date(2026, 10, 1))
+    demo.add_argument("--days", type=int, default=31)
+    demo.add_argument("--rows-per-day", type=int, default=2_000)
+    demo.add_argument("--seed", type=int, default=20261001)
+    demo.set_defaults(handler=_demo)
+    inspect = commands.add_parser("inspect", help="detect, parse and total a billing file")
+    inspect.add_argument("path")
+    inspect.set_defaults(handler=_inspect)
+    dev = commands.add_parser("dev", help="start the Dagster UI on 127.0.0.1")
+    dev.add_argument("--port", type=int, default=3000)
+    dev.set_defaults(handler=_dev)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `finops` console script; errors print one clear line, not a traceback."""
+    args = build_parser().parse_args(argv)
+    try:
+        return args.handler(args)
+    except (SettingsError, FileNotFoundError, PermissionError, ValueError) as error:
+        print(f"finops {args.command}: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

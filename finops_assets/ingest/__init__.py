@@ -1,0 +1,1 @@
+"""Stage 1, ingest: raw payloads archived, parsed into one typed Delta table per source."""

@@ -1,0 +1,13 @@
+"""The ingest stage's definitions: one raw asset per source, k8s usage, the landing sensor."""
+
+import dagster as dg
+
+from finops_assets.ingest.assets import build_raw_asset
+from finops_assets.ingest.k8s_assets import k8s_usage_raw
+from finops_assets.ingest.sensors import landing_folder_sensor
+from finops_assets.sources import BILLING_SOURCES
+
+defs = dg.Definitions(
+    assets=[*[build_raw_asset(source) for source in BILLING_SOURCES], k8s_usage_raw],
+    sensors=[landing_folder_sensor],
+)

@@ -1,0 +1,1 @@
+"""Stage 2, normalize: FX rates, the service catalog and the FOCUS model every later stage reads."""

@@ -1,0 +1,63 @@
+"""Checks on normalized_costs: the FOCUS contract and exact conservation of billed money."""
+
+import pandera.polars as pa
+import polars as pl
+
+from finops_assets.domain.focus import CHARGE_CATEGORIES
+from finops_assets.storage import tables
+from finops_assets.storage.validation import ValidationOutcome, contract_schema, validate_frame
+
+_REQUIRED = (
+    "BilledCost",
+    "EffectiveCost",
+    "BillingCurrency",
+    "ChargeCategory",
+    "ChargePeriodStart",
+    "ChargePeriodEnd",
+    "ProviderName",
+    "ServiceCategory",
+    "x_provider",
+    "x_source",
+    "x_source_row_key",
+    "x_billed_cost_base",
+    "x_effective_cost_base",
+    "x_fx_rate",
+)
+
+NORMALIZED_SCHEMA = contract_schema(
+    tables.NORMALIZED_COSTS,
+    checks={
+        "ChargeCategory": [pa.Check.isin(list(CHARGE_CATEGORIES))],
+        "ChargeClass": [pa.Check.isin(["Correction"])],
+        "BillingCurrency": [pa.Check.str_matches(r"^[A-Z]{3}$")],
+        "x_source_row_key": [
+            pa.Check(
+                lambda data: data.lazyframe.select(pl.col(data.key).is_unique().all()),
+                name="unique",
+            )
+        ],
+    },
+    required=_REQUIRED,
+)
+
+
+def normalized_contract_result(rows: pl.DataFrame) -> ValidationOutcome:
+    """check_normalized_contract: FOCUS columns, types, allowed values, unique row keys."""
+    return validate_frame(NORMALIZED_SCHEMA, rows)
+
+
+def conservation_result(
+    source_totals: pl.DataFrame, rows: pl.DataFrame, quarantine: pl.DataFrame
+) -> ValidationOutcome:
+    """check_billed_cost_conserved: per currency, raw billed == normalized + quarantined, exactly."""
+    from finops_assets.domain.normalize import conservation_report
+
+    report = conservation_report(
+        source_totals.group_by("currency").agg(pl.col("amount").sum()), rows, quarantine
+    )
+    broken = report.filter(pl.col("difference") != 0)
+    return ValidationOutcome(
+        broken.is_empty(),
+        broken.height,
+        [{k: str(v) for k, v in r.items()} for r in report.to_dicts()],
+    )

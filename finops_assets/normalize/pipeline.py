@@ -1,0 +1,67 @@
+"""One charge day through normalization: raw tables -> FOCUS rows in the base currency."""
+
+import datetime as dt
+from dataclasses import dataclass
+
+import polars as pl
+
+from finops_assets.domain import normalize as normalize_domain
+from finops_assets.domain.focus import SOURCE_FOCUS_COLUMNS
+from finops_assets.sources import BILLING_SOURCES
+from finops_assets.storage import tables
+from finops_assets.storage.delta import DeltaLake
+
+
+@dataclass(frozen=True)
+class NormalizedDay:
+    """The normalized rows of one day, what was quarantined, and the evidence for the checks."""
+
+    rows: pl.DataFrame
+    quarantine: pl.DataFrame
+    unmapped_services: pl.DataFrame
+    source_totals: pl.DataFrame  # x_source, currency, amount: what the raw tables billed
+
+
+def read_source_rows(delta: DeltaLake, day: dt.date) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Every source's raw rows of `day` mapped to FOCUS, and each source's billed totals."""
+    focus_frames, totals = [], []
+    for source in BILLING_SOURCES:
+        raw = delta.read_day(tables.raw_contract(source), day)
+        focus_frames.append(source.to_focus(raw).select(list(SOURCE_FOCUS_COLUMNS)))
+        totals.append(
+            source.billed_totals(raw).select(
+                pl.lit(source.SOURCE).alias("x_source"), "currency", "amount"
+            )
+        )
+    return pl.concat(focus_frames, how="vertical"), pl.concat(totals, how="vertical")
+
+
+def normalize_day(
+    delta: DeltaLake,
+    day: dt.date,
+    *,
+    catalog: pl.DataFrame,
+    catalog_version: str,
+    base_currency: str,
+    tag_aliases: dict[str, str],
+) -> NormalizedDay:
+    """Read the day's raw rows, convert with the day's FX rates, map services, quarantine bad rows."""
+    rows, totals = read_source_rows(delta, day)
+    day_rates = delta.read_day(tables.FX_RATES, day)
+    result = normalize_domain.normalize_costs(
+        rows,
+        fx_rates=day_rates_to_conversion(day_rates, base_currency),
+        catalog=catalog,
+        catalog_version=catalog_version,
+        base_currency=base_currency,
+        tag_aliases=tag_aliases,
+    )
+    quarantine = result.quarantine.with_columns(pl.lit("normalized_costs").alias("x_source"))
+    return NormalizedDay(result.rows, quarantine, result.unmapped_services, totals)
+
+
+def day_rates_to_conversion(day_rates: pl.DataFrame, base_currency: str) -> pl.DataFrame:
+    """The fx_rates partition of a day -> rates into the base currency (cross rates via EUR)."""
+    from finops_assets.domain import fx
+
+    return fx.conversion_rates(day_rates, base_currency)

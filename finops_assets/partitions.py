@@ -1,0 +1,25 @@
+"""The charge-day partitions every cost asset shares (UTC days)."""
+
+import datetime as dt
+
+from dagster import AssetExecutionContext, DailyPartitionsDefinition
+
+# The first day of the sample estate; real deployments move it back to their first export.
+PARTITIONS_START = "2026-10-01"
+
+daily_partitions = DailyPartitionsDefinition(start_date=PARTITIONS_START, timezone="UTC")
+
+
+def partition_days(context: AssetExecutionContext) -> list[dt.date]:
+    """The charge days a run covers: one for a single partition, many for a ranged backfill."""
+    return [dt.date.fromisoformat(key) for key in context.partition_keys]
+
+
+def check_partition_key(key: str) -> dt.date:
+    """A day from a partition key, refused with a clear message when outside the definition."""
+    if not daily_partitions.has_partition_key(key):
+        raise ValueError(
+            f"partition {key!r} is not a day of the daily partitions starting {PARTITIONS_START}"
+            " (format YYYY-MM-DD, not in the future)"
+        )
+    return dt.date.fromisoformat(key)

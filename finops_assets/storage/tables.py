@@ -1,0 +1,82 @@
+"""Every Delta table of the platform, declared once: name (= asset name), columns, partitions."""
+
+from types import ModuleType
+
+from finops_assets.domain.allocate import ALLOCATED_COLUMNS
+from finops_assets.domain.budgets import BUDGET_STATUS_COLUMNS
+from finops_assets.domain.catalog import CATALOG_COLUMNS
+from finops_assets.domain.events import BUDGET_EVENTS_COLUMNS
+from finops_assets.domain.focus import NORMALIZED_COLUMNS
+from finops_assets.domain.fx import FX_RATE_COLUMNS
+from finops_assets.domain.k8s import K8S_USAGE_COLUMNS
+from finops_assets.domain.kpis import ALLOCATION_COVERAGE_COLUMNS
+from finops_assets.domain.reporting import COST_BY_UNIT_COLUMNS
+from finops_assets.domain.sources.common import QUARANTINE_COLUMNS
+from finops_assets.storage.contract import DAY_COLUMN, TableContract
+
+
+def raw_contract(source: ModuleType) -> TableContract:
+    """The typed raw table of one billing source: `<source>_raw`, partitioned by charge day."""
+    return TableContract(
+        name=f"{source.SOURCE}_raw",
+        columns=source.RAW_COLUMNS,
+        description=f"{source.SOURCE} rows as the provider sent them, typed, plus ingestion metadata",
+    )
+
+
+QUARANTINE = TableContract(
+    name="quarantine",
+    columns=QUARANTINE_COLUMNS,
+    partition_by=(DAY_COLUMN, "x_source"),
+    description="Rows that could not be ingested or normalized, with file, line, column and reason",
+)
+K8S_USAGE_RAW = TableContract(
+    name="k8s_usage_raw",
+    columns=K8S_USAGE_COLUMNS,
+    description="Kubernetes pod CPU and memory usage and requests per interval (koku format)",
+)
+FX_RATES = TableContract(
+    name="fx_rates",
+    columns=FX_RATE_COLUMNS,
+    description="Units of each currency per EUR for each charge day, and the publication day used",
+)
+SERVICE_CATALOG = TableContract(
+    name="service_catalog",
+    columns=CATALOG_COLUMNS,
+    partition_by=(),
+    day_column=None,
+    description="Provider service code -> FOCUS ServiceName, ServiceCategory, ServiceSubcategory",
+)
+NORMALIZED_COSTS = TableContract(
+    name="normalized_costs",
+    columns=NORMALIZED_COLUMNS,
+    partition_by=(DAY_COLUMN, "x_provider"),
+    description="FOCUS 1.2 cost rows of every source with base-currency amounts",
+)
+ALLOCATED_COSTS = TableContract(
+    name="allocated_costs",
+    columns=ALLOCATED_COLUMNS,
+    partition_by=(DAY_COLUMN, "x_provider", "x_business_unit"),
+    description="Normalized cost split onto business units, with allocation lineage on every row",
+)
+COST_BY_BUSINESS_UNIT = TableContract(
+    name="cost_by_business_unit",
+    columns=COST_BY_UNIT_COLUMNS,
+    partition_by=("x_provider", DAY_COLUMN, "x_business_unit"),
+    description="Allocated cost per day, provider, business unit and category (base currency)",
+)
+BUDGET_STATUS = TableContract(
+    name="budget_status",
+    columns=BUDGET_STATUS_COLUMNS,
+    description="Per budget and day: month-to-date actual, forecast, thresholds crossed, state",
+)
+BUDGET_EVENTS = TableContract(
+    name="budget_events",
+    columns=BUDGET_EVENTS_COLUMNS,
+    description="CloudEvents raised for budget thresholds (deterministic ids)",
+)
+FINOPS_KPIS = TableContract(
+    name="finops_kpis",
+    columns=ALLOCATION_COVERAGE_COLUMNS,
+    description="Allocation coverage per day and method",
+)

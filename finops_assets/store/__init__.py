@@ -1,0 +1,1 @@
+"""Stage 4, store: the reporting table finance reads, partitioned by provider, day and unit."""
