@@ -1,0 +1,195 @@
+"""Where budget events go: the sink interface, a local event log, and a durable outbox.
+
+Delivery is at least once from the outbox and exactly once in effect: the outbox retries a sink
+until it has a delivery record for (event, sink), and sinks drop event ids they already hold.
+"""
+
+import json
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+class EventSink(ABC):
+    """Somewhere events are sent: a local file here, Slack or PagerDuty in production."""
+
+    name: str
+
+    @abstractmethod
+    def deliver(self, event_json: bytes, event_id: str) -> None:
+        """Send one event (CloudEvents structured JSON); raise on failure, ignore a known id."""
+
+
+def _read_json_lines(path: Path) -> list[dict[str, Any]]:
+    if not path.exists():
+        return []
+    with path.open(encoding="utf-8") as handle:
+        return [json.loads(line) for line in handle if line.strip()]
+
+
+def _append_json_line(path: Path, record: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    line = json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    with path.open("a", encoding="utf-8") as handle:
+        handle.write(line + "\n")
+
+
+class LocalEventLogSink(EventSink):
+    """Appends each event as one JSON line to a local file; an id already in the file is skipped."""
+
+    def __init__(self, path: Path | str, name: str = "local_event_log") -> None:
+        self.path = Path(path)
+        self.name = name
+
+    def event_ids(self) -> set[str]:
+        """Ids of the events already in the log."""
+        return {record["id"] for record in _read_json_lines(self.path)}
+
+    def deliver(self, event_json: bytes, event_id: str) -> None:
+        """Append the event unless its id is already logged (idempotent)."""
+        event = json.loads(event_json)
+        if not isinstance(event, dict) or event.get("id") != event_id:
+            raise ValueError(f"event {event_id}: payload is not a JSON event with that id")
+        if event_id in self.event_ids():
+            return
+        _append_json_line(self.path, event)
+
+
+@dataclass(frozen=True)
+class OutboxEntry:
+    """An event waiting in the outbox: its id and its serialized payload."""
+
+    event_id: str
+    payload: bytes
+
+
+@dataclass
+class DeliveryReport:
+    """What one `deliver_pending` call did: (event id, sink) delivered and failed."""
+
+    delivered: list[tuple[str, str]] = field(default_factory=list)
+    failed: list[tuple[str, str, str]] = field(default_factory=list)
+
+
+class Outbox:
+    """A file-backed outbox: events are enqueued once and stay pending per sink until delivered.
+
+    Under `folder`, `outbox.jsonl` holds the enqueued events and `deliveries.jsonl` every attempt's
+    outcome (delivered or failed with its error). Nothing is deleted, so a failed event is retried
+    by the next run and never lost, and a delivered (event, sink) pair is never sent again.
+    """
+
+    def __init__(self, folder: Path | str) -> None:
+        self.folder = Path(folder)
+        self._events_path = self.folder / "outbox.jsonl"
+        self._deliveries_path = self.folder / "deliveries.jsonl"
+
+    def enqueue(self, event_id: str, payload: bytes) -> bool:
+        """Add an event; False (and nothing written) when the id is already enqueued."""
+        if any(record["event_id"] == event_id for record in _read_json_lines(self._events_path)):
+            return False
+        _append_json_line(
+            self._events_path, {"event_id": event_id, "payload": payload.decode("utf-8")}
+        )
+        return True
+
+    def entries(self) -> list[OutboxEntry]:
+        """Every enqueued event, in enqueue order."""
+        return [
+            OutboxEntry(record["event_id"], record["payload"].encode("utf-8"))
+            for record in _read_json_lines(self._events_path)
+        ]
+
+    def delivered(self) -> set[tuple[str, str]]:
+        """The (event id, sink name) pairs already delivered."""
+        return {
+            (record["event_id"], record["sink"])
+            for record in _read_json_lines(self._deliveries_path)
+            if record["outcome"] == "delivered"
+        }
+
+    def failures(self) -> list[dict[str, Any]]:
+        """Every failed attempt recorded: event id, sink, attempt number and error."""
+        return [r for r in _read_json_lines(self._deliveries_path) if r["outcome"] == "failed"]
+
+    def pending(self, sink_names: Sequence[str] | None = None) -> list[OutboxEntry]:
+        """Events not yet delivered to every one of `sink_names` (default: every sink seen so far).
+
+        With no sink named and none seen yet, every enqueued event is pending.
+        """
+        done = self.delivered()
+        if sink_names is None:
+            known = {record["sink"] for record in _read_json_lines(self._deliveries_path)}
+            sink_names = sorted(known)
+        entries = self.entries()
+        if not sink_names:
+            return entries
+        return [e for e in entries if any((e.event_id, s) not in done for s in sink_names)]
+
+    def mark_delivered(self, event_id: str, sink_name: str) -> None:
+        """Record that `sink_name` has the event (a repeated mark is not written twice)."""
+        if (event_id, sink_name) not in self.delivered():
+            self._record(event_id, sink_name, "delivered", attempt=0, error=None)
+
+    def deliver_pending(
+        self,
+        sinks: Sequence[EventSink],
+        retries: int = 3,
+        backoff_seconds: float = 0.5,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> DeliveryReport:
+        """Send every pending event to every sink that lacks it, each with up to `retries` retries.
+
+        The wait before retry n (1-based) is backoff_seconds * 2**(n-1). A sink that still fails
+        is recorded as failed and the event stays pending for that sink; other sinks go on.
+        """
+        report = DeliveryReport()
+        names = [sink.name for sink in sinks]
+        done = self.delivered()
+        for entry in self.pending(names):
+            for sink in sinks:
+                if (entry.event_id, sink.name) in done:
+                    continue
+                error = self._attempt(sink, entry, retries, backoff_seconds, sleep)
+                if error is None:
+                    self.mark_delivered(entry.event_id, sink.name)
+                    report.delivered.append((entry.event_id, sink.name))
+                else:
+                    report.failed.append((entry.event_id, sink.name, error))
+        return report
+
+    def _attempt(
+        self,
+        sink: EventSink,
+        entry: OutboxEntry,
+        retries: int,
+        backoff_seconds: float,
+        sleep: Callable[[float], None],
+    ) -> str | None:
+        error = ""
+        for attempt in range(1, retries + 2):
+            if attempt > 1:
+                sleep(backoff_seconds * 2 ** (attempt - 2))
+            try:
+                sink.deliver(entry.payload, entry.event_id)
+            except Exception as exc:  # any sink failure is recorded and retried
+                error = f"{type(exc).__name__}: {exc}"
+                self._record(entry.event_id, sink.name, "failed", attempt=attempt, error=error)
+            else:
+                return None
+        return error
+
+    def _record(
+        self, event_id: str, sink_name: str, outcome: str, attempt: int, error: str | None
+    ) -> None:
+        record = {
+            "event_id": event_id,
+            "sink": sink_name,
+            "outcome": outcome,
+            "attempt": attempt,
+            "error": error,
+        }
+        _append_json_line(self._deliveries_path, record)
