@@ -31,8 +31,8 @@ def fx_rates(context: AssetExecutionContext, lake: LakeResource, rates: FxRatesR
     """Daily FX rates per currency (units per EUR) and the publication day each rate comes from."""
     delta, history = lake.delta(), fx.load_ecb_rates(rates.csv_text())
     missing, written = [], 0
-    currencies = sorted(set(history["currency"].unique().to_list()) | {"EUR"})
     for day in partition_days(context):
+        currencies = _published_currencies(history, day, rates.lookback_days) | {lake.currency()}
         try:
             day_rates = fx.rates_for_day(
                 history, day, currencies, lookback_days=rates.lookback_days
@@ -43,7 +43,7 @@ def fx_rates(context: AssetExecutionContext, lake: LakeResource, rates: FxRatesR
         delta.write_day(tables.FX_RATES, day_rates, day)
         written += day_rates.height
     return dg.MaterializeResult(
-        metadata={"rows": written, "currencies": len(currencies)},
+        metadata={"rows": written, "lookback_days": rates.lookback_days},
         check_results=[
             dg.AssetCheckResult(
                 check_name="check_rates_within_lookback",
@@ -54,18 +54,25 @@ def fx_rates(context: AssetExecutionContext, lake: LakeResource, rates: FxRatesR
     )
 
 
+def _published_currencies(history: pl.DataFrame, day: dt.date, lookback_days: int) -> set[str]:
+    """Currencies with a published rate within the lookback window before `day`."""
+    earliest = day - dt.timedelta(days=lookback_days)
+    window = history.filter(pl.col("rate_date").is_between(earliest, day))
+    return set(window["currency"].unique().to_list())
+
+
 @dg.asset(group_name="normalize", kinds={"delta", "polars"})
 def service_catalog(lake: LakeResource) -> dg.MaterializeResult:
     """The shipped, versioned map from provider service codes to FOCUS service names and categories."""
-    catalog = catalog_domain.load_service_catalog()
+    catalog, catalog_version = catalog_domain.load_shipped_catalog()
     version = lake.delta().write_all(tables.SERVICE_CATALOG, catalog)
     return dg.MaterializeResult(
         metadata={
             "rows": catalog.height,
-            "catalog_version": catalog_domain.CATALOG_VERSION,
+            "catalog_version": catalog_version,
             "delta_version": version,
         },
-        data_version=dg.DataVersion(catalog_domain.CATALOG_VERSION),
+        data_version=dg.DataVersion(catalog_version),
     )
 
 
@@ -84,7 +91,7 @@ def service_catalog(lake: LakeResource) -> dg.MaterializeResult:
 def normalized_costs(context: AssetExecutionContext, lake: LakeResource) -> dg.MaterializeResult:
     """Every cost row of every source as FOCUS 1.2, with base-currency amounts: the one cost model."""
     delta, base = lake.delta(), lake.currency()
-    catalog = catalog_domain.load_service_catalog()
+    catalog, catalog_version = catalog_domain.load_shipped_catalog()
     aliases = load_tag_aliases()
     summary, contract_failures, conservation_failures, unmapped = [], [], [], []
     for day in partition_days(context):
@@ -92,7 +99,7 @@ def normalized_costs(context: AssetExecutionContext, lake: LakeResource) -> dg.M
             delta,
             day,
             catalog=catalog,
-            catalog_version=catalog_domain.CATALOG_VERSION,
+            catalog_version=catalog_version,
             base_currency=base,
             tag_aliases=aliases,
         )

@@ -7,7 +7,7 @@ from finops_assets.domain.budgets import BUDGET_STATUS_COLUMNS
 from finops_assets.domain.catalog import CATALOG_COLUMNS
 from finops_assets.domain.events import BUDGET_EVENTS_COLUMNS
 from finops_assets.domain.focus import NORMALIZED_COLUMNS
-from finops_assets.domain.fx import FX_RATE_COLUMNS
+from finops_assets.domain.fx import DAY_RATES_SCHEMA
 from finops_assets.domain.k8s import K8S_USAGE_COLUMNS
 from finops_assets.domain.kpis import ALLOCATION_COVERAGE_COLUMNS
 from finops_assets.domain.reporting import COST_BY_UNIT_COLUMNS
@@ -37,7 +37,7 @@ K8S_USAGE_RAW = TableContract(
 )
 FX_RATES = TableContract(
     name="fx_rates",
-    columns=FX_RATE_COLUMNS,
+    columns=DAY_RATES_SCHEMA,
     description="Units of each currency per EUR for each charge day, and the publication day used",
 )
 SERVICE_CATALOG = TableContract(

@@ -1,0 +1,144 @@
+"""The service catalog: provider-native service codes -> FOCUS ServiceName and ServiceCategory."""
+
+import hashlib
+
+import polars as pl
+
+from finops_assets.domain.money import MONEY
+from finops_assets.domain.reference import SERVICE_CATALOG_FILE, reference_bytes
+
+# The day the shipped catalog was last curated; the hash part changes with any edit of the file.
+CATALOG_DATE = "2026.11.26"
+
+# FOCUS 1.2 ServiceCategory allowed values.
+SERVICE_CATEGORIES = (
+    "AI and Machine Learning",
+    "Analytics",
+    "Business Applications",
+    "Compute",
+    "Databases",
+    "Developer Tools",
+    "Multicloud",
+    "Identity",
+    "Integration",
+    "Internet of Things",
+    "Management and Governance",
+    "Media",
+    "Migration",
+    "Mobile",
+    "Networking",
+    "Security",
+    "Storage",
+    "Web",
+    "Other",
+)
+OTHER_CATEGORY = "Other"
+OTHER_SUBCATEGORY = "Other (Other)"
+UNKNOWN_SERVICE = "Unknown"
+
+CATALOG_COLUMNS: dict[str, pl.DataType] = {
+    "provider": pl.Utf8(),
+    "service_code": pl.Utf8(),
+    "ServiceName": pl.Utf8(),
+    "ServiceCategory": pl.Utf8(),
+    "ServiceSubcategory": pl.Utf8(),
+}
+UNMAPPED_COLUMNS: dict[str, pl.DataType] = {
+    "provider": pl.Utf8(),
+    "service_code": pl.Utf8(),
+    "currency": pl.Utf8(),
+    "rows": pl.Int64(),
+    "cost": MONEY,
+}
+
+
+def catalog_version(data: bytes) -> str:
+    """Version of a catalog file: "YYYY.MM.DD-<first 8 hex of its sha256>"."""
+    return f"{CATALOG_DATE}-{hashlib.sha256(data).hexdigest()[:8]}"
+
+
+def load_catalog(data: bytes) -> pl.DataFrame:
+    """Catalog CSV bytes -> CATALOG_COLUMNS frame; rejects categories FOCUS does not allow."""
+    catalog = pl.read_csv(data, infer_schema=False).select(list(CATALOG_COLUMNS))
+    bad = catalog.filter(~pl.col("ServiceCategory").is_in(SERVICE_CATEGORIES))
+    if not bad.is_empty():
+        first = bad.row(0, named=True)
+        raise ValueError(
+            f"service catalog: {bad.height} rows with a non-FOCUS ServiceCategory, first "
+            f"{first['provider']}/{first['service_code']}: {first['ServiceCategory']!r}"
+        )
+    keys = catalog.select(pl.col("provider").str.to_lowercase(), _lower("service_code"))
+    if keys.is_duplicated().any():
+        raise ValueError("service catalog: duplicate (provider, service_code) keys")
+    return catalog
+
+
+def load_shipped_catalog() -> tuple[pl.DataFrame, str]:
+    """The catalog shipped in finops_assets/reference and its version."""
+    data = reference_bytes(SERVICE_CATALOG_FILE)
+    return load_catalog(data), catalog_version(data)
+
+
+CATALOG_VERSION = catalog_version(reference_bytes(SERVICE_CATALOG_FILE))
+
+
+def _lower(column: str) -> pl.Expr:
+    return pl.col(column).str.strip_chars().str.to_lowercase()
+
+
+def apply_service_catalog(
+    frame: pl.DataFrame, catalog: pl.DataFrame, catalog_version: str = CATALOG_VERSION
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Set ServiceName/Category/Subcategory from the catalog; list what it does not know.
+
+    Join on (x_provider, x_service_code), case-insensitively. Unmapped rows are kept: their
+    ServiceName stays the source's (else the code, else "Unknown"), their ServiceCategory stays
+    the source's when it is a FOCUS value, else "Other". `unmapped` has UNMAPPED_COLUMNS: rows
+    and BilledCost per provider, service code and billing currency.
+    """
+    lookup = catalog.select(
+        pl.col("provider").str.to_lowercase().alias("_provider"),
+        _lower("service_code").alias("_code"),
+        pl.col("ServiceName").alias("_name"),
+        pl.col("ServiceCategory").alias("_category"),
+        pl.col("ServiceSubcategory").alias("_subcategory"),
+    )
+    joined = frame.with_columns(
+        _lower("x_provider").alias("_provider"), _lower("x_service_code").alias("_code")
+    ).join(lookup, on=["_provider", "_code"], how="left", maintain_order="left")
+    mapped = pl.col("_category").is_not_null()
+    source_category_ok = pl.col("ServiceCategory").is_in(SERVICE_CATEGORIES).fill_null(False)
+    out = joined.with_columns(
+        ServiceName=pl.when(mapped)
+        .then(pl.col("_name"))
+        .otherwise(pl.coalesce("ServiceName", "x_service_code", pl.lit(UNKNOWN_SERVICE))),
+        ServiceCategory=pl.when(mapped)
+        .then(pl.col("_category"))
+        .when(source_category_ok)
+        .then(pl.col("ServiceCategory"))
+        .otherwise(pl.lit(OTHER_CATEGORY)),
+        ServiceSubcategory=pl.when(mapped)
+        .then(pl.col("_subcategory"))
+        .when(source_category_ok)
+        .then(pl.col("ServiceSubcategory"))
+        .otherwise(pl.lit(OTHER_SUBCATEGORY)),
+        x_catalog_version=pl.lit(catalog_version, dtype=pl.Utf8),
+    )
+    unmapped = _unmapped_summary(out.filter(~mapped))
+    return out.drop("_provider", "_code", "_name", "_category", "_subcategory"), unmapped
+
+
+def _unmapped_summary(rows: pl.DataFrame) -> pl.DataFrame:
+    return (
+        rows.group_by(
+            pl.col("x_provider").alias("provider"),
+            pl.col("x_service_code").alias("service_code"),
+            pl.col("BillingCurrency").alias("currency"),
+        )
+        .agg(
+            pl.len().cast(pl.Int64).alias("rows"),
+            pl.col("BilledCost").sum().cast(MONEY).alias("cost"),
+        )
+        .sort("provider", "service_code", "currency", nulls_last=True)
+        .cast(UNMAPPED_COLUMNS)  # type: ignore[arg-type]
+    )
