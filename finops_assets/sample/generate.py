@@ -27,6 +27,9 @@ SOURCE_WRITERS: dict[str, tuple[DayWriter, float]] = {
     "focus_export": (focus_export_writer.write_day, 0.10),
     "k8s_usage": (k8s_usage_writer.write_day, 0.05),  # usage, not billing rows
 }
+# Cost Explorer is aggregated data: one group per account and service, whatever the estate's size
+# (more groups would switch the writer to USAGE_TYPE groups, which carry no service name).
+ROW_CAPS = {"aws_cost_explorer": 12}
 DEFAULT_SEED = 20261001
 DEFAULT_ROWS_PER_DAY = 2_000
 
@@ -60,7 +63,7 @@ def generate_estate(
     with tempfile.TemporaryDirectory(dir=landing_dir.parent, prefix=".generate-") as scratch:
         for day in window:
             for source, (writer, share) in SOURCE_WRITERS.items():
-                rows = max(1, int(rows_per_day * share))
+                rows = min(max(1, int(rows_per_day * share)), ROW_CAPS.get(source, rows_per_day))
                 written = writer(Path(scratch), day, seed, rows)
                 counts[source] += len(written)
                 changed += _sync_day(
