@@ -4,7 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: venv demo test lint dev bench clean focus-check
+TOOLS_STAMP := .venv-tools/.installed-stamp
+
+.PHONY: venv tools demo test lint dev bench clean focus-check
 
 $(STAMP): pyproject.toml setup.cfg
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -14,10 +16,17 @@ $(STAMP): pyproject.toml setup.cfg
 
 venv: $(STAMP)
 
+# Linters that clash with the project's pins live in their own venv (checkov).
+$(TOOLS_STAMP): scripts/install-tools.sh
+	bash scripts/install-tools.sh
+	@touch $(TOOLS_STAMP)
+
+tools: $(TOOLS_STAMP)
+
 demo: venv
 	$(BIN)/finops demo
 
-test: venv
+test: venv tools
 	$(BIN)/pytest
 
 lint: venv
