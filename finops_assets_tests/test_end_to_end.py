@@ -35,6 +35,7 @@ def estate(tmp_path_factory):
         patch.setenv("FINOPS_HOME", str(home))
         settings = Settings.from_env()
         generate_estate(settings.landing_dir, START, DAYS, rows_per_day=400)
+        (home / "dagster").mkdir()
         with dg.instance_for_test(temp_dir=str(home / "dagster")) as instance:
             result = materialize_window(instance, START, END)
             yield settings, instance, result

@@ -71,9 +71,9 @@ def split_largest_remainder(total: Decimal, weights: list[Decimal], scale: int) 
     with localcontext() as ctx:
         ctx.prec = 80
         exact = [Decimal(magnitude) * w / weight_sum for w in weights]
-    floors = [int(e) for e in exact]
-    leftover = magnitude - sum(floors)
-    order = sorted(range(len(weights)), key=lambda i: (-(exact[i] - floors[i]), i))
-    for i in order[:leftover]:
-        floors[i] += 1
-    return [Decimal(sign * units) * unit for units in floors]
+        floors = [int(e) for e in exact]
+        leftover = magnitude - sum(floors)
+        order = sorted(range(len(weights)), key=lambda i: (-(exact[i] - floors[i]), i))
+        for i in order[:leftover]:
+            floors[i] += 1
+        return [Decimal(sign * units) * unit for units in floors]

@@ -1,0 +1,230 @@
+"""Cost allocation: every normalized cost row goes to the business units that pay for it.
+
+Tiers, in order per row: (a) tag, the first of the rules' tag keys whose value maps to a unit;
+(b) hierarchy, the highest-priority matching hierarchy rule (account, resource group,
+namespace...); (c) shared, a row matched by a shared rule joins that rule's pool for its day and
+is split over the target units by the rule's driver (see allocate_drivers); whatever is left
+goes to "unallocated". Splits are exact: the parts of each money column add up to the source
+row to the last unit (allocate_split), and each part carries its lineage (rule, version,
+driver, share, FOCUS 1.3 AllocatedMethodId/AllocatedMethodDetails).
+
+A pool is one shared rule on one day; its currencies and charge categories all get the same
+weights, and because every source row is split exactly, each (day, currency, charge category)
+total is conserved too. Output rows are ordered by (x_source_row_key, x_business_unit).
+"""
+
+from collections.abc import Mapping
+from decimal import Decimal
+
+import polars as pl
+
+from finops_assets.domain.allocate_drivers import driver_parts
+from finops_assets.domain.allocate_split import SHARE, SHARE_SCALE, split_parts
+from finops_assets.domain.allocate_tiers import assign_tiers
+from finops_assets.domain.money import DEFAULT_MINOR_UNITS, MONEY, MONEY_SCALE
+from finops_assets.domain.rules import UNALLOCATED, AllocationRules
+
+ALLOCATED_COLUMNS: dict[str, pl.DataType] = {
+    "x_charge_date": pl.Date(),
+    "x_provider": pl.Utf8(),
+    "x_business_unit": pl.Utf8(),
+    "x_source": pl.Utf8(),
+    "x_source_row_key": pl.Utf8(),
+    "x_allocation_row_key": pl.Utf8(),  # x_source_row_key|x_business_unit
+    "ChargeCategory": pl.Utf8(),
+    "ChargeClass": pl.Utf8(),
+    "BillingCurrency": pl.Utf8(),
+    "BilledCost": MONEY,
+    "EffectiveCost": MONEY,
+    "x_base_currency": pl.Utf8(),
+    "x_billed_cost_base": MONEY,
+    "x_effective_cost_base": MONEY,
+    "ServiceName": pl.Utf8(),
+    "ServiceCategory": pl.Utf8(),
+    "SubAccountId": pl.Utf8(),
+    "ResourceId": pl.Utf8(),
+    "RegionId": pl.Utf8(),
+    "x_allocation_method": pl.Utf8(),  # tag | hierarchy | proportional | unallocated
+    "x_allocation_rule_id": pl.Utf8(),  # tag:<key>, a hierarchy or shared rule id, or null
+    "x_allocation_rule_version": pl.Utf8(),  # AllocationRules.data_version
+    "x_allocation_driver": pl.Utf8(),  # the shared rule's driver, or even(fallback:<driver>)
+    "x_allocation_share": SHARE,  # fraction of the source row this part carries
+    "AllocatedMethodId": pl.Utf8(),
+    "AllocatedMethodDetails": pl.Utf8(),  # JSON: method, rule, version, driver, weights
+}
+ALLOCATION_METHODS = ("tag", "hierarchy", "proportional", "unallocated")
+BILLING_MONEY_COLUMNS = ("BilledCost", "EffectiveCost")
+BASE_MONEY_COLUMNS = ("x_billed_cost_base", "x_effective_cost_base")
+_INPUT_COLUMNS = (
+    *(c for c in ALLOCATED_COLUMNS if not c.startswith(("x_allocation", "x_business", "Alloc"))),
+    "x_tags",
+    "ConsumedQuantity",
+    "ConsumedUnit",
+)
+_MAX_UNITS = 1 << 16  # parts of one source row, for the output order (source row, unit)
+_DRIVER_INPUTS = (
+    "x_charge_date",
+    "_unit",
+    "ServiceCategory",
+    "x_effective_cost_base",
+    "ConsumedQuantity",
+    "ConsumedUnit",
+)
+_ONE = Decimal(1).quantize(Decimal(1).scaleb(-SHARE_SCALE))
+
+
+def _base_unit_size(minor_units: Mapping[str, int], currencies: list[str]) -> pl.Expr:
+    """Per row, the base currency's minor unit in units of 10**-MONEY_SCALE."""
+    unknown = sorted(c for c in currencies if c not in minor_units)
+    if unknown:
+        raise ValueError(f"no minor units known for base currency {unknown}; pass minor_units")
+    sizes = {c: 10 ** (MONEY_SCALE - minor_units[c]) for c in currencies}
+    return pl.col("x_base_currency").replace_strict(sizes, return_dtype=pl.Int64)
+
+
+def _validated_input(normalized: pl.DataFrame) -> pl.DataFrame:
+    missing = [c for c in _INPUT_COLUMNS if c not in normalized.columns]
+    if missing:
+        raise ValueError(f"normalized costs lack column(s) {missing}")
+    if normalized["x_source_row_key"].null_count() or normalized["x_source_row_key"].n_unique() != (
+        normalized.height
+    ):
+        raise ValueError("x_source_row_key must be non-null and unique per normalized row")
+    if normalized["x_charge_date"].null_count():
+        raise ValueError("x_charge_date must be non-null (it selects the day's pools)")
+    return normalized.select(_INPUT_COLUMNS).sort("x_source_row_key").with_row_index("_row")
+
+
+def _single_parts(rows: pl.DataFrame, version: str) -> pl.DataFrame:
+    """Rows that go whole to one unit (tag, hierarchy, unallocated): share 1, no split."""
+    unit = pl.coalesce(pl.col("_unit"), pl.lit(UNALLOCATED))
+    rule = pl.col("_rule_id")
+    rule_json = (
+        pl.when(rule.is_null())
+        .then(pl.lit("null"))
+        .otherwise(pl.concat_str(pl.lit('"'), rule, pl.lit('"')))
+    )
+    details = pl.concat_str(
+        pl.lit('{"driver":null,"method":"'),
+        pl.col("_method"),
+        pl.lit('","rule":'),
+        rule_json,
+        pl.lit(f',"version":"{version}","weights":{{"'),
+        unit,
+        pl.lit(f'":"{_ONE}"}}}}'),
+    )
+    return rows.with_columns(
+        (pl.col("_row").cast(pl.Int64) * _MAX_UNITS).alias("_order"),
+        unit.alias("x_business_unit"),
+        pl.lit(None, pl.Utf8).alias("x_allocation_driver"),
+        pl.lit(_ONE).cast(SHARE).alias("x_allocation_share"),
+        details.alias("AllocatedMethodDetails"),
+        pl.coalesce(rule, pl.col("_method")).alias("AllocatedMethodId"),
+    )
+
+
+def _shared_parts(
+    pooled: pl.DataFrame, parts: pl.DataFrame, base_unit_size: pl.Expr
+) -> pl.DataFrame:
+    """Rows of shared pools expanded over their units, money split exactly."""
+    # Pools keep the row order; each row's parts follow the parts' business unit order.
+    expanded = pooled.join(
+        parts, on=["_shared_rule", "x_charge_date"], how="inner", maintain_order="left_right"
+    )
+    money = {c: pl.lit(1) for c in BILLING_MONEY_COLUMNS}
+    money.update({c: base_unit_size for c in BASE_MONEY_COLUMNS})
+    split = split_parts(expanded, "_row", money)
+    return split.with_columns(
+        pl.col("_shared_rule").alias("_rule_id"),
+        pl.col("_shared_rule").alias("AllocatedMethodId"),
+        (pl.col("_row").cast(pl.Int64) * _MAX_UNITS + pl.col("_unit_pos")).alias("_order"),
+    )
+
+
+def allocate_costs(
+    normalized: pl.DataFrame,
+    rules: AllocationRules,
+    k8s_usage: pl.DataFrame | None = None,
+    minor_units: Mapping[str, int] | None = None,
+) -> pl.DataFrame:
+    """Allocate normalized cost rows to business units: ALLOCATED_COLUMNS, exact per source row."""
+    frame = _validated_input(normalized)
+    base_sizes = _base_unit_size(
+        minor_units or DEFAULT_MINOR_UNITS,
+        frame["x_base_currency"].drop_nulls().unique().sort().to_list(),
+    )
+    tiers = assign_tiers(frame, rules)
+    del frame  # large frames: free each stage's input as soon as it is consumed
+    direct = tiers.filter(pl.col("_method").is_in(["tag", "hierarchy"])).select(_DRIVER_INPUTS)
+    pooled = tiers.filter(pl.col("_shared_rule").is_not_null())
+    parts = driver_parts(direct, pooled.select("_shared_rule", "x_charge_date"), rules, k8s_usage)
+    del direct
+    lineage = [*(c for c in ALLOCATED_COLUMNS if c not in _DERIVED), *_LINEAGE]
+    single = _single_parts(tiers.filter(pl.col("_shared_rule").is_null()), rules.data_version)
+    del tiers
+    single = single.select(lineage)
+    shared = _shared_parts(pooled, parts, base_sizes).select(lineage)
+    del pooled
+    return (
+        single.lazy()
+        .merge_sorted(shared.lazy(), key="_order")
+        .with_columns(
+            pl.format("{}|{}", "x_source_row_key", "x_business_unit").alias("x_allocation_row_key"),
+            pl.col("_rule_id").alias("x_allocation_rule_id"),
+            pl.lit(rules.data_version).alias("x_allocation_rule_version"),
+            pl.col("_method").alias("x_allocation_method"),
+        )
+        .select([pl.col(c).cast(t) for c, t in ALLOCATED_COLUMNS.items()])
+        .collect()
+    )
+
+
+_DERIVED = (
+    "x_allocation_row_key",
+    "x_allocation_rule_id",
+    "x_allocation_rule_version",
+    "x_allocation_method",
+)
+_LINEAGE = ("_rule_id", "_method", "_order")
+_GROUP = ("x_charge_date", "BillingCurrency", "ChargeCategory", "x_base_currency")
+
+
+def _sums(frame: pl.DataFrame, suffix: str) -> pl.DataFrame:
+    money = (*BILLING_MONEY_COLUMNS, *BASE_MONEY_COLUMNS)
+    return frame.group_by(_GROUP).agg(
+        [pl.col(c).sum().cast(MONEY).alias(f"{c}{suffix}") for c in money]
+    )
+
+
+def conservation_violations(normalized: pl.DataFrame, allocated: pl.DataFrame) -> pl.DataFrame:
+    """Per day, currency, charge category and money column where allocated != normalized; empty if exact."""
+    joined = _sums(normalized, "_in").join(
+        _sums(allocated, "_out"), on=_GROUP, how="full", coalesce=True, nulls_equal=True
+    )
+    zero = pl.lit(0).cast(MONEY)
+    frames = [
+        joined.select(
+            *_GROUP,
+            pl.lit(c).alias("column"),
+            pl.col(f"{c}_in").fill_null(zero).alias("normalized"),
+            pl.col(f"{c}_out").fill_null(zero).alias("allocated"),
+        )
+        for c in (*BILLING_MONEY_COLUMNS, *BASE_MONEY_COLUMNS)
+    ]
+    long = pl.concat(frames).with_columns(
+        (pl.col("allocated") - pl.col("normalized")).cast(MONEY).alias("difference")
+    )
+    return long.filter(pl.col("difference") != 0).sort(*_GROUP, "column", nulls_last=True)
+
+
+def allocation_coverage(allocated: pl.DataFrame) -> pl.DataFrame:
+    """Share of the base-currency effective cost (and row count) by allocation method."""
+    totals = allocated.group_by("x_base_currency", "x_allocation_method").agg(
+        pl.col("x_effective_cost_base").sum().cast(MONEY).alias("x_effective_cost_base"),
+        pl.len().alias("rows"),
+    )
+    total = pl.col("x_effective_cost_base").sum().over("x_base_currency").cast(SHARE)
+    share = pl.when(total != 0).then(pl.col("x_effective_cost_base").cast(SHARE) / total)
+    return totals.with_columns(share.cast(SHARE).alias("share")).sort(
+        "x_base_currency", "x_allocation_method"
+    )

@@ -1,0 +1,149 @@
+"""Driver weights of the shared pools: how one day's pool of a shared rule splits over units.
+
+A driver is measured on the day's directly allocated rows (tag and hierarchy tiers):
+compute_cost = base-currency EffectiveCost of Compute rows, network_bytes = ConsumedQuantity of
+byte-like units (in GB), request_share = ConsumedQuantity of request units, fixed = the rule's
+percentages, even = equal, k8s_usage = namespace weights of the cluster (k8s.namespace_weights)
+mapped to units by the hierarchy's k8s_namespace rules; kube-system and unmapped namespaces are
+idle and spread proportionally (they are left out before normalizing). A driver whose total is
+zero falls back to an even split, recorded as "even(fallback:<driver>)".
+"""
+
+import json
+from decimal import Decimal
+
+import polars as pl
+
+from finops_assets.domain.allocate_split import SHARE, SHARE_SCALE
+from finops_assets.domain.k8s import namespace_weights
+from finops_assets.domain.money import MONEY, multiply_exact_expr, split_largest_remainder
+from finops_assets.domain.rules import AllocationRules, SharedRule
+
+# ConsumedUnit (lower case) -> factor to gigabytes, for the network_bytes driver.
+BYTE_UNITS_TO_GB = {
+    "bytes": Decimal("1e-9"),
+    "byte": Decimal("1e-9"),
+    "b": Decimal("1e-9"),
+    "kb": Decimal("1e-6"),
+    "mb": Decimal("1e-3"),
+    "gb": Decimal(1),
+    "gigabytes": Decimal(1),
+    "tb": Decimal(1000),
+    "kib": Decimal("1.024e-6"),
+    "mib": Decimal("0.001048576"),
+    "gib": Decimal("1.073741824"),
+    "tib": Decimal("1099.511627776"),
+}
+
+PART_COLUMNS: dict[str, pl.DataType] = {
+    "_shared_rule": pl.Utf8(),
+    "x_charge_date": pl.Date(),
+    "x_business_unit": pl.Utf8(),
+    "_unit_pos": pl.Int64(),  # position of the unit in the pool, by name
+    "_w": pl.Int128(),  # share * SHARE_UNITS
+    "x_allocation_share": SHARE,
+    "x_allocation_driver": pl.Utf8(),
+    "AllocatedMethodDetails": pl.Utf8(),
+}
+_WEIGHTS = {"x_charge_date": pl.Date(), "unit": pl.Utf8(), "weight": MONEY}
+
+
+def _summed(frame: pl.DataFrame, value: pl.Expr) -> pl.DataFrame:
+    return (
+        frame.group_by("x_charge_date", pl.col("_unit").alias("unit"))
+        .agg(value.sum().cast(MONEY).alias("weight"))
+        .select([pl.col(c).cast(t) for c, t in _WEIGHTS.items()])
+    )
+
+
+def measured_weights(
+    direct: pl.DataFrame, driver: str, rules: AllocationRules, k8s_usage: pl.DataFrame | None
+) -> pl.DataFrame:
+    """Per day and unit, the raw measure of a measured driver (empty for fixed and even)."""
+    unit = pl.col("ConsumedUnit").str.strip_chars().str.to_lowercase()
+    if driver == "compute_cost":
+        compute = direct.filter(pl.col("ServiceCategory") == "Compute")
+        return _summed(compute, pl.col("x_effective_cost_base"))
+    if driver == "network_bytes":
+        factor = unit.replace_strict(BYTE_UNITS_TO_GB, default=None, return_dtype=MONEY)
+        rows = direct.with_columns(factor.alias("_gb")).filter(pl.col("_gb").is_not_null())
+        return _summed(rows, multiply_exact_expr(pl.col("ConsumedQuantity"), pl.col("_gb"), 10))
+    if driver == "request_share":
+        rows = direct.filter(unit.str.contains("request"))
+        return _summed(rows, pl.col("ConsumedQuantity"))
+    if driver == "k8s_usage" and k8s_usage is not None and not k8s_usage.is_empty():
+        mapping = rules.namespace_units()
+        weights = namespace_weights(k8s_usage).with_columns(
+            pl.col("namespace")
+            .str.to_lowercase()
+            .replace_strict(mapping, default=None, return_dtype=pl.Utf8)
+            .alias("_unit")
+        )
+        return _summed(weights.filter(pl.col("_unit").is_not_null()), pl.col("weight"))
+    return pl.DataFrame(schema=_WEIGHTS)
+
+
+def pool_shares(rule: SharedRule, measured: dict[str, Decimal]) -> tuple[str, dict[str, Decimal]]:
+    """(driver label, unit -> share at scale 18 summing to exactly 1) for one pool."""
+    if rule.driver == "fixed":
+        weights = {u: rule.percentages.get(u, Decimal(0)) for u in rule.targets}
+    elif rule.driver == "even":
+        weights = dict.fromkeys(rule.targets, Decimal(1))
+    else:
+        weights = {u: max(measured.get(u, Decimal(0)), Decimal(0)) for u in rule.targets}
+    label = rule.driver
+    if sum(weights.values(), Decimal(0)) <= 0:
+        weights = dict.fromkeys(rule.targets, Decimal(1))
+        label = f"even(fallback:{rule.driver})"
+    units = sorted(weights)
+    shares = split_largest_remainder(Decimal(1), [weights[u] for u in units], SHARE_SCALE)
+    return label, {u: s for u, s in zip(units, shares, strict=True) if s > 0}
+
+
+def method_details(method: str, rule_id: str | None, version: str, driver: str | None, weights):
+    """FOCUS 1.3 style AllocatedMethodDetails: canonical JSON of method, rule, driver, weights."""
+    body = {
+        "method": method,
+        "rule": rule_id,
+        "version": version,
+        "driver": driver,
+        "weights": {u: str(s) for u, s in sorted(weights.items())},
+    }
+    return json.dumps(body, sort_keys=True, separators=(",", ":"))
+
+
+def driver_parts(
+    direct: pl.DataFrame,
+    pools: pl.DataFrame,
+    rules: AllocationRules,
+    k8s_usage: pl.DataFrame | None,
+) -> pl.DataFrame:
+    """PART_COLUMNS for every (shared rule, day) in `pools`: the units and shares of each pool."""
+    by_id = {r.id: r for r in rules.shared}
+    rows: list[dict] = []
+    measured_cache: dict[str, dict[tuple, Decimal]] = {}
+    for rule_id, day in pools.select("_shared_rule", "x_charge_date").unique().sort("*").rows():
+        rule = by_id[rule_id]
+        if rule.driver not in measured_cache:
+            table = measured_weights(direct, rule.driver, rules, k8s_usage)
+            measured_cache[rule.driver] = {(d, u): w for d, u, w in table.rows()}
+        cache = measured_cache[rule.driver]
+        measured = {u: cache.get((day, u), Decimal(0)) for u in rule.targets}
+        label, shares = pool_shares(rule, measured)
+        details = method_details("proportional", rule.id, rules.data_version, label, shares)
+        for position, (unit, share) in enumerate(shares.items()):
+            rows.append(
+                {
+                    "_shared_rule": rule.id,
+                    "x_charge_date": day,
+                    "x_business_unit": unit,
+                    "_unit_pos": position,
+                    "_w": int(share.scaleb(SHARE_SCALE)),
+                    "x_allocation_share": share,
+                    "x_allocation_driver": label,
+                    "AllocatedMethodDetails": details,
+                }
+            )
+    return pl.DataFrame(rows, schema=PART_COLUMNS).sort(
+        "_shared_rule", "x_charge_date", "_unit_pos"
+    )
