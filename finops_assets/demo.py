@@ -52,6 +52,7 @@ def materialize_window(
         job = job.get_subset(asset_selection={dg.AssetKey(k) for k in selection.split(",")})
     return job.execute_in_process(
         instance=instance,
+        run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
         tags={
             "dagster/asset_partition_range_start": start.isoformat(),
             "dagster/asset_partition_range_end": end.isoformat(),

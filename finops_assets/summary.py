@@ -102,5 +102,11 @@ def _budget_lines(delta: DeltaLake, start: dt.date, end: dt.date) -> list[str]:
     events = _window(delta, tables.BUDGET_EVENTS, start, end)
     if events.is_empty():
         return ["Budget events raised: 0", ""]
-    shown = events.select("x_charge_date", "type", "subject", "event_id").sort("x_charge_date")
+    shown = events.select(
+        "x_charge_date",
+        pl.col("type").str.replace("com.finops.budget.threshold.", "").alias("event"),
+        "subject",
+        pl.col("data_json").str.json_path_match("$.threshold_percent").alias("threshold_%"),
+        pl.col("data_json").str.json_path_match("$.basis").alias("basis"),
+    ).sort("x_charge_date", "subject")
     return [f"Budget events raised: {events.height}", str(shown), ""]

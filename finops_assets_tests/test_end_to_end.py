@@ -21,9 +21,16 @@ DAYS = 3
 END = START + dt.timedelta(days=DAYS - 1)
 ALL_DAYS = [START + dt.timedelta(days=n) for n in range(DAYS)]
 DAY_TABLES = [
-    *[tables.raw_contract(s) for s in BILLING_SOURCES], tables.K8S_USAGE_RAW, tables.FX_RATES,
-    tables.NORMALIZED_COSTS, tables.ALLOCATED_COSTS, tables.COST_BY_BUSINESS_UNIT,
-    tables.BUDGET_STATUS, tables.BUDGET_EVENTS, tables.FINOPS_KPIS, tables.QUARANTINE,
+    *[tables.raw_contract(s) for s in BILLING_SOURCES],
+    tables.K8S_USAGE_RAW,
+    tables.FX_RATES,
+    tables.NORMALIZED_COSTS,
+    tables.ALLOCATED_COSTS,
+    tables.COST_BY_BUSINESS_UNIT,
+    tables.BUDGET_STATUS,
+    tables.BUDGET_EVENTS,
+    tables.FINOPS_KPIS,
+    tables.QUARANTINE,
 ]
 
 
@@ -54,8 +61,11 @@ def test_definitions_load_with_a_group_per_stage():
 def test_every_asset_materializes_and_every_check_passes(estate):
     _, _, result = estate
     assert result.success
-    evaluations = [e.asset_check_evaluation_data for e in result.all_events
-                   if e.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION]
+    evaluations = [
+        e.asset_check_evaluation_data
+        for e in result.all_events
+        if e.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION
+    ]
     failed = [(str(e.asset_key), e.check_name) for e in evaluations if not e.passed]
     assert evaluations and not failed
 
@@ -72,13 +82,20 @@ def test_raw_billed_totals_equal_normalized_billed_cost_exactly(estate):
     settings, _, _ = estate
     lake = _lake(settings)
     for day in ALL_DAYS:
-        raw = pl.concat([s.billed_totals(lake.read_day(tables.raw_contract(s), day))
-                         for s in BILLING_SOURCES])
-        expected = {r["currency"]: r["amount"] for r in
-                    raw.group_by("currency").agg(pl.col("amount").sum()).to_dicts()}
+        raw = pl.concat(
+            [s.billed_totals(lake.read_day(tables.raw_contract(s), day)) for s in BILLING_SOURCES]
+        )
+        expected = {
+            r["currency"]: r["amount"]
+            for r in raw.group_by("currency").agg(pl.col("amount").sum()).to_dicts()
+        }
         normalized = lake.read_day(tables.NORMALIZED_COSTS, day)
-        got = {r["BillingCurrency"]: r["BilledCost"] for r in normalized.group_by(
-            "BillingCurrency").agg(pl.col("BilledCost").sum()).to_dicts()}
+        got = {
+            r["BillingCurrency"]: r["BilledCost"]
+            for r in normalized.group_by("BillingCurrency")
+            .agg(pl.col("BilledCost").sum())
+            .to_dicts()
+        }
         assert got == expected
         assert set(got) == {"USD", "EUR", "JPY"}
 
@@ -90,8 +107,10 @@ def test_allocated_totals_equal_normalized_per_currency_and_category(estate):
     money = ["BilledCost", "EffectiveCost", "x_billed_cost_base", "x_effective_cost_base"]
     normalized = lake.read_days(tables.NORMALIZED_COSTS, ALL_DAYS)
     allocated = lake.read_days(tables.ALLOCATED_COSTS, ALL_DAYS)
+
     def totals(frame):
         return frame.group_by(keys).agg([pl.col(m).sum() for m in money]).sort(keys)
+
     assert_frame_equal(totals(normalized), totals(allocated))
     units = set(allocated["x_business_unit"].unique().to_list())
     assert "unallocated" in units and len(units) >= 4

@@ -208,6 +208,8 @@ GCP = [
 OCI = [
     ("Compute", "OCI Compute", "Compute", "Virtual Machines"),
     ("Block Storage", "OCI Block Volume", "Storage", "Block Storage"),
+    ("Block Volume", "OCI Block Volume", "Storage", "Block Storage"),
+    ("Tax", "Tax", "Other", "Other (Other)"),
     ("Object Storage", "OCI Object Storage", "Storage", "Object Storage"),
     ("File Storage", "OCI File Storage", "Storage", "File Storage"),
     ("Networking", "OCI Networking", "Networking", "Network Infrastructure"),

@@ -108,10 +108,10 @@ def budget_events(
 )
 def finops_kpis(context: AssetExecutionContext, lake: LakeResource) -> dg.MaterializeResult:
     """Allocation coverage per day: the share of cost placed by tag, hierarchy, proportion, or not."""
-    delta, frames = lake.delta(), []
+    delta, frames = lake.delta(), list[pl.DataFrame]()
     for day in partition_days(context):
         coverage = allocation_coverage(delta.read_day(tables.ALLOCATED_COSTS, day))
         delta.write_day(tables.FINOPS_KPIS, coverage, day)
         frames.append(coverage)
-    latest = frames[-1] if frames else []
+    latest = frames[-1] if frames else pl.DataFrame()
     return dg.MaterializeResult(metadata={"allocation_coverage_last_day": markdown_table(latest)})

@@ -44,7 +44,10 @@ def allocated_costs(
 ) -> dg.MaterializeResult:
     """Every normalized cost split onto business units by tag, hierarchy, then shared-cost rules."""
     delta, loaded = lake.delta(), rules.load()
-    summary, contract_failures, conservation_failures, coverage = [], [], [], []
+    summary: list[dict] = []
+    contract_failures: list[dict] = []
+    conservation_failures: list[dict] = []
+    coverage: list[pl.DataFrame] = []
     for day in partition_days(context):
         normalized = delta.read_day(tables.NORMALIZED_COSTS, day)
         usage = delta.read_day(tables.K8S_USAGE_RAW, day)

@@ -180,7 +180,7 @@ def _chunks(day: dt.date, seed: int, rows: int, chunk_rows: int):
         rng = np.random.default_rng([seed, day.toordinal(), number])
         n = min(chunk_rows, rows - offset)
         resource = rng.integers(0, resources, n)
-        cost = rng.integers(1, 80_000 * 10_000, n)
+        cost = rng.integers(1, 1_500 * 10_000, n)
         tag = rng.integers(0, spellings, n)
         yield _row_texts(day, resource, cost, tag).to_list()
 

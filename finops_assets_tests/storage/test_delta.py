@@ -21,8 +21,11 @@ DAY1, DAY2 = dt.date(2026, 10, 1), dt.date(2026, 10, 2)
 
 def frame(day: dt.date, source: str, *costs: str) -> pl.DataFrame:
     return pl.DataFrame(
-        {"x_charge_date": [day] * len(costs), "x_source": [source] * len(costs),
-         "cost": [Decimal(c) for c in costs]},
+        {
+            "x_charge_date": [day] * len(costs),
+            "x_source": [source] * len(costs),
+            "cost": [Decimal(c) for c in costs],
+        },
         schema=CONTRACT.schema,
     )
 
