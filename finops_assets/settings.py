@@ -15,6 +15,10 @@ SUPPORTED_LAKE_SCHEMES = ("file", "s3", "s3a", "gs", "gcs", "abfss", "az", "azur
 _STORAGE_OPTION_PREFIXES = ("AWS_", "GOOGLE_", "AZURE_")
 
 
+# FINOPS_SOURCE_AWS_CUR=s3://bucket/prefix, FINOPS_SOURCE_AWS_COST_EXPLORER=api, ...
+_SOURCE_PREFIX = "FINOPS_SOURCE_"
+
+
 class SettingsError(ValueError):
     """A setting has a value the platform cannot use; the message says which and what to do."""
 
@@ -30,6 +34,8 @@ class Settings:
     base_currency: str = "USD"
     storage_options: Mapping[str, str] = field(default_factory=dict)
     quarantine_max_share: Decimal = Decimal("0.01")
+    # source name -> where its payloads come from ("landing", "api", s3://, gs://, az://, ...)
+    source_locations: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def lake_is_local(self) -> bool:
@@ -67,7 +73,13 @@ class Settings:
             raise SettingsError(
                 "FINOPS_QUARANTINE_MAX_SHARE must be a decimal such as 0.01"
             ) from error
+        locations = {
+            key.removeprefix(_SOURCE_PREFIX).lower(): value
+            for key, value in env.items()
+            if key.startswith(_SOURCE_PREFIX) and value
+        }
         return cls(
+            source_locations=locations,
             quarantine_max_share=max_share,
             home=home,
             lake_uri=lake_uri,

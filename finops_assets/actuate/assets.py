@@ -6,16 +6,22 @@ import dagster as dg
 import polars as pl
 from dagster import AssetExecutionContext
 
+from finops_assets.actuate.checks import (
+    BUDGET_EVENTS_SCHEMA,
+    BUDGET_STATUS_SCHEMA,
+    FINOPS_KPIS_SCHEMA,
+)
 from finops_assets.domain import budgets as budgets_domain
 from finops_assets.domain import events as events_domain
 from finops_assets.domain.kpis import allocation_coverage
 from finops_assets.ingest.assets import SINGLE_RUN
-from finops_assets.metadata import markdown_table
+from finops_assets.metadata import check_result, markdown_table
 from finops_assets.partitions import daily_partitions, partition_days
 from finops_assets.resources.budgets import BudgetsResource
 from finops_assets.resources.events import EventSinksResource
 from finops_assets.resources.lake import LakeResource
 from finops_assets.storage import tables
+from finops_assets.storage.validation import validate_frame
 
 
 def _history(delta, day: dt.date) -> pl.DataFrame:
@@ -38,9 +44,13 @@ def _history(delta, day: dt.date) -> pl.DataFrame:
 def budget_status(context: AssetExecutionContext, lake: LakeResource, budgets: BudgetsResource):
     """Per budget and day: month-to-date actual, forecast to month end, thresholds crossed."""
     delta, configured = lake.delta(), budgets.load(lake.currency())
-    frames = []
+    frames, failures = [], []
     for day in partition_days(context):
         status = budgets_domain.budget_status(_history(delta, day), configured, day)
+        outcome = validate_frame(BUDGET_STATUS_SCHEMA, status)
+        if not outcome.passed or status.height != len(configured):
+            failures += outcome.failures or [{"day": str(day), "rows": status.height}]
+            continue
         delta.write_day(tables.BUDGET_STATUS, status, day)
         frames.append(status)
     latest = frames[-1] if frames else pl.DataFrame()
@@ -70,6 +80,9 @@ def budget_status(context: AssetExecutionContext, lake: LakeResource, budgets: B
     backfill_policy=SINGLE_RUN,
     kinds={"delta", "cloudevents"},
     deps=[budget_status],
+    check_specs=[
+        dg.AssetCheckSpec("check_budget_events_contract", asset="budget_events", blocking=True)
+    ],
 )
 def budget_events(
     context: AssetExecutionContext,
@@ -79,13 +92,18 @@ def budget_events(
 ) -> dg.MaterializeResult:
     """CloudEvents for budget thresholds crossed (or resolved), delivered through the outbox."""
     delta, configured = lake.delta(), budgets.load(lake.currency())
-    outbox, raised = sinks.outbox(), 0
+    outbox, raised, failures = sinks.outbox(), 0, []
     for day in partition_days(context):
         earlier = [day.replace(day=n) for n in range(1, day.day)]
         state = events_domain.fired_state(delta.read_days(tables.BUDGET_EVENTS, earlier))
         status = delta.read_day(tables.BUDGET_STATUS, day)
         events = events_domain.budget_threshold_events(status, configured, state)
-        delta.write_day(tables.BUDGET_EVENTS, events_domain.events_frame(events), day)
+        frame = events_domain.events_frame(events)
+        outcome = validate_frame(BUDGET_EVENTS_SCHEMA, frame)
+        if not outcome.passed:
+            failures += outcome.failures
+            continue
+        delta.write_day(tables.BUDGET_EVENTS, frame, day)
         for event in events:
             outbox.enqueue(event.get_id(), events_domain.event_to_json(event))
         raised += len(events)
@@ -95,7 +113,8 @@ def budget_events(
             "events_raised": raised,
             "delivered": len(report.delivered),
             "delivery_failures": dg.MetadataValue.json([list(f) for f in report.failed][:20]),
-        }
+        },
+        check_results=[check_result("check_budget_events_contract", failures)],
     )
 
 
@@ -105,13 +124,21 @@ def budget_events(
     backfill_policy=SINGLE_RUN,
     kinds={"delta", "polars"},
     deps=["allocated_costs"],
+    check_specs=[dg.AssetCheckSpec("check_kpis_contract", asset="finops_kpis", blocking=True)],
 )
 def finops_kpis(context: AssetExecutionContext, lake: LakeResource) -> dg.MaterializeResult:
     """Allocation coverage per day: the share of cost placed by tag, hierarchy, proportion, or not."""
-    delta, frames = lake.delta(), list[pl.DataFrame]()
+    delta, frames, failures = lake.delta(), list[pl.DataFrame](), list[dict]()
     for day in partition_days(context):
         coverage = allocation_coverage(delta.read_day(tables.ALLOCATED_COSTS, day))
+        outcome = validate_frame(FINOPS_KPIS_SCHEMA, coverage)
+        if not outcome.passed:
+            failures += outcome.failures
+            continue
         delta.write_day(tables.FINOPS_KPIS, coverage, day)
         frames.append(coverage)
     latest = frames[-1] if frames else pl.DataFrame()
-    return dg.MaterializeResult(metadata={"allocation_coverage_last_day": markdown_table(latest)})
+    return dg.MaterializeResult(
+        metadata={"allocation_coverage_last_day": markdown_table(latest)},
+        check_results=[check_result("check_kpis_contract", failures)],
+    )

@@ -36,7 +36,8 @@ def build_raw_asset(source: ModuleType) -> dg.AssetsDefinition:
     def raw_asset(
         context: AssetExecutionContext, lake: LakeResource, landing: LandingResource
     ) -> dg.MaterializeResult:
-        delta, archive, payloads = lake.delta(), lake.archive(), landing.payloads()
+        delta, archive = lake.delta(), lake.archive()
+        payloads = landing.payloads(source.SOURCE)
         per_day, failed = [], []
         contract_failures, quarantined = [], []
         for day in partition_days(context):

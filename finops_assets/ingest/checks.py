@@ -8,6 +8,7 @@ import polars as pl
 
 from finops_assets.domain.money import parse_money_expr
 from finops_assets.settings import Settings
+from finops_assets.storage import tables
 from finops_assets.storage.contract import TableContract
 from finops_assets.storage.validation import ValidationOutcome, contract_schema, validate_frame
 
@@ -57,3 +58,18 @@ def quarantine_threshold_result(
                 }
             )
     return ValidationOutcome(not failures, len(failures), failures)
+
+
+K8S_USAGE_SCHEMA = contract_schema(
+    tables.K8S_USAGE_RAW,
+    checks={
+        c: [pa.Check.ge(0)]
+        for c in (
+            "cpu_usage_core_seconds",
+            "cpu_request_core_seconds",
+            "memory_usage_byte_seconds",
+            "memory_request_byte_seconds",
+        )
+    },
+    required=("cluster", "namespace", "pod"),
+)

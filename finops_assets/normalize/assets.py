@@ -11,13 +11,18 @@ from finops_assets.domain import fx
 from finops_assets.domain.reference import load_tag_aliases
 from finops_assets.ingest.assets import SINGLE_RUN
 from finops_assets.metadata import markdown_table
-from finops_assets.normalize.checks import conservation_result, normalized_contract_result
+from finops_assets.normalize.checks import (
+    FX_RATES_SCHEMA,
+    conservation_result,
+    normalized_contract_result,
+)
 from finops_assets.normalize.pipeline import normalize_day
 from finops_assets.partitions import daily_partitions, partition_days
 from finops_assets.resources.lake import LakeResource
 from finops_assets.resources.reference import FxRatesResource
 from finops_assets.sources import BILLING_SOURCES
 from finops_assets.storage import tables
+from finops_assets.storage.validation import validate_frame
 
 
 @dg.asset(
@@ -39,6 +44,10 @@ def fx_rates(context: AssetExecutionContext, lake: LakeResource, rates: FxRatesR
             )
         except fx.FxRateMissingError as error:
             missing.append(str(error))
+            continue
+        outcome = validate_frame(FX_RATES_SCHEMA, day_rates)
+        if not outcome.passed:
+            missing += [f"{day}: {f}" for f in outcome.failures]
             continue
         delta.write_day(tables.FX_RATES, day_rates, day)
         written += day_rates.height

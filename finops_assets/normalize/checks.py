@@ -61,3 +61,19 @@ def conservation_result(
         broken.height,
         [{k: str(v) for k, v in r.items()} for r in report.to_dicts()],
     )
+
+
+FX_RATES_SCHEMA = contract_schema(
+    tables.FX_RATES,
+    checks={
+        "units_per_eur": [pa.Check.gt(0)],
+        "currency": [pa.Check.str_matches(r"^[A-Z]{3}$")],
+        "x_fx_rate_date": [
+            pa.Check(
+                lambda data: data.lazyframe.select(pl.col(data.key) <= pl.col("x_charge_date")),
+                name="published_on_or_before_the_day",
+            )
+        ],
+    },
+    required=("currency", "units_per_eur", "x_fx_rate_date"),
+)

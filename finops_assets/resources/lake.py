@@ -1,8 +1,11 @@
 """Dagster resources that say where the lake and the landing folder are (resolved at run time)."""
 
+from pathlib import Path
+
 from dagster import ConfigurableResource
 
-from finops_assets.resources.payloads import LandingFolder, PayloadSource
+from finops_assets.resources.payloads import PayloadSource
+from finops_assets.resources.source_backends import payload_source_for
 from finops_assets.settings import Settings
 from finops_assets.storage.archive import RawArchive
 from finops_assets.storage.delta import DeltaLake
@@ -30,14 +33,18 @@ class LakeResource(ConfigurableResource):
 
 
 class LandingResource(ConfigurableResource):
-    """Where raw payloads come from; the embedded default is the local landing folder."""
+    """Where raw payloads come from, per source; the embedded default is the local landing folder.
+
+    FINOPS_SOURCE_<SOURCE> (see settings.py) switches one source to a real backend at run time.
+    """
 
     landing_dir: str = ""
 
-    def payloads(self) -> PayloadSource:
-        return LandingFolder(self.folder())
-
-    def folder(self):
-        from pathlib import Path
-
+    def folder(self) -> Path:
         return Path(self.landing_dir) if self.landing_dir else Settings.from_env().landing_dir
+
+    def payloads(self, source: str = "") -> PayloadSource:
+        """The payload source for `source` (the landing folder unless configured otherwise)."""
+        settings = Settings.from_env()
+        location = settings.source_locations.get(source, "landing") if source else "landing"
+        return payload_source_for(source, location, self.folder(), settings)

@@ -6,9 +6,14 @@ from dagster import AssetExecutionContext
 from finops_assets.domain.reporting import cost_by_business_unit as summarize
 from finops_assets.domain.reporting import totals_match
 from finops_assets.ingest.assets import SINGLE_RUN
+from finops_assets.metadata import check_result
 from finops_assets.partitions import daily_partitions, partition_days
 from finops_assets.resources.lake import LakeResource
 from finops_assets.storage import tables
+from finops_assets.storage.validation import validate_frame
+from finops_assets.store.checks import COST_BY_BUSINESS_UNIT_SCHEMA
+
+KEY = "cost_by_business_unit"
 
 
 @dg.asset(
@@ -18,31 +23,31 @@ from finops_assets.storage import tables
     kinds={"delta", "polars"},
     deps=["allocated_costs"],
     check_specs=[
-        dg.AssetCheckSpec(
-            "check_report_matches_allocation", asset="cost_by_business_unit", blocking=True
-        )
+        dg.AssetCheckSpec("check_report_contract", asset=KEY, blocking=True),
+        dg.AssetCheckSpec("check_report_matches_allocation", asset=KEY, blocking=True),
     ],
 )
 def cost_by_business_unit(context: AssetExecutionContext, lake: LakeResource):
     """Allocated cost per day, provider, business unit, service and charge category (base currency)."""
     delta = lake.delta()
-    mismatches, rows = [], 0
+    contract_failures: list[dict] = []
+    mismatches: list[dict] = []
+    rows = 0
     for day in partition_days(context):
         allocated = delta.read_day(tables.ALLOCATED_COSTS, day)
         report = summarize(allocated)
+        outcome = validate_frame(COST_BY_BUSINESS_UNIT_SCHEMA, report)
         day_mismatches = totals_match(allocated, report)
-        if day_mismatches:
+        if day_mismatches or not outcome.passed:
             mismatches += day_mismatches
+            contract_failures += outcome.failures
             continue
         delta.write_day(tables.COST_BY_BUSINESS_UNIT, report, day)
         rows += report.height
     return dg.MaterializeResult(
         metadata={"rows": rows},
         check_results=[
-            dg.AssetCheckResult(
-                check_name="check_report_matches_allocation",
-                passed=not mismatches,
-                metadata={"mismatches": dg.MetadataValue.json(mismatches[:20])},
-            )
+            check_result("check_report_contract", contract_failures),
+            check_result("check_report_matches_allocation", mismatches),
         ],
     )
