@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import dagster as dg
 
+from finops_assets.partitions import check_partition_key
 from finops_assets.sample.generate import DEFAULT_ROWS_PER_DAY, DEFAULT_SEED, generate_estate
 from finops_assets.settings import Settings
 
@@ -70,8 +71,12 @@ def run_demo(
     seed: int = DEFAULT_SEED,
 ) -> DemoRun:
     """Generate the sample estate into the landing folder, then materialize the whole graph."""
+    if days < 1:
+        raise ValueError(f"--days must be at least 1, not {days}")
+    end = start + dt.timedelta(days=days - 1)
+    check_partition_key(start.isoformat())
+    check_partition_key(end.isoformat())
     generated = generate_estate(settings.landing_dir, start, days, seed, rows_per_day)
     instance = prepare_instance(settings)
-    end = start + dt.timedelta(days=days - 1)
     result = materialize_window(instance, start, end)
     return DemoRun(start, end, generated.changed, result.run_id, result.success)
