@@ -2,15 +2,15 @@
 
 import dagster as dg
 
-from finops_assets.actuate.definitions import defs as actuate_defs
-from finops_assets.allocate.definitions import defs as allocate_defs
-from finops_assets.ingest.definitions import defs as ingest_defs
-from finops_assets.normalize.definitions import defs as normalize_defs
+from finops_assets.actuate import definitions as actuate
+from finops_assets.allocate import definitions as allocate
+from finops_assets.ingest import definitions as ingest
+from finops_assets.normalize import definitions as normalize
 from finops_assets.resources.events import EventSinksResource
 from finops_assets.resources.lake import LakeResource, LandingResource
 from finops_assets.resources.reference import FxRatesResource
 from finops_assets.resources.rules import RulesResource
-from finops_assets.store.definitions import defs as store_defs
+from finops_assets.store import definitions as store
 
 # Empty fields mean "resolve from FINOPS_* settings at run time" (never at import time).
 RESOURCES = {
@@ -21,11 +21,13 @@ RESOURCES = {
     "sinks": EventSinksResource(),
 }
 
+# Stage modules are imported as modules, not their `defs`: Dagster refuses a code location with
+# more than one Definitions object at module scope.
 defs = dg.Definitions.merge(
-    ingest_defs,
-    normalize_defs,
-    allocate_defs,
-    store_defs,
-    actuate_defs,
+    ingest.defs,
+    normalize.defs,
+    allocate.defs,
+    store.defs,
+    actuate.defs,
     dg.Definitions(resources=RESOURCES),
 )
