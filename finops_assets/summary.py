@@ -88,6 +88,7 @@ def render_report(settings: Settings, start: dt.date, end: dt.date) -> str:
         units = business_unit_totals(delta, start, end)
         lines += [f"Cost per business unit ({settings.base_currency}):", str(units), ""]
         lines += _budget_lines(delta, start, end)
+        lines += _quarantine_lines(delta, start, end)
     lines += [
         f"Tables (Delta Lake): {settings.lake_uri}/<asset name>",
         f"Raw payload archive: {settings.lake_uri}/_raw_archive/",
@@ -96,6 +97,14 @@ def render_report(settings: Settings, start: dt.date, end: dt.date) -> str:
         "Open the UI:         make dev   (then http://127.0.0.1:3000)",
     ]
     return "\n".join(lines)
+
+
+def _quarantine_lines(delta: DeltaLake, start: dt.date, end: dt.date) -> list[str]:
+    quarantine = _window(delta, tables.QUARANTINE, start, end)
+    if quarantine.is_empty():
+        return ["Quarantined rows: 0", ""]
+    reasons = quarantine.group_by("x_source", "x_reason").agg(pl.len().alias("rows")).sort("rows")
+    return [f"Quarantined rows: {quarantine.height}", str(reasons.tail(10)), ""]
 
 
 def _budget_lines(delta: DeltaLake, start: dt.date, end: dt.date) -> list[str]:
