@@ -42,3 +42,7 @@ bench: venv
 
 clean:
 	rm -rf .finops
+
+# FOCUS 1.2 conformance of every provider's normalized rows (the FinOps Foundation's validator).
+focus-check: venv tools
+	$(BIN)/python -m finops_assets.conformance.check

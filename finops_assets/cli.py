@@ -38,6 +38,18 @@ def _inspect(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check(args: argparse.Namespace) -> int:
+    from finops_assets.deploy_checks import StartupCheckError, run_startup_checks
+
+    try:
+        for line in run_startup_checks(Settings.from_env()):
+            print(f"ok  {line}")
+    except StartupCheckError as error:
+        print(f"finops check: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
 def _dev(args: argparse.Namespace) -> int:
     from finops_assets.demo import prepare_instance
 
@@ -66,6 +78,8 @@ def build_parser() -> argparse.ArgumentParser:
     inspect = commands.add_parser("inspect", help="detect, parse and total a billing file")
     inspect.add_argument("path")
     inspect.set_defaults(handler=_inspect)
+    check = commands.add_parser("check", help="check the instance database and lake are reachable")
+    check.set_defaults(handler=_check)
     dev = commands.add_parser("dev", help="start the Dagster UI on 127.0.0.1")
     dev.add_argument("--port", type=int, default=3000)
     dev.set_defaults(handler=_dev)

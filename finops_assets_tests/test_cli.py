@@ -10,8 +10,7 @@ SAMPLES = {
     "focus-sample-data/FOCUS-1.0/focus_sample.csv": "focus_export",
     "koku/aws/test_cur.csv": "aws_cur",
     "koku/gcp/2024-03-01_5.csv": "gcp_billing_export",
-    "aws-cost-explorer/aws-cli_get-cost-and-usage_groupby-SERVICE-and-TAG_example-output.json":
-        "aws_cost_explorer",
+    "aws-cost-explorer/aws-cli_get-cost-and-usage_groupby-SERVICE-and-TAG_example-output.json": "aws_cost_explorer",
     "azure-cost-management-query/BillingAccountQueryGrouping.json": "azure_cost",
 }
 

@@ -1,4 +1,4 @@
-"""Actuate-stage assets: budget_status, budget_events and finops_kpis."""
+"""Actuate-stage assets: budget_status and budget_events."""
 
 import datetime as dt
 
@@ -6,14 +6,9 @@ import dagster as dg
 import polars as pl
 from dagster import AssetExecutionContext
 
-from finops_assets.actuate.checks import (
-    BUDGET_EVENTS_SCHEMA,
-    BUDGET_STATUS_SCHEMA,
-    FINOPS_KPIS_SCHEMA,
-)
+from finops_assets.actuate.checks import BUDGET_EVENTS_SCHEMA, BUDGET_STATUS_SCHEMA
 from finops_assets.domain import budgets as budgets_domain
 from finops_assets.domain import events as events_domain
-from finops_assets.domain.kpis import allocation_coverage
 from finops_assets.ingest.assets import SINGLE_RUN
 from finops_assets.metadata import check_result, markdown_table
 from finops_assets.partitions import daily_partitions, partition_days
@@ -107,38 +102,16 @@ def budget_events(
         for event in events:
             outbox.enqueue(event.get_id(), events_domain.event_to_json(event))
         raised += len(events)
-    report = outbox.deliver_pending(sinks.sinks(), sinks.retries, sinks.backoff_seconds)
+    # Events are enqueued before the sinks are built: a bad sink URL fails the run, loses nothing.
+    targets = sinks.sinks()
+    report = outbox.deliver_pending(targets, sinks.retries, sinks.backoff_seconds)
     return dg.MaterializeResult(
         metadata={
             "events_raised": raised,
+            "sinks": ", ".join(sink.name for sink in targets),
             "delivered": len(report.delivered),
+            "pending_after_delivery": len(outbox.pending([sink.name for sink in targets])),
             "delivery_failures": dg.MetadataValue.json([list(f) for f in report.failed][:20]),
         },
         check_results=[check_result("check_budget_events_contract", failures)],
-    )
-
-
-@dg.asset(
-    group_name="actuate",
-    partitions_def=daily_partitions,
-    backfill_policy=SINGLE_RUN,
-    kinds={"delta", "polars"},
-    deps=["allocated_costs"],
-    check_specs=[dg.AssetCheckSpec("check_kpis_contract", asset="finops_kpis", blocking=True)],
-)
-def finops_kpis(context: AssetExecutionContext, lake: LakeResource) -> dg.MaterializeResult:
-    """Allocation coverage per day: the share of cost placed by tag, hierarchy, proportion, or not."""
-    delta, frames, failures = lake.delta(), list[pl.DataFrame](), list[dict]()
-    for day in partition_days(context):
-        coverage = allocation_coverage(delta.read_day(tables.ALLOCATED_COSTS, day))
-        outcome = validate_frame(FINOPS_KPIS_SCHEMA, coverage)
-        if not outcome.passed:
-            failures += outcome.failures
-            continue
-        delta.write_day(tables.FINOPS_KPIS, coverage, day)
-        frames.append(coverage)
-    latest = frames[-1] if frames else pl.DataFrame()
-    return dg.MaterializeResult(
-        metadata={"allocation_coverage_last_day": markdown_table(latest)},
-        check_results=[check_result("check_kpis_contract", failures)],
     )

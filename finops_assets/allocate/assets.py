@@ -1,5 +1,7 @@
 """Allocate-stage assets: allocation_rules (versioned) and allocated_costs."""
 
+import datetime as dt
+
 import dagster as dg
 import polars as pl
 from dagster import AssetExecutionContext
@@ -12,6 +14,7 @@ from finops_assets.partitions import daily_partitions, partition_days
 from finops_assets.resources.lake import LakeResource
 from finops_assets.resources.rules import RulesResource
 from finops_assets.storage import tables
+from finops_assets.storage.delta import DeltaLake
 
 
 @dg.asset(group_name="allocate", kinds={"yaml"})
@@ -26,6 +29,28 @@ def allocation_rules(rules: RulesResource) -> dg.MaterializeResult:
         },
         data_version=dg.DataVersion(loaded.data_version),
     )
+
+
+def _write_allocated_day(
+    delta: DeltaLake, allocated: pl.DataFrame, day: dt.date, run_id: str, rule_version: str
+) -> int:
+    """Replace the day in allocated_costs and record the table versions around the write."""
+    before = delta.version(tables.ALLOCATED_COSTS)
+    after = delta.write_day(tables.ALLOCATED_COSTS, allocated, day)
+    record = pl.DataFrame(
+        [
+            {
+                "x_charge_date": day,
+                "x_run_id": run_id,
+                "x_rule_version": rule_version,
+                "x_delta_version_before": before,
+                "x_delta_version_after": after,
+            }
+        ],
+        schema=tables.ALLOCATION_VERSIONS.schema,
+    )
+    delta.write_day(tables.ALLOCATION_VERSIONS, record, day)
+    return after
 
 
 @dg.asset(
@@ -58,7 +83,7 @@ def allocated_costs(
             contract_failures += contract.failures
             conservation_failures += conserved.failures
             continue
-        version = delta.write_day(tables.ALLOCATED_COSTS, allocated, day)
+        version = _write_allocated_day(delta, allocated, day, context.run_id, loaded.data_version)
         coverage.append(allocation_coverage(allocated))
         summary.append(
             {

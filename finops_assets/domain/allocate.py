@@ -18,7 +18,7 @@ from decimal import Decimal
 
 import polars as pl
 
-from finops_assets.domain.allocate_drivers import driver_parts
+from finops_assets.domain.allocate_drivers import driver_parts, row_driver_measures
 from finops_assets.domain.allocate_split import SHARE, SHARE_SCALE, split_parts
 from finops_assets.domain.allocate_tiers import assign_tiers
 from finops_assets.domain.money import DEFAULT_MINOR_UNITS, MONEY, MONEY_SCALE
@@ -83,16 +83,22 @@ def _base_unit_size(minor_units: Mapping[str, int], currencies: list[str]) -> pl
 
 
 def _validated_input(normalized: pl.DataFrame) -> pl.DataFrame:
+    """The input columns sorted by x_source_row_key, with _row; refuses null or repeated keys."""
     missing = [c for c in _INPUT_COLUMNS if c not in normalized.columns]
     if missing:
         raise ValueError(f"normalized costs lack column(s) {missing}")
-    if normalized["x_source_row_key"].null_count() or normalized["x_source_row_key"].n_unique() != (
-        normalized.height
-    ):
-        raise ValueError("x_source_row_key must be non-null and unique per normalized row")
     if normalized["x_charge_date"].null_count():
         raise ValueError("x_charge_date must be non-null (it selects the day's pools)")
-    return normalized.select(_INPUT_COLUMNS).sort("x_source_row_key").with_row_index("_row")
+    frame = normalized.select(_INPUT_COLUMNS)
+    keys = frame["x_source_row_key"]
+    if not keys.is_sorted():  # normalized_costs comes sorted: checking is cheaper than sorting
+        frame = frame.sort("x_source_row_key")
+        keys = frame["x_source_row_key"]
+    # sorted keys are unique when no key equals its neighbour
+    repeated = keys.len() > 1 and (keys.slice(1) == keys.slice(0, keys.len() - 1)).any()
+    if keys.null_count() or repeated:
+        raise ValueError("x_source_row_key must be non-null and unique per normalized row")
+    return frame.with_row_index("_row")
 
 
 def _single_parts(rows: pl.DataFrame, version: str) -> pl.DataFrame:
@@ -141,13 +147,29 @@ def _shared_parts(
     )
 
 
+def driver_measures(normalized: pl.DataFrame, rules: AllocationRules) -> pl.DataFrame:
+    """The row drivers' measures (allocate_drivers.MEASURE_COLUMNS) of these normalized rows.
+
+    For days too large for memory: sum the measures of the day's chunks (sum_measures), then
+    allocate each chunk with `measures=` that sum; the result equals allocating the whole day.
+    """
+    tiers = assign_tiers(_validated_input(normalized), rules)
+    direct = tiers.filter(pl.col("_method").is_in(["tag", "hierarchy"])).select(_DRIVER_INPUTS)
+    return row_driver_measures(direct, rules)
+
+
 def allocate_costs(
     normalized: pl.DataFrame,
     rules: AllocationRules,
     k8s_usage: pl.DataFrame | None = None,
     minor_units: Mapping[str, int] | None = None,
+    measures: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
-    """Allocate normalized cost rows to business units: ALLOCATED_COLUMNS, exact per source row."""
+    """Allocate normalized cost rows to business units: ALLOCATED_COLUMNS, exact per source row.
+
+    Shared pools split by drivers measured on these rows, or by `measures` (driver_measures of
+    the whole day) when the rows are one chunk of a larger day.
+    """
     frame = _validated_input(normalized)
     base_sizes = _base_unit_size(
         minor_units or DEFAULT_MINOR_UNITS,
@@ -157,7 +179,8 @@ def allocate_costs(
     del frame  # large frames: free each stage's input as soon as it is consumed
     direct = tiers.filter(pl.col("_method").is_in(["tag", "hierarchy"])).select(_DRIVER_INPUTS)
     pooled = tiers.filter(pl.col("_shared_rule").is_not_null())
-    parts = driver_parts(direct, pooled.select("_shared_rule", "x_charge_date"), rules, k8s_usage)
+    pools = pooled.select("_shared_rule", "x_charge_date")
+    parts = driver_parts(direct, pools, rules, k8s_usage, measures)
     del direct
     lineage = [*(c for c in ALLOCATED_COLUMNS if c not in _DERIVED), *_LINEAGE]
     single = _single_parts(tiers.filter(pl.col("_shared_rule").is_null()), rules.data_version)
@@ -165,9 +188,11 @@ def allocate_costs(
     single = single.select(lineage)
     shared = _shared_parts(pooled, parts, base_sizes).select(lineage)
     del pooled
+    # _order is unique: concat + sort gives the merged order (measured cheaper than merge_sorted)
     return (
-        single.lazy()
-        .merge_sorted(shared.lazy(), key="_order")
+        pl.concat([single, shared])
+        .sort("_order")
+        .lazy()
         .with_columns(
             pl.format("{}|{}", "x_source_row_key", "x_business_unit").alias("x_allocation_row_key"),
             pl.col("_rule_id").alias("x_allocation_rule_id"),

@@ -46,6 +46,9 @@ PART_COLUMNS: dict[str, pl.DataType] = {
     "AllocatedMethodDetails": pl.Utf8(),
 }
 _WEIGHTS = {"x_charge_date": pl.Date(), "unit": pl.Utf8(), "weight": MONEY}
+# Drivers measured on the directly allocated rows: their measures add up over row chunks.
+ROW_DRIVERS = ("compute_cost", "network_bytes", "request_share")
+MEASURE_COLUMNS: dict[str, pl.DataType] = {"driver": pl.Utf8(), **_WEIGHTS}
 
 
 def _summed(frame: pl.DataFrame, value: pl.Expr) -> pl.DataFrame:
@@ -83,6 +86,33 @@ def measured_weights(
     return pl.DataFrame(schema=_WEIGHTS)
 
 
+def row_driver_measures(direct: pl.DataFrame, rules: AllocationRules) -> pl.DataFrame:
+    """MEASURE_COLUMNS: per row driver the shared rules use, day and unit, the summed measure.
+
+    Additive: the measures of a day's rows in several chunks, summed per (driver, day, unit)
+    (sum_measures), equal the measures of the whole day.
+    """
+    drivers = sorted({r.driver for r in rules.shared} & set(ROW_DRIVERS))
+    frames = [
+        measured_weights(direct, d, rules, None).select(pl.lit(d).alias("driver"), *_WEIGHTS)
+        for d in drivers
+    ]
+    return sum_measures(frames)
+
+
+def sum_measures(frames: list[pl.DataFrame]) -> pl.DataFrame:
+    """Row driver measures of several chunks summed per (driver, day, unit)."""
+    if not frames:
+        return pl.DataFrame(schema=MEASURE_COLUMNS)
+    return (
+        pl.concat(frames)
+        .group_by("driver", "x_charge_date", "unit")
+        .agg(pl.col("weight").sum().cast(MONEY))
+        .sort("driver", "x_charge_date", "unit")
+        .cast(MEASURE_COLUMNS)  # type: ignore[arg-type]
+    )
+
+
 def pool_shares(rule: SharedRule, measured: dict[str, Decimal]) -> tuple[str, dict[str, Decimal]]:
     """(driver label, unit -> share at scale 18 summing to exactly 1) for one pool."""
     if rule.driver == "fixed":
@@ -117,15 +147,23 @@ def driver_parts(
     pools: pl.DataFrame,
     rules: AllocationRules,
     k8s_usage: pl.DataFrame | None,
+    measures: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
-    """PART_COLUMNS for every (shared rule, day) in `pools`: the units and shares of each pool."""
+    """PART_COLUMNS for every (shared rule, day) in `pools`: the units and shares of each pool.
+
+    `measures` (MEASURE_COLUMNS, e.g. the whole day's when `direct` is one chunk of it) replaces
+    the row drivers' measures taken on `direct`.
+    """
     by_id = {r.id: r for r in rules.shared}
     rows: list[dict] = []
     measured_cache: dict[str, dict[tuple, Decimal]] = {}
     for rule_id, day in pools.select("_shared_rule", "x_charge_date").unique().sort("*").rows():
         rule = by_id[rule_id]
         if rule.driver not in measured_cache:
-            table = measured_weights(direct, rule.driver, rules, k8s_usage)
+            if measures is not None and rule.driver in ROW_DRIVERS:
+                table = measures.filter(pl.col("driver") == rule.driver).drop("driver")
+            else:
+                table = measured_weights(direct, rule.driver, rules, k8s_usage)
             measured_cache[rule.driver] = {(d, u): w for d, u, w in table.rows()}
         cache = measured_cache[rule.driver]
         measured = {u: cache.get((day, u), Decimal(0)) for u in rule.targets}

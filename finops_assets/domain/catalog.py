@@ -125,7 +125,24 @@ def apply_service_catalog(
         x_catalog_version=pl.lit(catalog_version, dtype=pl.Utf8),
     )
     unmapped = _unmapped_summary(out.filter(~mapped))
-    return out.drop("_provider", "_code", "_name", "_category", "_subcategory"), unmapped
+    return _one_category_per_service(out).drop(
+        "_provider", "_code", "_name", "_category", "_subcategory"
+    ), unmapped
+
+
+def _one_category_per_service(rows: pl.DataFrame) -> pl.DataFrame:
+    """FOCUS: one ServiceCategory and ServiceSubcategory per ServiceName, never a null subcategory.
+
+    Where sources disagree for an unmapped service, the first category in sort order wins; a
+    missing subcategory becomes "Other (<category>)".
+    """
+    category = pl.col("ServiceCategory").min().over("ServiceName")
+    return rows.with_columns(ServiceCategory=category).with_columns(
+        ServiceSubcategory=pl.coalesce(
+            pl.col("ServiceSubcategory").min().over("ServiceName", "ServiceCategory"),
+            pl.format("Other ({})", pl.col("ServiceCategory")),
+        )
+    )
 
 
 def _unmapped_summary(rows: pl.DataFrame) -> pl.DataFrame:

@@ -1,6 +1,7 @@
 """Currency conversion to the base currency through ECB euro reference rates, exact to the unit."""
 
 import datetime as dt
+import hashlib
 from collections.abc import Iterable
 from decimal import ROUND_FLOOR, Decimal, localcontext
 
@@ -168,3 +169,18 @@ def convert_to_base_currency_expr(
         rounded = product.round(units, mode="half_away_from_zero")
         result = pl.when(minor_units == units).then(rounded).otherwise(result)
     return result.cast(MONEY)
+
+
+def day_rates_version(day_rates: pl.DataFrame) -> str:
+    """A stable fingerprint of one day's rates (currency, rate, publication day), 16 hex digits.
+
+    Same rates -> same version, in any row order; any changed, added or removed rate -> a new
+    one. The fx_rates asset records it per partition as the Dagster data version.
+    """
+    canonical = day_rates.select(
+        pl.col("currency"),
+        pl.col("units_per_eur").cast(RATE).cast(pl.Utf8),
+        pl.col("x_fx_rate_date").cast(pl.Utf8),
+    ).sort("currency")
+    text = "\n".join(",".join(row) for row in canonical.iter_rows())
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]

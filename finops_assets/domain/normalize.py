@@ -13,6 +13,7 @@ from finops_assets.domain.focus import (
     NORMALIZED_COLUMNS,
     SOURCE_FOCUS_COLUMNS,
 )
+from finops_assets.domain.focus_rules import apply_focus_rules
 from finops_assets.domain.money import MONEY, parse_money_expr
 from finops_assets.domain.sources.common import QUARANTINE_COLUMNS
 from finops_assets.domain.tags import normalize_tags_expr
@@ -159,7 +160,7 @@ def normalize_costs(
         .with_columns(_column=_first_match(rules, 1), _reason=_first_match(rules, 2))
         .sort(SORT_KEY, nulls_last=True)
     )
-    good = checked.filter(~pl.col("_bad"))
+    good = apply_focus_rules(checked.filter(~pl.col("_bad")))
     good, unmapped = apply_service_catalog(good, catalog, catalog_version)
     converted = good.with_columns(
         x_base_currency=pl.lit(base_currency, dtype=pl.Utf8),

@@ -16,6 +16,9 @@ from typing import Any
 
 import yaml
 
+from finops_assets.domain.reference import load_tag_aliases
+from finops_assets.domain.tags import normalize_tag_key
+
 UNALLOCATED = "unallocated"
 DRIVERS = ("compute_cost", "network_bytes", "request_share", "fixed", "even", "k8s_usage")
 # Match keys that compare a value exactly (case-insensitive) and those that look for a substring.
@@ -237,6 +240,18 @@ def _string_list(doc: dict, key: str) -> tuple[str, ...]:
     return tuple(raw)
 
 
+def _checked_tag_keys(keys: tuple[str, ...]) -> tuple[str, ...]:
+    """Tag keys must be canonical (as normalization writes them), else they never match."""
+    aliases = load_tag_aliases()
+    for key in keys:
+        canonical = normalize_tag_key(key, aliases)
+        if canonical != key:
+            raise RulesError(
+                f"rule 'tag_keys': unknown tag key {key!r}: normalized tags spell it {canonical!r}"
+            )
+    return keys
+
+
 def load_rules(text: str) -> AllocationRules:
     """Parse and validate a YAML rules document into a versioned AllocationRules."""
     try:
@@ -251,7 +266,7 @@ def load_rules(text: str) -> AllocationRules:
     units = tuple(u for u in _string_list(doc, "business_units") if u != UNALLOCATED)
     if not units:
         raise RulesError("rule 'business_units': at least one business unit is required")
-    tag_keys = _string_list(doc, "tag_keys")
+    tag_keys = _checked_tag_keys(_string_list(doc, "tag_keys"))
     tag_values = _parse_tag_values(doc.get("tag_values") or {}, tag_keys, units)
     hierarchy = tuple(
         _parse_hierarchy(r, i, units) for i, r in enumerate(doc.get("hierarchy") or [])

@@ -29,7 +29,9 @@ def ingest_payloads(
     archived, frames, quarantines = [], [], []
     for payload in payloads:
         archived.append(archive.store(source.SOURCE, day, payload.name, payload.data))
-        key = ingestion_key(source.PROVIDER, source.SOURCE, day, payload.data)
+        key = payload.ingestion_key or ingestion_key(
+            source.PROVIDER, source.SOURCE, day, payload.data
+        )
         parsed = source.parse(
             payload.data, source_file=payload.name, ingestion_key=key, fetched_at=payload.fetched_at
         )

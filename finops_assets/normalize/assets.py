@@ -5,6 +5,10 @@ import datetime as dt
 import dagster as dg
 import polars as pl
 from dagster import AssetExecutionContext
+from dagster._core.definitions.data_version import (
+    DATA_VERSION_IS_USER_PROVIDED_TAG,
+    DATA_VERSION_TAG,
+)
 
 from finops_assets.domain import catalog as catalog_domain
 from finops_assets.domain import fx
@@ -14,6 +18,7 @@ from finops_assets.metadata import markdown_table
 from finops_assets.normalize.checks import (
     FX_RATES_SCHEMA,
     conservation_result,
+    gross_net_result,
     normalized_contract_result,
 )
 from finops_assets.normalize.pipeline import normalize_day
@@ -33,9 +38,14 @@ from finops_assets.storage.validation import validate_frame
     check_specs=[dg.AssetCheckSpec("check_rates_within_lookback", asset="fx_rates", blocking=True)],
 )
 def fx_rates(context: AssetExecutionContext, lake: LakeResource, rates: FxRatesResource):
-    """Daily FX rates per currency (units per EUR) and the publication day each rate comes from."""
+    """Daily FX rates per currency (units per EUR) and the publication day each rate comes from.
+
+    Each day gets its own data version (a hash of that day's rates), recorded on a per-partition
+    materialization after the run's result: a late or corrected rate makes exactly the
+    normalized_costs days that used it stale, even when many days run in one ranged run.
+    """
     delta, history = lake.delta(), fx.load_ecb_rates(rates.csv_text())
-    missing, written = [], 0
+    missing, versions, written = [], {}, 0
     for day in partition_days(context):
         currencies = _published_currencies(history, day, rates.lookback_days) | {lake.currency()}
         try:
@@ -50,8 +60,9 @@ def fx_rates(context: AssetExecutionContext, lake: LakeResource, rates: FxRatesR
             missing += [f"{day}: {f}" for f in outcome.failures]
             continue
         delta.write_day(tables.FX_RATES, day_rates, day)
+        versions[day.isoformat()] = fx.day_rates_version(day_rates)
         written += day_rates.height
-    return dg.MaterializeResult(
+    yield dg.MaterializeResult(
         metadata={"rows": written, "lookback_days": rates.lookback_days},
         check_results=[
             dg.AssetCheckResult(
@@ -61,6 +72,18 @@ def fx_rates(context: AssetExecutionContext, lake: LakeResource, rates: FxRatesR
             )
         ],
     )
+    yield from _day_versions(versions)
+
+
+def _day_versions(versions: dict[str, str]):
+    """One materialization per day carrying that day's data version (the latest one wins)."""
+    for day, version in versions.items():
+        yield dg.AssetMaterialization(
+            asset_key="fx_rates",
+            partition=day,
+            tags={DATA_VERSION_TAG: version, DATA_VERSION_IS_USER_PROVIDED_TAG: "true"},
+            metadata={"rates_version": version},
+        )
 
 
 def _published_currencies(history: pl.DataFrame, day: dt.date, lookback_days: int) -> set[str]:
@@ -95,6 +118,7 @@ def service_catalog(lake: LakeResource) -> dg.MaterializeResult:
         dg.AssetCheckSpec("check_normalized_contract", asset="normalized_costs", blocking=True),
         dg.AssetCheckSpec("check_billed_cost_conserved", asset="normalized_costs", blocking=True),
         dg.AssetCheckSpec("check_services_mapped", asset="normalized_costs", blocking=False),
+        dg.AssetCheckSpec("check_gross_net_reconciles", asset="normalized_costs", blocking=True),
     ],
 )
 def normalized_costs(context: AssetExecutionContext, lake: LakeResource) -> dg.MaterializeResult:
@@ -103,6 +127,8 @@ def normalized_costs(context: AssetExecutionContext, lake: LakeResource) -> dg.M
     catalog, catalog_version = catalog_domain.load_shipped_catalog()
     aliases = load_tag_aliases()
     summary, contract_failures, conservation_failures, unmapped = [], [], [], []
+    gross_net_days: list[pl.DataFrame] = []
+    gross_net_failures: list[dict] = []
     for day in partition_days(context):
         result = normalize_day(
             delta,
@@ -113,9 +139,12 @@ def normalized_costs(context: AssetExecutionContext, lake: LakeResource) -> dg.M
             tag_aliases=aliases,
         )
         contract = normalized_contract_result(result.rows)
+        reconciled, gross_net = gross_net_result(result.rows)
+        gross_net_days.append(gross_net)
         conserved = conservation_result(result.source_totals, result.rows, result.quarantine)
         unmapped.append(result.unmapped_services)
-        if not (contract.passed and conserved.passed):
+        gross_net_failures += reconciled.failures
+        if not (contract.passed and conserved.passed and reconciled.passed):
             contract_failures += contract.failures
             conservation_failures += [] if conserved.passed else conserved.failures
             continue
@@ -131,26 +160,49 @@ def normalized_costs(context: AssetExecutionContext, lake: LakeResource) -> dg.M
             "days_written": len(summary),
             "base_currency": base,
             "per_day": markdown_table(summary),
+            "gross_net": markdown_table(_gross_net_total(gross_net_days)),
         },
-        check_results=[
-            dg.AssetCheckResult(
-                check_name="check_normalized_contract",
-                passed=not contract_failures,
-                metadata={"failures": dg.MetadataValue.json(contract_failures[:20])},
-            ),
-            dg.AssetCheckResult(
-                check_name="check_billed_cost_conserved",
-                passed=not conservation_failures,
-                metadata={"failures": dg.MetadataValue.json(conservation_failures[:20])},
-            ),
-            dg.AssetCheckResult(
-                check_name="check_services_mapped",
-                passed=unmapped_all.is_empty(),
-                severity=dg.AssetCheckSeverity.WARN,
-                metadata={"unmapped": markdown_table(unmapped_all)},
-            ),
-        ],
+        check_results=_normalized_check_results(
+            {
+                "check_normalized_contract": contract_failures,
+                "check_billed_cost_conserved": conservation_failures,
+                "check_gross_net_reconciles": gross_net_failures,
+            },
+            gross_net=_gross_net_total(gross_net_days),
+            unmapped=unmapped_all,
+        ),
     )
+
+
+def _normalized_check_results(
+    failures: dict[str, list], gross_net: pl.DataFrame, unmapped: pl.DataFrame
+) -> list[dg.AssetCheckResult]:
+    """The blocking checks (failures listed in metadata) and the unmapped-services warning."""
+    extra = {"check_gross_net_reconciles": {"gross_net": markdown_table(gross_net)}}
+    results = [
+        dg.AssetCheckResult(
+            check_name=name,
+            passed=not found,
+            metadata={"failures": dg.MetadataValue.json(found[:20]), **extra.get(name, {})},
+        )
+        for name, found in failures.items()
+    ]
+    results.append(
+        dg.AssetCheckResult(
+            check_name="check_services_mapped",
+            passed=unmapped.is_empty(),
+            severity=dg.AssetCheckSeverity.WARN,
+            metadata={"unmapped": markdown_table(unmapped)},
+        )
+    )
+    return results
+
+
+def _gross_net_total(days: list[pl.DataFrame]) -> pl.DataFrame:
+    """Gross, credits, adjustments, tax and billed per billing currency over the run's days."""
+    if not days:
+        return pl.DataFrame()
+    return pl.concat(days).group_by("currency").agg(pl.all().sum()).sort("currency")
 
 
 def _day_summary(day: dt.date, result, version: int) -> dict:

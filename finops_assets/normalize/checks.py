@@ -77,3 +77,18 @@ FX_RATES_SCHEMA = contract_schema(
     },
     required=("currency", "units_per_eur", "x_fx_rate_date"),
 )
+
+
+def gross_net_result(rows: pl.DataFrame) -> tuple[ValidationOutcome, pl.DataFrame]:
+    """check_gross_net_reconciles: per currency, usage + purchase + credits + adjustments + tax
+    == billed exactly, and every row is in one of the five FOCUS charge categories."""
+    from finops_assets.domain.normalize import gross_net_summary
+
+    summary = gross_net_summary(rows)
+    parts = ["usage_gross", "purchase_gross", "credits", "adjustments", "tax"]
+    broken = summary.filter(pl.sum_horizontal(parts) != pl.col("billed"))
+    outside = rows.filter(~pl.col("ChargeCategory").is_in(list(CHARGE_CATEGORIES)).fill_null(True))
+    failures = [{k: str(v) for k, v in r.items()} for r in broken.to_dicts()]
+    if outside.height:
+        failures.append({"rows_outside_the_five_categories": str(outside.height)})
+    return ValidationOutcome(not failures, len(failures), failures), summary

@@ -4,10 +4,12 @@ Delivery is at least once from the outbox and exactly once in effect: the outbox
 until it has a delivery record for (event, sink), and sinks drop event ids they already hold.
 """
 
+import fcntl
 import json
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -89,12 +91,14 @@ class Outbox:
 
     def enqueue(self, event_id: str, payload: bytes) -> bool:
         """Add an event; False (and nothing written) when the id is already enqueued."""
-        if any(record["event_id"] == event_id for record in _read_json_lines(self._events_path)):
-            return False
-        _append_json_line(
-            self._events_path, {"event_id": event_id, "payload": payload.decode("utf-8")}
-        )
-        return True
+        with self._lock():
+            records = _read_json_lines(self._events_path)
+            if any(record["event_id"] == event_id for record in records):
+                return False
+            _append_json_line(
+                self._events_path, {"event_id": event_id, "payload": payload.decode("utf-8")}
+            )
+            return True
 
     def entries(self) -> list[OutboxEntry]:
         """Every enqueued event, in enqueue order."""
@@ -144,22 +148,44 @@ class Outbox:
         """Send every pending event to every sink that lacks it, each with up to `retries` retries.
 
         The wait before retry n (1-based) is backoff_seconds * 2**(n-1). A sink that still fails
-        is recorded as failed and the event stays pending for that sink; other sinks go on.
+        is recorded as failed and the event stays pending for that sink; other sinks go on. A sink
+        that failed is not tried again in this call: its later events are recorded as failed
+        ("skipped") and wait for the next run, so a receiver sees events in enqueue order (a
+        PagerDuty resolve never overtakes its trigger) and a dead receiver costs one backoff.
+        A lock file serializes concurrent calls on the same outbox folder.
         """
         report = DeliveryReport()
         names = [sink.name for sink in sinks]
-        done = self.delivered()
-        for entry in self.pending(names):
-            for sink in sinks:
-                if (entry.event_id, sink.name) in done:
-                    continue
-                error = self._attempt(sink, entry, retries, backoff_seconds, sleep)
-                if error is None:
-                    self.mark_delivered(entry.event_id, sink.name)
-                    report.delivered.append((entry.event_id, sink.name))
-                else:
-                    report.failed.append((entry.event_id, sink.name, error))
+        with self._lock():
+            done = self.delivered()
+            broken: dict[str, str] = {}
+            for entry in self.pending(names):
+                for sink in sinks:
+                    if (entry.event_id, sink.name) in done:
+                        continue
+                    error: str | None
+                    if sink.name in broken:
+                        error = f"skipped: {sink.name} failed earlier in this run"
+                        self._record(entry.event_id, sink.name, "failed", attempt=0, error=error)
+                    else:
+                        error = self._attempt(sink, entry, retries, backoff_seconds, sleep)
+                    if error is None:
+                        self.mark_delivered(entry.event_id, sink.name)
+                        report.delivered.append((entry.event_id, sink.name))
+                    else:
+                        broken.setdefault(sink.name, error)
+                        report.failed.append((entry.event_id, sink.name, error))
         return report
+
+    @contextmanager
+    def _lock(self) -> Iterator[None]:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        with (self.folder / ".lock").open("a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
 
     def _attempt(
         self,

@@ -24,6 +24,9 @@ class Payload:
     name: str
     data: bytes
     fetched_at: dt.datetime
+    # Set by API sources: provider, account, day and request hash. Files leave it None and get
+    # a key from their content hash.
+    ingestion_key: str | None = None
 
 
 class PayloadSource(ABC):

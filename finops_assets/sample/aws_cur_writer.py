@@ -208,3 +208,14 @@ def write_day(landing_dir: Path, day: dt.date, seed: int, rows_per_day: int) -> 
         _write_export(path, export, day, seed, count)
         paths.append(path)
     return paths
+
+
+def write_parquet_export(path: Path, day: dt.date, seed: int, rows_per_day: int) -> Path:
+    """One CUR 2.0 Parquet export of every CUR account for the day, in bounded memory.
+
+    For benchmarks that want a single input file of a given size (about rows_per_day rows).
+    """
+    export = Export("acme-cur2-all", "parquet", accounts_for_source(SOURCE))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _write_export(path, export, day, seed, max(len(export.accounts), rows_per_day // 24))
+    return path

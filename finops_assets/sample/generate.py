@@ -14,6 +14,7 @@ from finops_assets.sample import (
     focus_export_writer,
     gcp_billing_export_writer,
     k8s_usage_writer,
+    utilization_writer,
 )
 
 DayWriter = Callable[[Path, dt.date, int, int], list[Path]]
@@ -26,6 +27,8 @@ SOURCE_WRITERS: dict[str, tuple[DayWriter, float]] = {
     "aws_cost_explorer": (aws_cost_explorer_writer.write_day, 0.10),
     "focus_export": (focus_export_writer.write_day, 0.10),
     "k8s_usage": (k8s_usage_writer.write_day, 0.05),  # usage, not billing rows
+    # CPU/memory metrics of the compute resources the billing files above charge for: last.
+    "utilization": (utilization_writer.write_day, 0.0),
 }
 # Cost Explorer is aggregated data: one group per account and service, whatever the estate's size
 # (more groups would switch the writer to USAGE_TYPE groups, which carry no service name).

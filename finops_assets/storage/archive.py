@@ -21,6 +21,9 @@ class RawArchive:
         root = self.root_uri.rstrip("/")
         if "://" not in root:
             return pafs.LocalFileSystem(), f"{root}/{ARCHIVE_FOLDER}"
+        scheme, _, bucket_path = root.partition("://")
+        if scheme.lower() in ("s3", "s3a"):
+            return s3_filesystem(self.storage_options), f"{bucket_path}/{ARCHIVE_FOLDER}"
         fs, path = pafs.FileSystem.from_uri(root)
         return fs, f"{path}/{ARCHIVE_FOLDER}"
 
@@ -43,3 +46,22 @@ class RawArchive:
         fs, _ = self._fs_and_base()
         with fs.open_input_stream(path) as stream:
             return stream.read()
+
+
+def s3_filesystem(options: Mapping[str, str], **extra: object) -> pafs.S3FileSystem:
+    """S3 reached with the same AWS_* storage options the Delta tables use (endpoint included)."""
+    kwargs: dict[str, object] = dict(extra)
+    endpoint = options.get("AWS_ENDPOINT_URL") or options.get("AWS_ENDPOINT_URL_S3")
+    if endpoint:
+        scheme, _, address = endpoint.partition("://")
+        kwargs.update(endpoint_override=address or scheme, scheme=scheme if address else "https")
+    if options.get("AWS_ACCESS_KEY_ID") and options.get("AWS_SECRET_ACCESS_KEY"):
+        kwargs.update(
+            access_key=options["AWS_ACCESS_KEY_ID"],
+            secret_key=options["AWS_SECRET_ACCESS_KEY"],
+            session_token=options.get("AWS_SESSION_TOKEN"),
+        )
+    region = options.get("AWS_REGION") or options.get("AWS_DEFAULT_REGION")
+    if region:
+        kwargs["region"] = region
+    return pafs.S3FileSystem(**kwargs)  # type: ignore[arg-type]

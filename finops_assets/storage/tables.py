@@ -3,14 +3,18 @@
 from types import ModuleType
 
 from finops_assets.domain.allocate import ALLOCATED_COLUMNS
+from finops_assets.domain.anomalies import COST_ANOMALY_COLUMNS
+from finops_assets.domain.audit import ALLOCATION_VERSIONS_COLUMNS, AUDIT_COLUMNS
 from finops_assets.domain.budgets import BUDGET_STATUS_COLUMNS
 from finops_assets.domain.catalog import CATALOG_COLUMNS
+from finops_assets.domain.commitments import COMMITMENT_COLUMNS
 from finops_assets.domain.events import BUDGET_EVENTS_COLUMNS
 from finops_assets.domain.focus import NORMALIZED_COLUMNS
 from finops_assets.domain.fx import DAY_RATES_SCHEMA
 from finops_assets.domain.k8s import K8S_USAGE_COLUMNS
-from finops_assets.domain.kpis import ALLOCATION_COVERAGE_COLUMNS
+from finops_assets.domain.kpis import ALLOCATION_COVERAGE_COLUMNS, KPI_VALUE_COLUMNS
 from finops_assets.domain.reporting import COST_BY_UNIT_COLUMNS
+from finops_assets.domain.rightsizing import RIGHTSIZING_COLUMNS
 from finops_assets.domain.sources.common import QUARANTINE_COLUMNS
 from finops_assets.storage.contract import DAY_COLUMN, TableContract
 
@@ -79,4 +83,35 @@ FINOPS_KPIS = TableContract(
     name="finops_kpis",
     columns=ALLOCATION_COVERAGE_COLUMNS,
     description="Allocation coverage per day and method",
+)
+ALLOCATION_VERSIONS = TableContract(
+    name="allocation_versions",
+    columns=ALLOCATION_VERSIONS_COLUMNS,
+    description="Per day, the latest allocation run and the allocated_costs versions around it",
+)
+ALLOCATION_AUDIT = TableContract(
+    name="allocation_audit",
+    columns=AUDIT_COLUMNS,
+    partition_by=(DAY_COLUMN, "x_business_unit"),
+    description="Per re-allocated day and business unit: totals before and after, rule versions",
+)
+RIGHTSIZING_RECOMMENDATIONS = TableContract(
+    name="rightsizing_recommendations",
+    columns=RIGHTSIZING_COLUMNS,
+    description="Per day: underused compute resources, a smaller catalog size, monthly savings",
+)
+COMMITMENT_RECOMMENDATIONS = TableContract(
+    name="commitment_recommendations",
+    columns=COMMITMENT_COLUMNS,
+    description="Per day: commitments worth buying per provider and term, net of those owned",
+)
+COST_ANOMALIES = TableContract(
+    name="cost_anomalies",
+    columns=COST_ANOMALY_COLUMNS,
+    description="Per day: business unit and service spend far from its seasonal median (MAD)",
+)
+FINOPS_KPI_VALUES = TableContract(
+    name="finops_kpi_values",
+    columns=KPI_VALUE_COLUMNS,
+    description="Per day: savings realization and (at month end) budget forecast accuracy KPIs",
 )

@@ -87,3 +87,23 @@ def test_k8s_usage_maps_namespaces_and_spreads_idle() -> None:
     label, shares = pool_shares(K8S, measured)
     assert label == "k8s_usage" and shares == {"beta": D("0.5"), "gamma": D("0.5")}
     assert pool_shares(K8S, {})[0] == "even(fallback:k8s_usage)"
+
+
+def test_request_share_counts_request_units_only() -> None:
+    requests = pl.DataFrame(
+        {
+            "x_charge_date": [DAY] * 3,
+            "_unit": ["alpha", "beta", "alpha"],
+            "ServiceCategory": ["Networking"] * 3,
+            "x_effective_cost_base": [D("1.00")] * 3,
+            "ConsumedQuantity": [D(300), D(100), D(5)],
+            "ConsumedUnit": ["Requests", "API Request", "GB"],
+        },
+        schema_overrides={
+            c: pl.Decimal(38, 10) for c in ("x_effective_cost_base", "ConsumedQuantity")
+        },
+    )
+    assert as_dict(measured_weights(requests, "request_share", RULES, None)) == {
+        "alpha": D(300),
+        "beta": D(100),
+    }

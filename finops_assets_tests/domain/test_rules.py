@@ -54,6 +54,11 @@ def test_hash_follows_content_not_formatting() -> None:
             "rule 'h1': unknown business unit 'gamma'",
         ),
         ("project: {b-team", "owner: {b-team", "unknown tag key 'owner'"),
+        (
+            "tag_keys: [cost_center, project]",
+            "tag_keys: [CostCenter, project]",
+            "unknown tag key 'CostCenter': normalized tags spell it 'cost_center'",
+        ),
         ("beta: 66.7", "beta: 66.6", "rule 's1': fixed percentages sum to 99.9, not 100"),
         ("driver: fixed", "driver: vibes", "rule 's1': unknown driver 'vibes'"),
         ('version: "1"', "", "version"),

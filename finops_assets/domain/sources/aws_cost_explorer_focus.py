@@ -73,6 +73,17 @@ def _charge_category() -> pl.Expr:
     )
 
 
+def _charge_description(category: pl.Expr) -> pl.Expr:
+    """What the group is, in words: '<service> <category>' ('Amazon S3 Usage'), or the record."""
+    subject = pl.coalesce(
+        _group_value("DIMENSION:SERVICE"),
+        _group_value("DIMENSION:USAGE_TYPE"),
+        _group_value("DIMENSION:RECORD_TYPE"),
+        pl.lit("AWS"),
+    )
+    return pl.concat_str(subject, category, separator=" ")
+
+
 def to_focus(raw: pl.DataFrame) -> pl.DataFrame:
     """Cost Explorer raw rows -> FOCUS 1.2 rows (one per group and time period)."""
     start = pl.col("time_period_start").cast(pl.Datetime("us")).dt.replace_time_zone("UTC")
@@ -92,6 +103,7 @@ def to_focus(raw: pl.DataFrame) -> pl.DataFrame:
         "ChargeFrequency": pl.when(category == "Usage")
         .then(pl.lit("Usage-Based"))
         .otherwise(pl.lit("One-Time")),
+        "ChargeDescription": _charge_description(category),
         "ChargePeriodStart": start,
         "ChargePeriodEnd": end,
         "ConsumedQuantity": pl.col("usage_quantity_amount"),

@@ -167,7 +167,13 @@ def _usage_date_expr(column: str) -> pl.Expr:
 def parse(
     data: bytes, *, source_file: str, ingestion_key: str, fetched_at: dt.datetime
 ) -> ParseResult:
-    """One Query API page -> typed raw rows and quarantined rows."""
+    """One Query API page (or a CSV cost export file) -> typed raw rows and quarantined rows."""
+    if data.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] not in (b"{", b"["):
+        from finops_assets.domain.sources import azure_export_csv  # export files are CSV
+
+        return azure_export_csv.parse(
+            data, source_file=source_file, ingestion_key=ingestion_key, fetched_at=fetched_at
+        )
     try:
         payload = json.loads(data, parse_float=Decimal)
     except ValueError as exc:

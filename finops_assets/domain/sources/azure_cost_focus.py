@@ -1,6 +1,7 @@
 """Azure Cost Management query rows -> FOCUS 1.2 rows (actual cost: EffectiveCost = BilledCost).
 
-ChargeType mapping follows Microsoft's own FOCUS conversion (finops-toolkit): Usage and
+Commitment purchases (and their refunds) have EffectiveCost 0 as FOCUS requires: their cost
+reaches EffectiveCost through the amortized usage rows, never twice. ChargeType mapping follows Microsoft's own FOCUS conversion (finops-toolkit): Usage and
 UnusedReservation/UnusedSavingsPlan -> Usage, Purchase -> Purchase, Refund -> Purchase with
 ChargeClass Correction, Tax -> Tax, RoundingAdjustment -> Adjustment.
 """
@@ -33,8 +34,23 @@ def _lower(column: str) -> pl.Expr:
     return pl.col(column).str.to_lowercase().str.replace_all(r"[\s_-]", "")
 
 
+def _has_commitment() -> pl.Expr:
+    return pl.col("reservation_id").is_not_null() & (pl.col("reservation_id") != "")
+
+
+def _effective_cost(category: pl.Expr) -> pl.Expr:
+    """The cost, except 0 on commitment purchases (amortization carries them)."""
+    purchase = (category == "Purchase") & _has_commitment()
+    return (
+        pl.when(purchase)
+        .then(pl.lit(0).cast(MONEY))
+        .otherwise(pl.col("cost"))
+        .alias("EffectiveCost")
+    )
+
+
 def _commitment(charge: pl.Expr) -> list[pl.Expr]:
-    has = pl.col("reservation_id").is_not_null() & (pl.col("reservation_id") != "")
+    has = _has_commitment()
     when = pl.when(has)
     status = pl.when(charge == "unusedreservation").then(pl.lit("Unused")).otherwise(pl.lit("Used"))
     usage_like = charge.is_in(["usage", "unusedreservation"])
@@ -108,7 +124,7 @@ def to_focus(raw: pl.DataFrame) -> pl.DataFrame:
         null_s.alias("ConsumedUnit"),
         pl.col("cost").alias("ContractedCost"),
         pl.lit(None, MONEY).alias("ContractedUnitPrice"),
-        pl.col("cost").alias("EffectiveCost"),
+        _effective_cost(category),
         null_s.alias("InvoiceId"),
         pl.lit("Microsoft").alias("InvoiceIssuerName"),
         pl.col("cost").alias("ListCost"),

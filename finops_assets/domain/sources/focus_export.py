@@ -98,7 +98,11 @@ def parse(
 
 
 def to_focus(raw: pl.DataFrame) -> pl.DataFrame:
-    """Raw FOCUS rows -> exactly SOURCE_FOCUS_COLUMNS: nulls made null, casing and Tags canonical."""
+    """Raw FOCUS rows -> exactly SOURCE_FOCUS_COLUMNS: nulls made null, casing and Tags canonical.
+
+    FOCUS 1.2 never leaves ContractedCost or ListCost null; older exports do on tax and credit
+    rows, where both equal BilledCost.
+    """
     strings = [c for c, t in FOCUS_RAW_COLUMNS.items() if t == pl.Utf8()]
     cleaned = raw.with_columns(*[_null_if_blank(c).alias(c) for c in strings])
     cleaned = cleaned.with_columns(
@@ -109,6 +113,8 @@ def to_focus(raw: pl.DataFrame) -> pl.DataFrame:
         pl.coalesce("ProviderName", "ServiceProviderName").alias("ProviderName"),
         pl.coalesce("PublisherName", "ServiceProviderName").alias("PublisherName"),
         canonical_tags(cleaned["Tags"]).alias("Tags"),
+        pl.coalesce("ContractedCost", "BilledCost").alias("ContractedCost"),
+        pl.coalesce("ListCost", "BilledCost").alias("ListCost"),
     )
     return cleaned.with_columns(
         pl.col("ChargePeriodStart").dt.date().alias("x_charge_date"),

@@ -1,0 +1,1 @@
+"""Benchmarks of the normalize + allocate path (`make bench`, `python -m bench.run`): not tests."""

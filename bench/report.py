@@ -1,0 +1,122 @@
+"""The benchmark's summary table (stdout, README) and chart (docs/performance.png)."""
+
+from pathlib import Path
+
+TARGETS = {"a/b": ("<=", 1.0), "c/a": (">=", 10.0), "a/d": ("<=", 5.0)}
+MEMORY_TARGET_MB = 3 * 1024
+
+
+def _holds(ratio: str, value: float) -> str:
+    op, bound = TARGETS[ratio]
+    ok = value <= bound if op == "<=" else value >= bound
+    return f"{value:.2f} ({'holds' if ok else 'misses'} {op} {bound:g})"
+
+
+def summary_lines(result: dict) -> list[str]:
+    """Markdown table rows of the result: one per size, then incremental and re-allocation."""
+    lines = [
+        "| rows/day | (a) ours s | (b) DuckDB s | (c) naive s (extrapolated) | (d) floor s "
+        "| a/b | c/a | a/d | peak MB a / b / c(sample) | totals a = b = c |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for size in result["sizes"]:
+        s, r, m = size["seconds"], size["ratios"], size["peak_mb"]
+        agree = "yes" if all(size["totals_agree"].values()) else "NO"
+        lines.append(
+            f"| {size['rows']:,} | {s['ours']:.1f} | {s['duckdb']:.1f} "
+            f"| {s['naive_extrapolated']:.0f} | {s['floor']:.2f} | {_holds('a/b', r['a/b'])} "
+            f"| {_holds('c/a', r['c/a'])} | {_holds('a/d', r['a/d'])} "
+            f"| {m['ours']:.0f} / {m['duckdb']:.0f} / {m['naive_sample']:.0f} | {agree} |"
+        )
+    for size in result["sizes"]:
+        if "cpu_ratios" in size:
+            c = size["cpu_ratios"]
+            lines.append(
+                f"| CPU s, {size['rows']:,} | {size['cpu_seconds']['ours']:.1f} "
+                f"| {size['cpu_seconds']['duckdb']:.1f} "
+                f"| {size['cpu_seconds']['naive_extrapolated']:.0f} "
+                f"| {size['cpu_seconds']['floor']:.2f} | {c['a/b']:.2f} | {c['c/a']:.2f} "
+                f"| {c['a/d']:.0f} | | |"
+            )
+    return lines
+
+
+def extra_lines(result: dict) -> list[str]:
+    """One line each for the incremental cost and the re-allocation, when measured."""
+    lines = []
+    inc = result.get("incremental")
+    if inc:
+        lines.append(
+            f"- Incremental: write_day + read_day of a {inc['rows']:,}-row day: "
+            f"{inc['history_seconds']:.2f} s with {inc['history_days']} days of history vs "
+            f"{inc['empty_seconds']:.2f} s on an empty table, ratio {inc['ratio']:.2f} "
+            f"(target <= 1.2)."
+        )
+    re = result.get("reallocation")
+    if re:
+        lines.append(
+            f"- Re-allocation of {re['days']} days x {re['rows_per_day']:,} rows through Dagster: "
+            f"{re['dagster_seconds']:.1f} s vs {re['compute_seconds']:.1f} s of allocate_costs "
+            f"alone, ratio {re['ratio']:.2f} (target <= 1.5); vs the same loop by hand "
+            f"(read, allocate, checks, write) {re['by_hand_seconds']:.1f} s: Dagster overhead "
+            f"ratio {re['overhead_ratio']:.2f}."
+        )
+        if "cpu_ratio" in re:
+            lines.append(
+                f"  In CPU seconds (less sensitive to the shared machine): Dagster "
+                f"{re['dagster_cpu_seconds']:.1f} vs allocate_costs {re['compute_cpu_seconds']:.1f}"
+                f" (ratio {re['cpu_ratio']:.2f}) vs by hand {re['by_hand_cpu_seconds']:.1f} "
+                f"(overhead {re['cpu_overhead_ratio']:.2f})."
+            )
+    return lines
+
+
+def print_summary(result: dict) -> None:
+    """Print the table and the extra lines."""
+    print("\n".join(["", *summary_lines(result), "", *extra_lines(result)]))
+
+
+def write_chart(result: dict, path: Path) -> None:
+    """A bar chart (log scale) of the seconds of (a)-(d) per size."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    labels = ["(a) ours", "(b) DuckDB", "(c) naive*", "(d) floor"]
+    keys = ["ours", "duckdb", "naive_extrapolated", "floor"]
+    sizes = result["sizes"]
+    figure, axis = plt.subplots(figsize=(7, 3.6), dpi=120)
+    width = 0.8 / max(1, len(sizes))
+    for index, size in enumerate(sizes):
+        values = [size["seconds"][k] for k in keys]
+        positions = [i + index * width for i in range(len(keys))]
+        bars = axis.bar(positions, values, width, label=f"{size['rows']:,} rows/day")
+        axis.bar_label(bars, labels=[f"{v:.1f}" for v in values], fontsize=7)
+    axis.set_yscale("log")
+    axis.set_xticks([i + width * (len(sizes) - 1) / 2 for i in range(len(keys))], labels)
+    axis.set_ylabel("seconds (log)")
+    axis.set_title("Normalize + allocate one day (2 cores); *naive extrapolated from 100k rows")
+    axis.title.set_fontsize(9)
+    axis.legend(fontsize=8)
+    figure.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path)
+    plt.close(figure)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m bench.report RESULTS.json [CHART.png]`: print the markdown, write the chart."""
+    import json
+    import sys
+
+    args = argv if argv is not None else sys.argv[1:]
+    result = json.loads(Path(args[0]).read_text(encoding="utf-8"))
+    print("\n".join([*summary_lines(result), "", *extra_lines(result)]))
+    if len(args) > 1:
+        write_chart(result, Path(args[1]))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,166 @@
+"""`make bench` / `python -m bench.run`: the benchmark suite, side by side on the same Parquet.
+
+For each size (rows a day) on one CUR 2.0 Parquet day: (a) ours, (b) DuckDB, (d) the Polars
+floor on the whole input; (c) naive Python on a strided sample, extrapolated linearly; (a) and
+(b) on the same sample so that all three totals are compared to the last unit, (c) being the
+reference. Each runs in its own process (peak memory from os.wait4). Then the incremental cost
+and the re-allocation through Dagster. Exits non-zero when totals differ.
+"""
+
+import argparse
+import datetime as dt
+import json
+import platform
+import sys
+from pathlib import Path
+
+from bench.measure import Measured, run_process
+from bench.report import print_summary, write_chart
+
+RESULTS = Path(__file__).resolve().parent / "results"
+BASE_CURRENCY = "EUR"  # as bench.reference (not imported: this parent process stays small)
+
+
+def _worker(impl: str, path: Path, args: argparse.Namespace, profile: Path | None) -> Measured:
+    command = ["bench.worker", impl, str(path), "--base-currency", args.base_currency]
+    command += ["--chunk-rows", str(args.chunk_rows)]
+    if profile is not None:
+        command += ["--profile", str(profile)]
+    measured = run_process(command)
+    print(
+        f"  {impl:7s} {path.name}: {measured.seconds:8.2f} s ({measured.cpu_seconds:.2f} s CPU),"
+        f" {measured.peak_mb:7.0f} MB"
+    )
+    return measured
+
+
+def side_by_side(rows_per_day: int, args: argparse.Namespace) -> dict:
+    """The four implementations on one day of `rows_per_day` rows; totals checked."""
+    paths = run_process(["bench.prepare", str(rows_per_day), str(args.naive_rows)]).payload
+    path, sample = Path(paths["input"]), Path(paths["sample"])
+    profile = RESULTS / f"profile-ours-{rows_per_day}.txt" if args.profile else None
+    full = {impl: _worker(impl, path, args, profile if impl == "ours" else None)
+            for impl in ("floor", "ours", "duckdb")}  # fmt: skip
+    small = {impl: _worker(impl, sample, args, None) for impl in ("naive", "ours", "duckdb")}
+    rows, sample_rows = full["ours"].rows, small["naive"].rows
+    naive_seconds = small["naive"].seconds * rows / sample_rows
+    a, b, d = (full[i].seconds for i in ("ours", "duckdb", "floor"))
+    cpu = {i: full[i].cpu_seconds for i in ("ours", "duckdb", "floor")}
+    cpu["naive_extrapolated"] = small["naive"].cpu_seconds * rows / sample_rows
+    reference = small["naive"].payload["totals"]
+    agree = {
+        "sample_ours_vs_naive": small["ours"].payload["totals"] == reference,
+        "sample_duckdb_vs_naive": small["duckdb"].payload["totals"] == reference,
+        "full_ours_vs_duckdb": full["ours"].payload["totals"] == full["duckdb"].payload["totals"],
+    }
+    return {
+        "rows": rows,
+        "sample_rows": sample_rows,
+        "seconds": {"ours": a, "duckdb": b, "naive_extrapolated": naive_seconds, "floor": d},
+        "cpu_seconds": cpu,
+        "cpu_ratios": {
+            "a/b": cpu["ours"] / cpu["duckdb"],
+            "c/a": cpu["naive_extrapolated"] / cpu["ours"],
+            "a/d": cpu["ours"] / cpu["floor"],
+        },
+        "naive_sample_seconds": small["naive"].seconds,
+        "peak_mb": {
+            "ours": full["ours"].peak_mb,
+            "duckdb": full["duckdb"].peak_mb,
+            "naive_sample": small["naive"].peak_mb,
+            "floor": full["floor"].peak_mb,
+        },
+        "ratios": {"a/b": a / b, "c/a": naive_seconds / a, "a/d": a / d},
+        "totals_agree": agree,
+        "totals": {
+            "full_ours": full["ours"].payload["totals"],
+            "full_duckdb": full["duckdb"].payload["totals"],
+            "sample_naive": reference,
+            "sample_ours": small["ours"].payload["totals"],
+            "sample_duckdb": small["duckdb"].payload["totals"],
+        },
+    }
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__)
+    parser.add_argument("--rows", type=int, nargs="*", default=[1_000_000, 10_000_000])
+    parser.add_argument("--quick", action="store_true", help="100k rows a day, small extras")
+    parser.add_argument("--naive-rows", type=int, default=100_000)
+    parser.add_argument("--chunk-rows", type=int, default=500_000)
+    parser.add_argument("--base-currency", default=BASE_CURRENCY)
+    parser.add_argument("--history-days", type=int, default=365)
+    parser.add_argument("--realloc-days", type=int, default=10)
+    parser.add_argument("--realloc-rows", type=int, default=1_000_000)
+    parser.add_argument("--skip-incremental", action="store_true")
+    parser.add_argument("--skip-reallocation", action="store_true")
+    parser.add_argument("--profile", action="store_true", help="pyinstrument profile of (a)")
+    parser.add_argument("--output", type=Path, help="JSON path (default results/<date>.json)")
+    parser.add_argument(
+        "--update", action="store_true", help="keep the output's sections this run does not measure"
+    )
+    parser.add_argument("--chart", type=Path, help="write the chart (PNG) here")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the suite, print the summary, write the JSON; non-zero exit if totals differ."""
+    args = _parser().parse_args(argv)
+    if args.quick:
+        args.rows, args.naive_rows = [100_000], min(args.naive_rows, 20_000)
+        args.realloc_days, args.realloc_rows = 3, 100_000
+    result: dict = {
+        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "machine": {
+            "cpus": _cpus(),
+            "memory_gb": _memory_gb(),
+            "python": platform.python_version(),
+        },
+        "base_currency": args.base_currency,
+        "sizes": [],
+    }
+    for rows in args.rows:
+        print(f"{rows:,} rows a day")
+        result["sizes"].append(side_by_side(rows, args))
+    day = run_process(["bench.prepare", str(args.realloc_rows), str(args.naive_rows)])
+    if not args.skip_incremental:
+        incremental = run_process(
+            ["bench.incremental", day.payload["input"]] + ["--history-days", str(args.history_days)]
+        )
+        result["incremental"] = {**incremental.payload, "peak_mb": incremental.peak_mb}
+    if not args.skip_reallocation:
+        realloc = run_process(
+            ["bench.reallocate", day.payload["input"], "--days", str(args.realloc_days)]
+        )
+        result["reallocation"] = {**realloc.payload, "peak_mb": realloc.peak_mb}
+    output = args.output or RESULTS / f"{dt.date.today().isoformat()}.json"
+    output.parent.mkdir(parents=True, exist_ok=True)
+    if args.update and output.exists():
+        previous = json.loads(output.read_text(encoding="utf-8"))
+        result = {**previous, **{k: v for k, v in result.items() if k != "sizes" or v}}
+    output.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    print_summary(result)
+    if args.chart:
+        write_chart(result, args.chart)
+    print(f"results: {output}")
+    failed = [k for size in result["sizes"] for k, ok in size["totals_agree"].items() if not ok]
+    if failed:
+        print(f"TOTALS DIFFER: {failed}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _cpus() -> int:
+    import os
+
+    return len(os.sched_getaffinity(0))
+
+
+def _memory_gb() -> float:
+    with open("/proc/meminfo", encoding="ascii") as meminfo:
+        kib = int(meminfo.readline().split()[1])
+    return round(kib / 1024**2, 1)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

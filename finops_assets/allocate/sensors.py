@@ -1,0 +1,72 @@
+"""Re-allocation after a rule change: one backfill of the stale days of allocated_costs.
+
+When `allocation_rules` gets a new data version (new rule version or content), every
+materialized partition of `allocated_costs` turns STALE. Staleness travels one hop only, so the
+sensor requests those days for `allocated_costs` and everything downstream of it, as one asset
+backfill; the assets' single-run backfill policy makes that a few runs, not one per day.
+"""
+
+import hashlib
+
+import dagster as dg
+from dagster._core.asset_graph_view.asset_graph_view import AssetGraphView, TemporalContext
+from dagster._core.definitions.assets.graph.asset_graph_subset import AssetGraphSubset
+from dagster._core.definitions.assets.graph.base_asset_graph import BaseAssetGraph
+from dagster._core.definitions.data_version import CachingStaleStatusResolver, StaleStatus
+from dagster._core.definitions.events import AssetKeyPartitionKey
+from dagster._time import get_current_datetime
+
+ALLOCATED = dg.AssetKey("allocated_costs")
+RULES = dg.AssetKey("allocation_rules")
+# allocated_costs and everything downstream of it (not the rules, not the inputs).
+REALLOCATION_SELECTION = dg.AssetSelection.assets(ALLOCATED).downstream()
+TRIGGER_TAG = "finops/trigger"
+
+
+def stale_allocated_partitions(
+    instance: dg.DagsterInstance, asset_graph: BaseAssetGraph
+) -> list[str]:
+    """The materialized days of allocated_costs that Dagster reports STALE, sorted."""
+    view = AssetGraphView(
+        temporal_context=TemporalContext(effective_dt=get_current_datetime(), last_event_id=None),
+        instance=instance,
+        asset_graph=asset_graph,
+    )
+    resolver = CachingStaleStatusResolver(instance, asset_graph, view)
+    materialized = instance.get_materialized_partitions(ALLOCATED)
+    return sorted(p for p in materialized if resolver.get_status(ALLOCATED, p) == StaleStatus.STALE)
+
+
+def reallocation_subset(asset_graph: BaseAssetGraph, days: list[str]) -> AssetGraphSubset:
+    """The given days of allocated_costs and of every asset downstream of it."""
+    keys = REALLOCATION_SELECTION.resolve(asset_graph)
+    pairs = {AssetKeyPartitionKey(key, day) for key in keys for day in days}
+    return AssetGraphSubset.from_asset_partition_set(pairs, asset_graph)
+
+
+def _fingerprint(instance: dg.DagsterInstance, days: list[str]) -> str:
+    """Which rules materialization and which days a request was for (the sensor's cursor)."""
+    event = instance.get_latest_materialization_event(RULES)
+    rules_id = f"{event.run_id}@{event.timestamp}" if event else "none"
+    return hashlib.sha256(f"{rules_id}|{','.join(days)}".encode()).hexdigest()[:32]
+
+
+@dg.sensor(
+    asset_selection=REALLOCATION_SELECTION,
+    minimum_interval_seconds=30,
+    default_status=dg.DefaultSensorStatus.STOPPED,
+)
+def reallocation_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult | dg.SkipReason:
+    """Backfills the stale days of allocated_costs and everything downstream, once per change."""
+    asset_graph = context.repository_def.asset_graph  # type: ignore[union-attr]
+    days = stale_allocated_partitions(context.instance, asset_graph)
+    if not days:
+        return dg.SkipReason("no partition of allocated_costs is stale")
+    fingerprint = _fingerprint(context.instance, days)
+    if fingerprint == context.cursor:
+        return dg.SkipReason(f"a backfill of these {len(days)} stale day(s) was already requested")
+    request = dg.RunRequest.for_asset_graph_subset(
+        reallocation_subset(asset_graph, days),
+        tags={TRIGGER_TAG: "reallocation_sensor"},
+    )
+    return dg.SensorResult(run_requests=[request], cursor=fingerprint)

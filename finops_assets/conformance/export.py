@@ -1,0 +1,57 @@
+"""Normalized rows -> a FOCUS 1.2 dataset file (FOCUS columns, then our x_ columns).
+
+Parquet (the default) keeps FOCUS's types as they are: decimals as Decimal(38, 10), never a
+float; timestamps as UTC timestamps; ids as strings. The focus-validator reads it faithfully
+(measured). CSV is text in the form FOCUS asks for: RFC 3339 UTC with 'Z'
+(`2026-10-01T00:00:00Z`), decimals in plain notation without trailing zeros, nulls as empty
+fields; but the validator re-infers CSV types, so an all-digit id such as an AWS account number
+reads back as an integer and fails "BillingAccountId MUST be of type String".
+"""
+
+from pathlib import Path
+
+import polars as pl
+
+from finops_assets.domain.focus import FOCUS_COLUMNS, NORMALIZED_COLUMNS, TS
+
+TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+# Which normalized rows form one provider's dataset: the source and the provider behind it.
+DATASET_KEYS = ("x_source", "x_provider")
+
+
+def decimal_text_expr(column: str) -> pl.Expr:
+    """A decimal column as plain text without trailing zeros: 12.3400000000 -> 12.34, 5.0 -> 5."""
+    text = pl.col(column).cast(pl.Utf8)
+    trimmed = pl.when(text.str.contains(r"\.")).then(text.str.strip_chars_end("0")).otherwise(text)
+    return trimmed.str.strip_chars_end(".").alias(column)
+
+
+def _text_expr(column: str, dtype: pl.DataType) -> pl.Expr:
+    if dtype == TS:
+        return pl.col(column).dt.to_string(TIMESTAMP_FORMAT).alias(column)
+    if isinstance(dtype, pl.Decimal):
+        return decimal_text_expr(column)
+    return pl.col(column).cast(pl.Utf8).alias(column)
+
+
+def focus_dataset(normalized: pl.DataFrame, *, x_columns: bool = True) -> pl.DataFrame:
+    """Normalized rows as FOCUS text columns (FOCUS_COLUMNS order, then x_ columns if asked)."""
+    columns = dict(NORMALIZED_COLUMNS) if x_columns else dict(FOCUS_COLUMNS)
+    return normalized.select([_text_expr(name, dtype) for name, dtype in columns.items()])
+
+
+def write_focus_dataset(normalized: pl.DataFrame, path: Path, *, x_columns: bool = True) -> Path:
+    """Write normalized rows as a FOCUS dataset at `path`: Parquet, or CSV when it ends in .csv."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    columns = dict(NORMALIZED_COLUMNS) if x_columns else dict(FOCUS_COLUMNS)
+    if path.suffix == ".csv":
+        focus_dataset(normalized, x_columns=x_columns).write_csv(path, null_value="")
+    else:
+        normalized.select(list(columns)).cast(columns).write_parquet(path)  # type: ignore[arg-type]
+    return path
+
+
+def split_by_dataset(normalized: pl.DataFrame) -> dict[str, pl.DataFrame]:
+    """Normalized rows per provider dataset, named '<x_source>-<x_provider>' (e.g. aws_cur-aws)."""
+    parts = normalized.partition_by(list(DATASET_KEYS), as_dict=True, maintain_order=True)
+    return {f"{source}-{provider}": frame for (source, provider), frame in sorted(parts.items())}

@@ -1,0 +1,129 @@
+"""Startup checks: the Dagster instance database and the lake are reachable, before any run.
+
+`finops check` runs them (the code location image runs it before serving definitions), so a
+wrong database URL or an unreachable bucket stops the start with one clear message instead of
+failing later, partition by partition.
+"""
+
+import re
+import uuid
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pyarrow.fs as pafs
+
+from finops_assets.settings import Settings, lake_scheme
+from finops_assets.storage.archive import s3_filesystem
+
+PROBE_TIMEOUT_SECONDS = 5
+_UNSET_VARIABLE = re.compile(r'environment variable "(\w+)" which is not set')
+
+
+class StartupCheckError(RuntimeError):
+    """The deployment cannot work as configured; the message says what and which setting."""
+
+
+def check_instance_storage(dagster_home: Path) -> str:
+    """Connect to the instance's PostgreSQL (when configured) and run `SELECT 1`."""
+    from dagster._core.instance.config import dagster_instance_config
+
+    if not (dagster_home / "dagster.yaml").exists():
+        return f"Dagster instance: embedded SQLite under {dagster_home}"
+    config, _ = dagster_instance_config(str(dagster_home))
+    postgres = _postgres_db_config(config)
+    if postgres is None:
+        return f"Dagster instance: {dagster_home / 'dagster.yaml'} (no PostgreSQL storage)"
+    import sqlalchemy as sa
+    from dagster_postgres.utils import pg_url_from_config
+
+    url = pg_url_from_config(postgres)
+    where = sa.engine.make_url(url).render_as_string(hide_password=True)
+    try:
+        engine = sa.create_engine(
+            url, connect_args={"connect_timeout": PROBE_TIMEOUT_SECONDS}, poolclass=sa.NullPool
+        )
+        with engine.connect() as connection:
+            connection.execute(sa.text("SELECT 1"))
+    except Exception as error:
+        reason = str(getattr(error, "orig", error)).strip().splitlines()[0]
+        raise StartupCheckError(
+            f"the Dagster instance database {where} is unreachable ({reason}); "
+            "check DAGSTER_PG_HOST, DAGSTER_PG_PORT, DAGSTER_PG_USER, DAGSTER_PG_PASSWORD, "
+            "DAGSTER_PG_DB"
+        ) from error
+    return f"Dagster instance: PostgreSQL {where}"
+
+
+def _postgres_db_config(config: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The resolved postgres storage config (postgres_db only), or None for other storages."""
+    from dagster._config import process_config
+    from dagster._core.instance.config import dagster_instance_config_schema
+
+    storage = (config.get("storage") or {}).get("postgres")
+    if not storage:
+        return None
+    result = process_config(dagster_instance_config_schema(), config)
+    if not result.success or result.value is None:
+        messages = [error.message for error in result.errors or []]
+        unset = sorted({m for text in messages for m in _UNSET_VARIABLE.findall(text)})
+        reason = f"environment variables not set: {', '.join(unset)}" if unset else messages[0]
+        raise StartupCheckError(f"the Dagster instance config cannot be resolved ({reason})")
+    return {"postgres_db": result.value["storage"]["postgres"]["postgres_db"]}
+
+
+def check_lake(settings: Settings) -> str:
+    """Prove the lake root can be written: create a probe object under it and delete it."""
+    scheme = lake_scheme(settings.lake_uri)
+    try:
+        if scheme == "file":
+            root = Path(settings.lake_uri)
+            root.mkdir(parents=True, exist_ok=True)
+            probe = root / f".finops-probe-{uuid.uuid4().hex}"
+            probe.write_bytes(b"ok")
+            probe.unlink()
+        elif scheme in ("s3", "s3a"):
+            _probe_s3(settings)
+        else:
+            _probe_with_deltalake(settings)
+    except StartupCheckError:
+        raise
+    except Exception as error:
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise StartupCheckError(
+            f"the lake {settings.lake_uri} is unreachable ({reason}); check FINOPS_LAKE_URI and "
+            "the AWS_* / GOOGLE_* / AZURE_* settings that reach it"
+        ) from error
+    return f"lake: {settings.lake_uri} (writable)"
+
+
+def _probe_s3(settings: Settings) -> None:
+    bucket, _, prefix = settings.lake_uri.split("://", 1)[1].partition("/")
+    fs = s3_filesystem(
+        settings.storage_options,
+        connect_timeout=PROBE_TIMEOUT_SECONDS,
+        request_timeout=PROBE_TIMEOUT_SECONDS,
+        retry_strategy=pafs.AwsStandardS3RetryStrategy(max_attempts=1),
+    )
+    if fs.get_file_info(bucket).type != pafs.FileType.Directory:
+        raise StartupCheckError(
+            f"the lake {settings.lake_uri} is unreachable (bucket {bucket!r} does not exist); "
+            "check FINOPS_LAKE_URI"
+        )
+    probe = "/".join(p for p in (bucket, prefix.strip("/"), f".finops-probe-{uuid.uuid4().hex}"))
+    with fs.open_output_stream(probe) as out:
+        out.write(b"ok")
+    fs.delete_file(probe)
+
+
+def _probe_with_deltalake(settings: Settings) -> None:
+    import deltalake
+
+    options = {"timeout": f"{PROBE_TIMEOUT_SECONDS}s", "max_retries": "1"}
+    options.update(settings.storage_options)
+    deltalake.DeltaTable.is_deltatable(settings.table_uri("normalized_costs"), options)
+
+
+def run_startup_checks(settings: Settings) -> list[str]:
+    """Every startup check in order; raises StartupCheckError at the first failure."""
+    return [check_instance_storage(settings.dagster_home), check_lake(settings)]

@@ -1,0 +1,105 @@
+"""Sensor for billing export files landing in Google Cloud Storage.
+
+Watches every source configured as FINOPS_SOURCE_<SOURCE>=gs://bucket/prefix. New keys come from
+dagster-gcp's `get_gcs_keys` (sorted by update time, after the cursor key); one run per affected
+charge day with run_key = day + hash of that day's object names and MD5s, so a duplicate
+delivery (same bytes, new generation) maps to the same run_key and Dagster skips it, while a
+restated file changes the hash and runs the day again. `get_gcs_keys` returns every key again
+when the cursor key disappears; the run_key dedupe makes that harmless.
+"""
+
+import datetime as dt
+import hashlib
+import json
+from collections import defaultdict
+from typing import Any
+
+import dagster as dg
+from dagster_gcp import GCSResource
+from dagster_gcp.gcs.sensor import get_gcs_keys
+
+from finops_assets.ingest.sensors import DOWNSTREAM
+from finops_assets.partitions import daily_partitions
+from finops_assets.resources.gcs_exports import day_prefix, is_export_file, parse_location
+from finops_assets.settings import Settings
+
+
+def gcs_sources(settings: Settings) -> dict[tuple[str, str], list[str]]:
+    """(bucket, prefix) -> the sources whose exports are read from there."""
+    watched: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for source, location in sorted(settings.source_locations.items()):
+        if location.lower().startswith("gs://"):
+            watched[parse_location(location)].append(source)
+    return dict(watched)
+
+
+def days_of_keys(keys: list[str], prefix: str, sources: list[str]) -> list[str]:
+    """Partition days named by `<prefix>/<source>/<day>/<file>` keys of watched sources."""
+    head = f"{prefix}/" if prefix else ""
+    days = set()
+    for key in keys:
+        parts = key[len(head) :].split("/") if key.startswith(head) else []
+        if len(parts) == 3 and parts[0] in sources and daily_partitions.has_partition_key(parts[1]):
+            days.add(parts[1])
+    return sorted(days)
+
+
+def day_run_key(client: Any, bucket: str, prefix: str, sources: list[str], day: str) -> str:
+    """day + hash of (name, content hash) of every export object of that day."""
+    digest = hashlib.sha256()
+    for source in sources:
+        folder = day_prefix(prefix, source, dt.date.fromisoformat(day))
+        for blob in sorted(client.list_blobs(bucket, prefix=folder), key=lambda b: b.name):
+            if is_export_file(blob.name, folder):
+                digest.update(blob.name.encode() + b"\0")
+                digest.update(str(blob.md5_hash or blob.crc32c).encode() + b"\0")
+    return f"{day}:{digest.hexdigest()[:16]}"
+
+
+def new_keys(client: Any, bucket: str, prefix: str, cursor: dict) -> tuple[list[str], dict]:
+    """Keys updated since the cursor key, and the new cursor {key, generation}.
+
+    `get_gcs_keys` cannot see a rewrite of the cursor key itself (it stays the last key), so
+    the cursor also keeps that object's generation and a changed generation counts as new.
+    """
+    since = cursor.get("key")
+    keys = get_gcs_keys(bucket, prefix=prefix or None, since_key=since, gcs_session=client)
+    if since and not keys:
+        blob = client.bucket(bucket).get_blob(since)
+        if blob is not None and blob.generation != cursor.get("generation"):
+            keys = [since]
+    if not keys:
+        return [], cursor
+    last = client.bucket(bucket).get_blob(keys[-1])
+    return keys, {"key": keys[-1], "generation": last.generation if last else None}
+
+
+def gcs_run_requests(client: Any, settings: Settings, cursor: dict) -> tuple[list, dict]:
+    """Run requests for every watched GCS location, and the updated cursor."""
+    requests: dict[str, dg.RunRequest] = {}
+    updated = dict(cursor)
+    for (bucket, prefix), sources in gcs_sources(settings).items():
+        location = f"gs://{bucket}/{prefix}"
+        keys, updated[location] = new_keys(client, bucket, prefix, cursor.get(location, {}))
+        for day in days_of_keys(keys, prefix, sources):
+            run_key = day_run_key(client, bucket, prefix, sources, day)
+            requests[run_key] = dg.RunRequest(run_key=run_key, partition_key=day)
+    return list(requests.values()), updated
+
+
+@dg.sensor(
+    asset_selection=DOWNSTREAM,
+    minimum_interval_seconds=60,
+    default_status=dg.DefaultSensorStatus.STOPPED,
+)
+def gcs_export_sensor(context: dg.SensorEvaluationContext, gcs: GCSResource):
+    """New or restated billing export files in GCS -> one run per affected charge day."""
+    settings = Settings.from_env()
+    if not gcs_sources(settings):
+        return dg.SkipReason("no source is read from gs:// (set FINOPS_SOURCE_<SOURCE>=gs://...)")
+    cursor = json.loads(context.cursor) if context.cursor else {}
+    requests, updated = gcs_run_requests(gcs.get_client(), settings, cursor)
+    context.update_cursor(json.dumps(updated, sort_keys=True))
+    if not requests:
+        return dg.SkipReason("no new export files in GCS")
+    return requests

@@ -1,0 +1,115 @@
+"""Sensor for billing export files landing in S3 (sources set to FINOPS_SOURCE_<SOURCE>=s3://...).
+
+New objects come from dagster-aws's `get_objects` with a LastModified cursor. LastModified has
+one-second resolution, so a cursor of "newer than the newest seen" could skip a file landing in
+the same second: the cursor overlaps by OVERLAP and remembers key -> ETag of the objects inside
+the overlap, so nothing is missed and nothing counts twice. One run per affected charge day with
+run_key = day + hash of that day's keys and ETags: a duplicate delivery (same bytes, same ETag)
+maps to the same run_key and Dagster skips it; a restated file changes the hash and runs again.
+"""
+
+import datetime as dt
+import hashlib
+import json
+from collections import defaultdict
+from typing import Any
+
+import dagster as dg
+from dagster_aws.s3 import S3Resource
+from dagster_aws.s3.sensor import get_objects
+
+from finops_assets.ingest.sensors import DOWNSTREAM
+from finops_assets.partitions import daily_partitions
+from finops_assets.resources.s3_exports import day_prefix, list_day, parse_location
+from finops_assets.settings import Settings
+
+OVERLAP = dt.timedelta(seconds=5)
+
+
+def s3_sources(settings: Settings) -> dict[tuple[str, str], list[str]]:
+    """(bucket, prefix) -> the sources whose exports are read from there."""
+    watched: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for source, location in sorted(settings.source_locations.items()):
+        if location.lower().startswith("s3://"):
+            watched[parse_location(location)].append(source)
+    return dict(watched)
+
+
+def day_of_key(key: str, prefix: str, sources: list[str]) -> str | None:
+    """The partition day of a `<prefix>/<source>/<day>/<file>` key of a watched source."""
+    head = f"{prefix}/" if prefix else ""
+    if not key.startswith(head):
+        return None
+    parts = key[len(head) :].split("/")
+    if len(parts) == 3 and parts[0] in sources and daily_partitions.has_partition_key(parts[1]):
+        return parts[1]
+    return None
+
+
+def day_run_key(client: Any, bucket: str, prefix: str, sources: list[str], day: str) -> str:
+    """day + hash of (key, ETag) of every object in that day's folders."""
+    digest = hashlib.sha256()
+    for source in sources:
+        for obj in list_day(client, bucket, day_prefix(prefix, source, day)):
+            digest.update(f"{obj['Key']}\0{obj['ETag']}\0".encode())
+    return f"{day}:{digest.hexdigest()[:16]}"
+
+
+def changed_objects(
+    client: Any, bucket: str, prefix: str, cursor: dict[str, Any]
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Objects new or rewritten since the cursor, and the cursor to keep.
+
+    cursor = {"since": ISO LastModified of the newest object seen, "seen": {key: etag} of the
+    objects within OVERLAP of it}.
+    """
+    since = dt.datetime.fromisoformat(cursor["since"]) if cursor.get("since") else None
+    seen: dict[str, str] = cursor.get("seen", {})
+    listed_prefix = f"{prefix}/" if prefix else ""
+    objects: list[dict[str, Any]] = get_objects(  # type: ignore[assignment]
+        bucket, listed_prefix, since_last_modified=since - OVERLAP if since else None, client=client
+    )
+    changed = [o for o in objects if seen.get(o["Key"]) != o["ETag"]]
+    if not objects:
+        return [], cursor
+    newest = max(o["LastModified"] for o in objects)
+    if since is not None:
+        newest = max(newest, since)
+    keep = {o["Key"]: o["ETag"] for o in objects if o["LastModified"] >= newest - OVERLAP}
+    return changed, {"since": newest.isoformat(), "seen": keep}
+
+
+def s3_run_requests(
+    client: Any, settings: Settings, cursor: dict[str, Any]
+) -> tuple[list[dg.RunRequest], dict[str, Any]]:
+    """Run requests for every watched S3 location, and the updated cursor."""
+    requests: dict[str, dg.RunRequest] = {}
+    updated = dict(cursor)
+    for (bucket, prefix), sources in s3_sources(settings).items():
+        location = f"s3://{bucket}/{prefix}"
+        changed, updated[location] = changed_objects(
+            client, bucket, prefix, cursor.get(location, {})
+        )
+        days = {day_of_key(o["Key"], prefix, sources) for o in changed}
+        for day in sorted(d for d in days if d):
+            run_key = day_run_key(client, bucket, prefix, sources, day)
+            requests[run_key] = dg.RunRequest(run_key=run_key, partition_key=day)
+    return list(requests.values()), updated
+
+
+@dg.sensor(
+    asset_selection=DOWNSTREAM,
+    minimum_interval_seconds=60,
+    default_status=dg.DefaultSensorStatus.STOPPED,
+)
+def s3_export_sensor(context: dg.SensorEvaluationContext, s3: S3Resource):
+    """New or restated billing export files in S3 -> one run per affected charge day."""
+    settings = Settings.from_env()
+    if not s3_sources(settings):
+        return dg.SkipReason("no source is read from s3:// (set FINOPS_SOURCE_<SOURCE>=s3://...)")
+    cursor = json.loads(context.cursor) if context.cursor else {}
+    requests, updated = s3_run_requests(s3.get_client(), settings, cursor)
+    context.update_cursor(json.dumps(updated, sort_keys=True))
+    if not requests:
+        return dg.SkipReason("no new or restated export files in S3")
+    return requests

@@ -1,0 +1,84 @@
+"""Restatement: providers revise recent days, so the API sources are re-ingested on a schedule.
+
+Cost Explorer and the Azure Query API keep changing the last days (late usage, credits,
+`Estimated` turning final) and the previous month until the invoice closes. Every day the
+schedule re-ingests the trailing window, as one ranged run (the assets have a single-run
+backfill policy), through every stage downstream:
+
+- the last FINOPS_RESTATEMENT_DAYS complete days (default 3), and
+- until day FINOPS_RESTATEMENT_CLOSE_DAY of the month (default 5), the whole previous month too.
+
+Re-ingesting is idempotent: each day is replaced, never appended to.
+"""
+
+import datetime as dt
+import os
+from collections.abc import Mapping
+
+import dagster as dg
+
+from finops_assets.partitions import PARTITIONS_START
+from finops_assets.settings import SettingsError
+
+API_SOURCES_RAW = ("aws_cost_explorer_raw", "azure_cost_raw")
+RESTATED = dg.AssetSelection.assets(*API_SOURCES_RAW).downstream()
+RANGE_START_TAG = "dagster/asset_partition_range_start"
+RANGE_END_TAG = "dagster/asset_partition_range_end"
+FIRST_DAY = dt.date.fromisoformat(PARTITIONS_START)
+
+
+def restatement_window(
+    today: dt.date,
+    trailing_days: int = 3,
+    close_day: int = 5,
+    first_day: dt.date = FIRST_DAY,
+) -> tuple[dt.date, dt.date] | None:
+    """The (first, last) charge days to re-ingest on `today`, inclusive; None when empty.
+
+    The last `trailing_days` complete days (today is not complete), and from the first day of
+    the previous month while `today.day <= close_day`; never before `first_day`.
+    """
+    last = today - dt.timedelta(days=1)
+    start = today - dt.timedelta(days=trailing_days)
+    if today.day <= close_day:
+        previous_month_start = (today.replace(day=1) - dt.timedelta(days=1)).replace(day=1)
+        start = min(start, previous_month_start)
+    start = max(start, first_day)
+    if trailing_days < 1 or start > last:
+        return None
+    return start, last
+
+
+def window_settings(env: Mapping[str, str] | None = None) -> tuple[int, int]:
+    """(trailing days, close day) from FINOPS_RESTATEMENT_DAYS / FINOPS_RESTATEMENT_CLOSE_DAY."""
+    env = os.environ if env is None else env
+    try:
+        trailing = int(env.get("FINOPS_RESTATEMENT_DAYS", "3"))
+        close_day = int(env.get("FINOPS_RESTATEMENT_CLOSE_DAY", "5"))
+    except ValueError as error:
+        raise SettingsError(f"FINOPS_RESTATEMENT_* must be whole numbers: {error}") from error
+    return trailing, close_day
+
+
+@dg.schedule(
+    cron_schedule="0 6 * * *",
+    execution_timezone="UTC",
+    target=RESTATED,
+    default_status=dg.DefaultScheduleStatus.STOPPED,
+)
+def restatement_schedule(context: dg.ScheduleEvaluationContext):
+    """Daily re-ingestion of the API sources' restatement window, as one ranged run."""
+    scheduled = context.scheduled_execution_time or dt.datetime.now(dt.UTC)
+    today = scheduled.astimezone(dt.UTC).date()
+    window = restatement_window(today, *window_settings())
+    if window is None:
+        return dg.SkipReason(f"no complete day to restate on {today}")
+    start, end = window
+    return dg.RunRequest(
+        run_key=f"restate:{today.isoformat()}",
+        tags={
+            RANGE_START_TAG: start.isoformat(),
+            RANGE_END_TAG: end.isoformat(),
+            "finops/trigger": "restatement_schedule",
+        },
+    )

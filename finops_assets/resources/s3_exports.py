@@ -1,0 +1,107 @@
+"""Export files (CUR 2.0 / Data Exports, FOCUS, any file source) in S3, via dagster-aws.
+
+Selected with FINOPS_SOURCE_<SOURCE>=s3://bucket/prefix. Layout, the same as the landing
+folder: `s3://<bucket>/<prefix>/<source>/<YYYY-MM-DD>/<file>` (a sync job or an S3 replication
+rule puts the provider's files there, one folder per charge day). Only files directly in the
+day folder are read; names starting with a dot or ending in .tmp are skipped; any other key that
+does not match the landing key pattern, or sits in a deeper folder, is refused with its name.
+
+The client is dagster-aws's S3Resource (boto3 underneath): credentials from boto3's default
+chain, endpoint from AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_S3 (boto3 reads them itself). Each
+object is read at the ETag it was listed with (IfMatch), so a file rewritten between the listing
+and the download fails the run instead of mixing two versions; fetched_at is its LastModified.
+"""
+
+import datetime as dt
+from typing import Any
+
+from dagster_aws.s3 import S3Resource
+
+from finops_assets.resources.payloads import LandingError, Payload, PayloadSource
+from finops_assets.security.hardening import LANDING_KEY_PATTERN
+from finops_assets.settings import Settings, SettingsError
+
+
+def parse_location(location: str) -> tuple[str, str]:
+    """`s3://bucket/prefix` -> (bucket, prefix without surrounding slashes)."""
+    if not location.lower().startswith("s3://"):
+        raise SettingsError(f"{location!r} is not an s3://bucket/prefix location")
+    bucket, _, prefix = location[len("s3://") :].partition("/")
+    if not bucket:
+        raise SettingsError(f"{location!r} names no bucket")
+    return bucket, prefix.strip("/")
+
+
+def day_prefix(prefix: str, source: str, day: dt.date | str) -> str:
+    """The key prefix of one source's day folder, ending in '/'."""
+    day_text = day if isinstance(day, str) else day.isoformat()
+    return "/".join(p for p in (prefix, source, day_text) if p) + "/"
+
+
+def export_file_name(key: str, folder: str) -> str | None:
+    """The file name of `key` in `folder`; None for hidden or temporary files.
+
+    Raises LandingError for names outside the landing pattern or in a deeper folder.
+    """
+    rest = key[len(folder) :]
+    if not rest or rest.startswith(".") or rest.endswith(".tmp"):
+        return None
+    if "/" in rest or not LANDING_KEY_PATTERN.fullmatch(rest):
+        raise LandingError(
+            f"s3 key {key!r}: expected <prefix>/<source>/<YYYY-MM-DD>/<file> with a file name "
+            f"matching {LANDING_KEY_PATTERN.pattern} directly in the day folder"
+        )
+    return rest
+
+
+def list_day(client: Any, bucket: str, folder: str) -> list[dict[str, Any]]:
+    """Objects under `folder` (all pages), sorted by key."""
+    objects: list[dict[str, Any]] = []
+    for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=folder):
+        objects.extend(page.get("Contents", []))
+    return sorted(objects, key=lambda o: o["Key"])
+
+
+class S3Exports(PayloadSource):
+    """Billing export files under s3://bucket/prefix/<source>/<day>/."""
+
+    def __init__(self, bucket: str, prefix: str, client: Any):
+        self.bucket = bucket
+        self.prefix = prefix
+        self.client = client
+
+    def fetch(self, source: str, day: dt.date) -> list[Payload]:
+        """Every export file of `source` for `day`, byte for byte, in key order."""
+        folder = day_prefix(self.prefix, source, day)
+        payloads = []
+        for obj in list_day(self.client, self.bucket, folder):
+            name = export_file_name(obj["Key"], folder)
+            if name is None:
+                continue
+            data = self._read(obj)
+            fetched_at = obj["LastModified"].astimezone(dt.UTC).replace(microsecond=0)
+            payloads.append(Payload(f"{source}/{day.isoformat()}/{name}", data, fetched_at))
+        return payloads
+
+    def _read(self, obj: dict[str, Any]) -> bytes:
+        key = obj["Key"]
+        try:
+            response = self.client.get_object(Bucket=self.bucket, Key=key, IfMatch=obj["ETag"])
+        except self.client.exceptions.ClientError as error:
+            code = error.response.get("Error", {}).get("Code", "error")
+            raise LandingError(
+                f"s3://{self.bucket}/{key}: cannot read the listed version ({code}); "
+                "it was probably rewritten during ingestion: run the day again"
+            ) from error
+        return response["Body"].read()
+
+
+def s3_client() -> Any:
+    """A boto3 S3 client through dagster-aws's S3Resource (endpoint and credentials from env)."""
+    return S3Resource().get_client()
+
+
+def from_location(location: str, settings: Settings) -> S3Exports:
+    """FINOPS_SOURCE_<SOURCE>=s3://bucket/prefix -> export files read from that prefix."""
+    bucket, prefix = parse_location(location)
+    return S3Exports(bucket, prefix, s3_client())

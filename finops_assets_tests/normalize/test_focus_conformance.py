@@ -1,0 +1,86 @@
+"""FOCUS 1.2 conformance by the FinOps Foundation's focus-validator (real, in .venv-focus).
+
+A small sample estate is materialized through normalized_costs on a real Dagster instance; each
+provider's normalized rows are written as a FOCUS dataset and validated. The FOCUS 1.0 sample
+is validated as it is and after our normalization.
+"""
+
+import datetime as dt
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from finops_assets.conformance.check import (
+    ACCEPTED_FAILURES,
+    expected_failures,
+    normalize_sample_estate,
+)
+from finops_assets.conformance.export import split_by_dataset, write_focus_dataset
+from finops_assets.conformance.external import normalize_focus_file
+from finops_assets.conformance.validator import parse_validator_output, run_focus_validator
+
+SAMPLE = "focus-sample-data/FOCUS-1.0/focus_sample.csv"
+
+
+@pytest.fixture(scope="module")
+def reports(tmp_path_factory, shared_data):
+    """Validator reports: one per provider dataset, plus the 1.0 sample before and after."""
+    home = tmp_path_factory.mktemp("focus-home")
+    out = tmp_path_factory.mktemp("focus-datasets")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("FINOPS_HOME", str(home))
+        rows = normalize_sample_estate(dt.date(2026, 10, 1), 2, rows_per_day=300)
+    paths = {
+        name: write_focus_dataset(frame, out / f"{name}.parquet")
+        for name, frame in split_by_dataset(rows).items()
+    }
+    sample_rows, _ = normalize_focus_file(shared_data / SAMPLE)
+    paths["sample-before"] = shared_data / SAMPLE
+    paths["sample-after"] = write_focus_dataset(sample_rows, out / "sample-after.parquet")
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        return dict(zip(paths, pool.map(run_focus_validator, paths.values()), strict=True))
+
+
+def test_every_provider_of_the_demo_is_validated(reports):
+    providers = {name for name in reports if not name.startswith("sample-")}
+    assert providers == set(ACCEPTED_FAILURES)
+
+
+@pytest.mark.parametrize("dataset", sorted(ACCEPTED_FAILURES))
+def test_provider_fails_only_the_rules_we_list_in_the_readme(reports, dataset):
+    report = reports[dataset]
+    assert report.total > 500 and report.passed > 100
+    assert set(report.failed_rules) == expected_failures(dataset), report.failed_rules
+    assert report.failed == len(report.failed_rules)
+
+
+def test_focus_1_0_sample_fails_fewer_rules_after_normalization(reports):
+    before, after = reports["sample-before"], reports["sample-after"]
+    assert before.failed == 23
+    assert after.failed < before.failed
+    assert after.failed == 5, after.failed_rules
+
+
+def test_readme_lists_every_accepted_rule():
+    from finops_assets.conformance.validator import DEFAULT_VENV
+
+    readme = (DEFAULT_VENV.parent / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## FOCUS conformance", 1)[1].split("\n## ", 1)[0]
+    for rules in ACCEPTED_FAILURES.values():
+        for rule in rules:
+            assert rule in section, rule
+
+
+def test_validator_output_is_parsed_into_counts_and_rule_ids():
+    text = (
+        "\n=== Validation Results ===\nTotal: 578 | Pass: 114 | Fail: 2 | Skipped: 462\n"
+        "⏭️ A-C-001-M: SKIPPED  (violations=0)\n"
+        "❌ BilledCost-C-005-C: FAIL  (violations=615, msg=...)\n"
+        "❌ InvoiceId-C-005-C: FAIL  (violations=3, msg=...)\n"
+        "✅ ListCost-C-003-M: PASS  (violations=0)\n"
+    )
+    report = parse_validator_output(text)
+    assert (report.total, report.passed, report.failed, report.skipped) == (578, 114, 2, 462)
+    assert report.failed_rules == ("BilledCost-C-005-C", "InvoiceId-C-005-C")
+    with pytest.raises(ValueError, match="no totals"):
+        parse_validator_output("Traceback: boom")
