@@ -67,7 +67,7 @@ def test_shipped_config_loads_one_budget_per_business_unit() -> None:
     units = {b.scope_value for b in budgets if b.scope_kind == "business_unit"}
     assert set(estate.BUSINESS_UNITS) | {estate.UNALLOCATED} == units
     marketing = next(b for b in budgets if b.scope_value == "marketing-web")
-    assert (marketing.monthly_amount, marketing.enforcement) == (Decimal("2000"), "hard")
+    assert (marketing.monthly_amount, marketing.enforcement) == (Decimal("50000"), "hard")
     assert {b.basis for b in budgets} == {"actual", "forecast"}
     assert any(b.scope_kind == "provider" and b.scope_value == "aws" for b in budgets)
 
