@@ -71,8 +71,9 @@ def normalize_and_allocate(path: Path, reference: Reference) -> dict[str, list[s
     """Run allocate.sql on the Parquet export; totals per business unit (see totals_text)."""
     # Defaults but for a good neighbour's limits on a shared machine: 2 threads (as Polars has),
     # at most 8 GB of memory, spilling under bench/data.
-    con = duckdb.connect(config={"threads": 2, "memory_limit": "8GB", "enable_progress_bar": False})
+    con = duckdb.connect(config={"threads": 2, "memory_limit": "8GB"})
     try:
+        con.execute("SET enable_progress_bar = false")
         con.execute("SET temp_directory = ?", [str(DATA_DIR / ".duckdb-spill")])
         for name, frame in reference_tables(reference).items():
             con.register(name, frame.to_arrow())

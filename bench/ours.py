@@ -14,6 +14,7 @@ from bench.reference import FETCHED_AT, INGESTION_KEY, Reference
 from finops_assets.domain.allocate import allocate_costs
 from finops_assets.domain.normalize import normalize_costs
 from finops_assets.domain.sources import aws_cur
+from finops_assets.domain.sources.extra_columns import EXTRA_COLUMN, extra_columns_expr
 
 _UTC = pl.Datetime("us", "UTC")
 
@@ -47,8 +48,13 @@ def scan_cur_raw(
     if offset or limit is not None:
         lazy = lazy.slice(offset, limit)
     present = lazy.collect_schema()
+    known = {*aws_cur.TEXT_COLUMNS, *aws_cur.TIME_COLUMNS, *aws_cur.MONEY_COLUMNS}
+    unknown = [c for c in present if aws_cur.cur2_column_name(c) not in known]
+    unknown = [c for c in unknown if c != "x_source_line" and not c.startswith("resourceTags/")]
     columns = []
     for name, dtype in aws_cur.RAW_COLUMNS.items():
+        if name == EXTRA_COLUMN:  # columns the raw table does not type, kept as JSON
+            columns.append(extra_columns_expr(present, unknown))
         if name.startswith("x_"):
             continue
         if name == "resource_tags" and isinstance(present.get(name), pl.List):

@@ -92,7 +92,9 @@ def write_chart(result: dict, path: Path) -> None:
         values = [size["seconds"][k] for k in keys]
         positions = [i + index * width for i in range(len(keys))]
         bars = axis.bar(positions, values, width, label=f"{size['rows']:,} rows/day")
-        axis.bar_label(bars, labels=[f"{v:.1f}" for v in values], fontsize=7)
+        axis.bar_label(
+            bars, labels=[f"{v:.1f}" if v >= 1 else f"{v:.2f}" for v in values], fontsize=7
+        )
     axis.set_yscale("log")
     axis.set_xticks([i + width * (len(sizes) - 1) / 2 for i in range(len(keys))], labels)
     axis.set_ylabel("seconds (log)")

@@ -17,3 +17,19 @@ def shared_data() -> Path:
             f"public sample data not found at {path}; set FINOPS_SHARED_DATA to the shared/data folder"
         )
     return path
+
+
+@pytest.fixture(autouse=True)
+def _no_leaked_defs_state_storage():
+    """Each test starts without a Dagster defs-state storage left over by an earlier test.
+
+    Entering a DagsterInstance (instance_for_test, DagsterInstance.get() as a context manager)
+    sets a context-wide defs-state storage holding a weak reference to that instance; an instance
+    disposed in an earlier test's or module fixture's teardown leaves a dead reference behind,
+    and a later test that resolves definitions then fails with "Attempted to resolve undefined
+    DagsterInstance weakref". Dagster's own context manager scopes it to each test here.
+    """
+    from dagster._core.storage.defs_state.base import set_defs_state_storage
+
+    with set_defs_state_storage(None):
+        yield

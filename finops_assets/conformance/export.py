@@ -4,7 +4,8 @@ Parquet (the default) keeps FOCUS's types as they are: decimals as Decimal(38, 1
 float; timestamps as UTC timestamps; ids as strings. The focus-validator reads it faithfully
 (measured). CSV is text in the form FOCUS asks for: RFC 3339 UTC with 'Z'
 (`2026-10-01T00:00:00Z`), decimals in plain notation without trailing zeros, nulls as empty
-fields; but the validator re-infers CSV types, so an all-digit id such as an AWS account number
+fields; a text cell a spreadsheet would run as a formula gets a leading quote (OWASP CSV
+injection). The validator re-infers CSV types, so an all-digit id such as an AWS account number
 reads back as an integer and fails "BillingAccountId MUST be of type String".
 """
 
@@ -15,6 +16,9 @@ import polars as pl
 from finops_assets.domain.focus import FOCUS_COLUMNS, NORMALIZED_COLUMNS, TS
 
 TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+# A cell a spreadsheet would run as a formula (security.hardening.neutralize_formula's rule).
+_FORMULA_START = r"^[=+\-@\t\r]"
+_PLAIN_NUMBER = r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$"
 # Which normalized rows form one provider's dataset: the source and the provider behind it.
 DATASET_KEYS = ("x_source", "x_provider")
 
@@ -40,12 +44,25 @@ def focus_dataset(normalized: pl.DataFrame, *, x_columns: bool = True) -> pl.Dat
     return normalized.select([_text_expr(name, dtype) for name, dtype in columns.items()])
 
 
+def neutralize_formulas(frame: pl.DataFrame) -> pl.DataFrame:
+    """Text cells starting with =, +, -, @, tab or CR prefixed with a quote; plain numbers kept."""
+    text = [c for c, t in frame.schema.items() if t == pl.Utf8]
+    return frame.with_columns(
+        pl.when(pl.col(c).str.contains(_FORMULA_START) & ~pl.col(c).str.contains(_PLAIN_NUMBER))
+        .then(pl.lit("'") + pl.col(c))
+        .otherwise(pl.col(c))
+        .alias(c)
+        for c in text
+    )
+
+
 def write_focus_dataset(normalized: pl.DataFrame, path: Path, *, x_columns: bool = True) -> Path:
     """Write normalized rows as a FOCUS dataset at `path`: Parquet, or CSV when it ends in .csv."""
     path.parent.mkdir(parents=True, exist_ok=True)
     columns = dict(NORMALIZED_COLUMNS) if x_columns else dict(FOCUS_COLUMNS)
     if path.suffix == ".csv":
-        focus_dataset(normalized, x_columns=x_columns).write_csv(path, null_value="")
+        dataset = neutralize_formulas(focus_dataset(normalized, x_columns=x_columns))
+        dataset.write_csv(path, null_value="")
     else:
         normalized.select(list(columns)).cast(columns).write_parquet(path)  # type: ignore[arg-type]
     return path

@@ -13,6 +13,13 @@ from finops_assets.resources.lake import LakeResource, LandingResource
 from finops_assets.storage import tables
 
 SINGLE_RUN = dg.BackfillPolicy.single_run()
+# Sources read from a rate-limited provider API: their raw step holds a slot of the provider's
+# Dagster concurrency pool, so the number of callers is capped across every run of the instance
+# (`dagster instance concurrency set <pool> <limit>`; default in deploy/dagster/dagster.yaml).
+API_POOLS = {
+    "aws_cost_explorer": "aws_cost_explorer_api",
+    "azure_cost": "azure_cost_management_api",
+}
 
 
 def build_raw_asset(source: ModuleType) -> dg.AssetsDefinition:
@@ -25,6 +32,7 @@ def build_raw_asset(source: ModuleType) -> dg.AssetsDefinition:
         group_name="ingest",
         partitions_def=daily_partitions,
         backfill_policy=SINGLE_RUN,
+        pool=API_POOLS.get(source.SOURCE),
         kinds={"delta", "polars"},
         description=f"Raw {source.SOURCE} billing rows, typed, with ingestion metadata; "
         "every payload archived byte for byte before parsing.",

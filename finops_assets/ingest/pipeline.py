@@ -25,7 +25,11 @@ class IngestedDay:
 def ingest_payloads(
     source: ModuleType, payloads: list[Payload], day: dt.date, archive: RawArchive
 ) -> IngestedDay:
-    """Archive then parse each payload of `day`; rows dated another day are quarantined, not lost."""
+    """Archive then parse each payload of `day`; rows dated another day are quarantined, not lost.
+
+    Except in a payload that `spans_days` (a whole-month export file): there only the day's rows
+    (and its bad rows, and bad rows without a date) are kept; other days are their own partitions.
+    """
     archived, frames, quarantines = [], [], []
     for payload in payloads:
         archived.append(archive.store(source.SOURCE, day, payload.name, payload.data))
@@ -37,6 +41,11 @@ def ingest_payloads(
         )
         in_day = parsed.rows.filter(pl.col("x_charge_date") == day)
         frames.append(in_day)
+        if payload.spans_days:  # a month file: other days' rows belong to their own partitions
+            bad_date = pl.col("x_charge_date").is_null()
+            own = parsed.quarantine.filter(bad_date | (pl.col("x_charge_date") == day))
+            quarantines.append(_with_day(own, day))
+            continue
         quarantines.append(_with_day(parsed.quarantine, day))
         quarantines.append(_other_days(parsed.rows, day, source.SOURCE))
     columns = dict(source.RAW_COLUMNS)

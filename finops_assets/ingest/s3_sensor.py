@@ -6,11 +6,17 @@ the same second: the cursor overlaps by OVERLAP and remembers key -> ETag of the
 the overlap, so nothing is missed and nothing counts twice. One run per affected charge day with
 run_key = day + hash of that day's keys and ETags: a duplicate delivery (same bytes, same ETag)
 maps to the same run_key and Dagster skips it; a restated file changes the hash and runs again.
+
+A location in the native CUR 2.0 layout (`?layout=cur2`, see s3_exports) holds month files
+under `data/BILLING_PERIOD=YYYY-MM/`. Which days a (restated) month file covers is unknown
+without reading it, so a change there requests every day of that month that is a partition so
+far, with run_key = day + hash of the month folder's keys and ETags.
 """
 
 import datetime as dt
 import hashlib
 import json
+import re
 from collections import defaultdict
 from typing import Any
 
@@ -20,7 +26,13 @@ from dagster_aws.s3.sensor import get_objects
 
 from finops_assets.ingest.sensors import DOWNSTREAM
 from finops_assets.partitions import daily_partitions
-from finops_assets.resources.s3_exports import day_prefix, list_day, parse_location
+from finops_assets.resources.s3_exports import (
+    day_prefix,
+    list_day,
+    location_layout,
+    parse_location,
+    period_prefix,
+)
 from finops_assets.settings import Settings
 
 OVERLAP = dt.timedelta(seconds=5)
@@ -44,6 +56,35 @@ def day_of_key(key: str, prefix: str, sources: list[str]) -> str | None:
     if len(parts) == 3 and parts[0] in sources and daily_partitions.has_partition_key(parts[1]):
         return parts[1]
     return None
+
+
+def cur2_locations(settings: Settings) -> set[tuple[str, str]]:
+    """(bucket, prefix) of the locations read in the native CUR 2.0 layout."""
+    return {
+        parse_location(location)
+        for location in settings.source_locations.values()
+        if location.lower().startswith("s3://") and location_layout(location) == "cur2"
+    }
+
+
+def period_of_key(key: str, prefix: str) -> str | None:
+    """The month (YYYY-MM) of a `<prefix>/data/BILLING_PERIOD=YYYY-MM/<file>` key."""
+    head = f"{prefix}/data/" if prefix else "data/"
+    match = re.fullmatch(r"BILLING_PERIOD=(\d{4}-\d{2})/[^/]+", key.removeprefix(head))
+    return match.group(1) if match and key.startswith(head) else None
+
+
+def period_days(month: str) -> list[str]:
+    """The partition keys of `month` that exist so far."""
+    return [k for k in daily_partitions.get_partition_keys() if k.startswith(f"{month}-")]
+
+
+def period_run_key(client: Any, bucket: str, prefix: str, day: str) -> str:
+    """day + hash of (key, ETag) of every object in the billing period folder of `day`."""
+    digest = hashlib.sha256()
+    for obj in list_day(client, bucket, period_prefix(prefix, dt.date.fromisoformat(day))):
+        digest.update(f"{obj['Key']}\0{obj['ETag']}\0".encode())
+    return f"{day}:{digest.hexdigest()[:16]}"
 
 
 def day_run_key(client: Any, bucket: str, prefix: str, sources: list[str], day: str) -> str:
@@ -93,6 +134,12 @@ def s3_run_requests(
         days = {day_of_key(o["Key"], prefix, sources) for o in changed}
         for day in sorted(d for d in days if d):
             run_key = day_run_key(client, bucket, prefix, sources, day)
+            requests[run_key] = dg.RunRequest(run_key=run_key, partition_key=day)
+        if (bucket, prefix) not in cur2_locations(settings):
+            continue
+        months = {period_of_key(o["Key"], prefix) for o in changed}
+        for day in (d for m in sorted(m for m in months if m) for d in period_days(m)):
+            run_key = period_run_key(client, bucket, prefix, day)
             requests[run_key] = dg.RunRequest(run_key=run_key, partition_key=day)
     return list(requests.values()), updated
 

@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from finops_assets.resources.gcs_exports import day_prefix, is_export_file, parse_location
-from finops_assets.resources.payloads import LandingError, Payload, PayloadSource
+from finops_assets.resources.payloads import LandingError, Payload, PayloadSource, day_key
 from finops_assets.settings import Settings, SettingsError
 
 ContainerFactory = Callable[[str], Any]
@@ -42,6 +42,7 @@ def blob_service_client(env: Mapping[str, str] | None = None) -> Any:
 
 def list_day(container: Any, prefix: str, source: str, day: dt.date) -> list[Any]:
     """BlobProperties of one day folder's export files, sorted by name."""
+    day_key(source, day)  # refuses a source name that could escape its folder
     folder = day_prefix(prefix, source, day)
     blobs = container.list_blobs(name_starts_with=folder)
     return sorted((b for b in blobs if is_export_file(b.name, folder)), key=lambda b: b.name)

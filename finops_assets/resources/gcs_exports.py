@@ -13,7 +13,13 @@ from typing import Any
 
 from dagster_gcp import GCSResource
 
-from finops_assets.resources.payloads import LandingError, Payload, PayloadSource
+from finops_assets.resources.payloads import (
+    LandingError,
+    Payload,
+    PayloadSource,
+    bucket_file_name,
+    day_key,
+)
 from finops_assets.settings import Settings, SettingsError
 
 StorageClientFactory = Callable[[], Any]
@@ -37,9 +43,11 @@ def day_prefix(prefix: str, source: str, day: dt.date) -> str:
 
 
 def is_export_file(name: str, folder: str) -> bool:
-    """A file directly in `folder`: no deeper path, no hidden or temporary file."""
-    rest = name[len(folder) :]
-    return bool(rest) and "/" not in rest and not rest.startswith(".") and not rest.endswith(".tmp")
+    """A file directly in `folder`: no deeper path, no hidden or temporary file.
+
+    Raises LandingError for a name that could escape the folder or is outside the pattern.
+    """
+    return bucket_file_name(name, folder) is not None
 
 
 class GcsExports(PayloadSource):
@@ -52,6 +60,7 @@ class GcsExports(PayloadSource):
 
     def list_day(self, client: Any, source: str, day: dt.date) -> list[Any]:
         """The blobs of one day folder, sorted by name."""
+        day_key(source, day)  # refuses a source name that could escape its folder
         folder = day_prefix(self.prefix, source, day)
         blobs = client.list_blobs(self.bucket, prefix=folder)
         return sorted((b for b in blobs if is_export_file(b.name, folder)), key=lambda b: b.name)

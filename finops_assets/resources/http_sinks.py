@@ -9,11 +9,12 @@ when the sink is built, so a bad URL fails before anything is sent. A non-2xx an
 import json
 from collections.abc import Mapping, Sequence
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 
 from finops_assets.resources.event_sinks import EventSink
-from finops_assets.security.hardening import check_sink_url
+from finops_assets.security.hardening import UnsafeUrlError, check_sink_url
 
 CLOUDEVENTS_JSON = "application/cloudevents+json"
 PAGERDUTY_ENQUEUE_URL = "https://events.pagerduty.com/v2/enqueue"
@@ -24,6 +25,25 @@ BUDGET_RESOLVED = "com.finops.budget.threshold.resolved"
 
 class SinkDeliveryError(RuntimeError):
     """The receiver answered with an error status (the outbox retries)."""
+
+
+def redacted_url(url: str) -> str:
+    """`url` as scheme://host:port only: a webhook URL's path is its secret, never logged."""
+    try:
+        parts = urlsplit(url)
+        host, port = parts.hostname or "", parts.port
+    except ValueError:
+        return "<malformed URL>"
+    host = f"[{host}]" if ":" in host else host
+    return f"{parts.scheme}://{host}{f':{port}' if port else ''}/<redacted>"
+
+
+def scrubbed(text: str, url: str) -> str:
+    """`text` with `url`, and its path and query, replaced by their redacted form."""
+    parts = urlsplit(url)
+    secret_part = parts.path + (f"?{parts.query}" if parts.query else "")
+    text = text.replace(url, redacted_url(url))
+    return text.replace(secret_part, "/<redacted>") if secret_part.strip("/") else text
 
 
 def _parse_event(event_json: bytes, event_id: str) -> dict[str, Any]:
@@ -45,23 +65,32 @@ class HttpSink(EventSink):
         timeout_seconds: float = 10.0,
     ) -> None:
         self.name = name
-        self.url = check_sink_url(url, allowlist)
+        try:
+            self.url = check_sink_url(url, allowlist)
+        except UnsafeUrlError as error:
+            raise UnsafeUrlError(str(error).replace(url, redacted_url(url))) from None
         self.verify = verify
         self.timeout_seconds = timeout_seconds
 
     def post(self, body: bytes, headers: Mapping[str, str]) -> requests.Response:
         """Send `body`; raise SinkDeliveryError on a non-2xx status (redirects are not followed)."""
-        response = requests.post(
-            self.url,
-            data=body,
-            headers=dict(headers),
-            verify=self.verify,
-            timeout=self.timeout_seconds,
-            allow_redirects=False,
-        )
+        try:
+            response = requests.post(
+                self.url,
+                data=body,
+                headers=dict(headers),
+                verify=self.verify,
+                timeout=self.timeout_seconds,
+                allow_redirects=False,
+            )
+        except requests.RequestException as error:  # its message holds the URL's path: redact
+            raise SinkDeliveryError(
+                f"{self.name}: {type(error).__name__}: {scrubbed(str(error), self.url)}"
+            ) from None
         if not 200 <= response.status_code < 300:
             raise SinkDeliveryError(
-                f"{self.name}: HTTP {response.status_code} from {self.url}: {response.text[:200]}"
+                f"{self.name}: HTTP {response.status_code} from {redacted_url(self.url)}: "
+                f"{response.text[:200]}"
             )
         return response
 

@@ -9,12 +9,51 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
 
+from finops_assets.security.hardening import UnsafePathError, safe_landing_path
+
 _DAY_FOLDER = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._=-]*$")
 
 
 class LandingError(ValueError):
     """The landing folder or a file in it cannot be used; the message says what to do."""
+
+
+def day_key(source: str, day: dt.date) -> str:
+    """`<source>/<YYYY-MM-DD>`, the relative folder of one day; refuses a source that could escape.
+
+    A source is one name of the landing pattern: no '/', no '..', not absolute.
+    """
+    if not _SAFE_NAME.fullmatch(source):
+        raise LandingError(
+            f"source {source!r}: not a name of the pattern {_SAFE_NAME.pattern} "
+            "(path traversal, absolute paths and sub-folders are refused)"
+        )
+    return f"{source}/{day.isoformat()}"
+
+
+def bucket_file_name(key: str, folder: str) -> str | None:
+    """The file name of a bucket `key` listed under the day `folder` (which ends in '/').
+
+    None for hidden or temporary files and for files in deeper folders (the caller decides
+    whether those are an error). Raises LandingError for a key that could escape the folder
+    (absolute, backslashes, '.' or '..' segments) or a file name outside the landing pattern.
+    """
+    if not key.startswith(folder):
+        raise LandingError(f"object key {key!r} is not under the day folder {folder!r}")
+    rest = key[len(folder) :]
+    if rest.startswith("/") or "\\" in rest or any(s in (".", "..") for s in rest.split("/")):
+        raise LandingError(
+            f"object key {key!r}: absolute path, backslash or '.'/'..' segment after {folder!r} "
+            "(path traversal): refused"
+        )
+    if not rest or "/" in rest or rest.startswith(".") or rest.endswith(".tmp"):
+        return None
+    if not _SAFE_NAME.fullmatch(rest):
+        raise LandingError(
+            f"object key {key!r}: file name outside the expected pattern {_SAFE_NAME.pattern}"
+        )
+    return rest
 
 
 @dataclass(frozen=True)
@@ -27,6 +66,9 @@ class Payload:
     # Set by API sources: provider, account, day and request hash. Files leave it None and get
     # a key from their content hash.
     ingestion_key: str | None = None
+    # True for a file holding many charge days (a CUR 2.0 month file): the pipeline keeps the
+    # day's rows and leaves the others to their own partitions instead of quarantining them.
+    spans_days: bool = False
 
 
 class PayloadSource(ABC):
@@ -48,7 +90,17 @@ class LandingFolder(PayloadSource):
         self.root = Path(root)
 
     def day_folder(self, source: str, day: dt.date) -> Path:
-        return self.root / source / day.isoformat()
+        """The resolved day folder; LandingError if it would leave the landing root."""
+        return self._safe_path(day_key(source, day))
+
+    def _safe_path(self, relative_key: str) -> Path:
+        try:
+            return safe_landing_path(self.root, relative_key)
+        except UnsafePathError as error:
+            raise LandingError(
+                f"{self.root / relative_key}: points outside the landing folder "
+                f"or is not a safe name ({error})"
+            ) from error
 
     def fetch(self, source: str, day: dt.date) -> list[Payload]:
         if not self.root.is_dir():
@@ -63,12 +115,12 @@ class LandingFolder(PayloadSource):
         for path in sorted(folder.iterdir()):
             if path.name.startswith(".") or path.name.endswith(".tmp"):
                 continue
-            self._check_safe(path)
+            target = self._checked_file(path, f"{day_key(source, day)}/{path.name}")
             try:
-                data = path.read_bytes()
+                data = target.read_bytes()
             except OSError as error:
                 raise LandingError(f"cannot read {path}: {error.strerror}") from error
-            mtime = dt.datetime.fromtimestamp(path.stat().st_mtime_ns / 1e9, tz=dt.UTC)
+            mtime = dt.datetime.fromtimestamp(target.stat().st_mtime_ns / 1e9, tz=dt.UTC)
             payloads.append(
                 Payload(
                     name=f"{source}/{day.isoformat()}/{path.name}",
@@ -78,19 +130,20 @@ class LandingFolder(PayloadSource):
             )
         return payloads
 
-    def _check_safe(self, path: Path) -> None:
-        if not _SAFE_NAME.match(path.name):
+    def _checked_file(self, path: Path, relative_key: str) -> Path:
+        """The resolved file behind `path` (read that, not the link), once checked."""
+        if not _SAFE_NAME.fullmatch(path.name):
             raise LandingError(
                 f"{path}: file name outside the expected pattern {_SAFE_NAME.pattern}"
             )
-        resolved = path.resolve()
-        if not resolved.is_relative_to(self.root.resolve()):
-            raise LandingError(f"{path}: points outside the landing folder ({resolved})")
+        resolved = self._safe_path(relative_key)
         if not resolved.is_file():
             raise LandingError(f"{path}: not a regular file")
+        return resolved
 
     def days(self, source: str) -> list[dt.date]:
         """Days that have a folder for `source`."""
+        day_key(source, dt.date.min)  # refuses a source that could leave the root
         base = self.root / source
         if not base.is_dir():
             return []

@@ -6,6 +6,13 @@ rule puts the provider's files there, one folder per charge day). Only files dir
 day folder are read; names starting with a dot or ending in .tmp are skipped; any other key that
 does not match the landing key pattern, or sits in a deeper folder, is refused with its name.
 
+The native CUR 2.0 / Data Exports layout is read when the location says so, explicitly (no
+guessing from folder names): FINOPS_SOURCE_AWS_CUR=s3://bucket/prefix/<export-name>?layout=cur2
+reads `<prefix>/<export-name>/data/BILLING_PERIOD=YYYY-MM/<file>` (.snappy.parquet, .csv.gz).
+AWS rewrites those files with the whole billing period to date, so day D fetches every file of
+D's month, each as one payload marked `spans_days`: the pipeline keeps D's rows and leaves the
+other days' rows to their own partitions instead of quarantining them.
+
 The client is dagster-aws's S3Resource (boto3 underneath): credentials from boto3's default
 chain, endpoint from AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_S3 (boto3 reads them itself). Each
 object is read at the ETag it was listed with (IfMatch), so a file rewritten between the listing
@@ -17,19 +24,41 @@ from typing import Any
 
 from dagster_aws.s3 import S3Resource
 
-from finops_assets.resources.payloads import LandingError, Payload, PayloadSource
+from finops_assets.resources.payloads import (
+    LandingError,
+    Payload,
+    PayloadSource,
+    bucket_file_name,
+    day_key,
+)
 from finops_assets.security.hardening import LANDING_KEY_PATTERN
 from finops_assets.settings import Settings, SettingsError
 
+LAYOUTS = ("days", "cur2")
+
 
 def parse_location(location: str) -> tuple[str, str]:
-    """`s3://bucket/prefix` -> (bucket, prefix without surrounding slashes)."""
+    """`s3://bucket/prefix[?layout=...]` -> (bucket, prefix without surrounding slashes)."""
     if not location.lower().startswith("s3://"):
         raise SettingsError(f"{location!r} is not an s3://bucket/prefix location")
-    bucket, _, prefix = location[len("s3://") :].partition("/")
+    bucket, _, prefix = location[len("s3://") :].partition("?")[0].partition("/")
     if not bucket:
         raise SettingsError(f"{location!r} names no bucket")
     return bucket, prefix.strip("/")
+
+
+def location_layout(location: str) -> str:
+    """'cur2' for `...?layout=cur2` (native Data Exports folders), else 'days'."""
+    query = location.partition("?")[2]
+    layout = query.removeprefix("layout=") if query else "days"
+    if layout not in LAYOUTS or (query and not query.startswith("layout=")):
+        raise SettingsError(f"{location!r}: the only option is ?layout=, one of {LAYOUTS}")
+    return layout
+
+
+def period_prefix(prefix: str, day: dt.date) -> str:
+    """The key prefix of the billing period (month) of `day` in the native CUR 2.0 layout."""
+    return "/".join(p for p in (prefix, "data", f"BILLING_PERIOD={day:%Y-%m}") if p) + "/"
 
 
 def day_prefix(prefix: str, source: str, day: dt.date | str) -> str:
@@ -43,15 +72,17 @@ def export_file_name(key: str, folder: str) -> str | None:
 
     Raises LandingError for names outside the landing pattern or in a deeper folder.
     """
-    rest = key[len(folder) :]
-    if not rest or rest.startswith(".") or rest.endswith(".tmp"):
-        return None
-    if "/" in rest or not LANDING_KEY_PATTERN.fullmatch(rest):
-        raise LandingError(
-            f"s3 key {key!r}: expected <prefix>/<source>/<YYYY-MM-DD>/<file> with a file name "
-            f"matching {LANDING_KEY_PATTERN.pattern} directly in the day folder"
-        )
-    return rest
+    layout = (
+        "expected <prefix>/<source>/<YYYY-MM-DD>/<file> with a file name "
+        f"matching {LANDING_KEY_PATTERN.pattern} directly in the day folder"
+    )
+    try:
+        name = bucket_file_name(key, folder)  # refuses traversal and names outside the pattern
+    except LandingError as error:
+        raise LandingError(f"s3 {error}; {layout}") from None
+    if name is None and "/" in key[len(folder) :]:
+        raise LandingError(f"s3 key {key!r} is in a deeper folder: {layout}")
+    return name
 
 
 def list_day(client: Any, bucket: str, folder: str) -> list[dict[str, Any]]:
@@ -65,13 +96,17 @@ def list_day(client: Any, bucket: str, folder: str) -> list[dict[str, Any]]:
 class S3Exports(PayloadSource):
     """Billing export files under s3://bucket/prefix/<source>/<day>/."""
 
-    def __init__(self, bucket: str, prefix: str, client: Any):
+    def __init__(self, bucket: str, prefix: str, client: Any, layout: str = "days"):
         self.bucket = bucket
         self.prefix = prefix
         self.client = client
+        self.layout = layout
 
     def fetch(self, source: str, day: dt.date) -> list[Payload]:
         """Every export file of `source` for `day`, byte for byte, in key order."""
+        day_key(source, day)  # refuses a source name that could escape its folder
+        if self.layout == "cur2":
+            return self._fetch_period(source, day)
         folder = day_prefix(self.prefix, source, day)
         payloads = []
         for obj in list_day(self.client, self.bucket, folder):
@@ -81,6 +116,22 @@ class S3Exports(PayloadSource):
             data = self._read(obj)
             fetched_at = obj["LastModified"].astimezone(dt.UTC).replace(microsecond=0)
             payloads.append(Payload(f"{source}/{day.isoformat()}/{name}", data, fetched_at))
+        return payloads
+
+    def _fetch_period(self, source: str, day: dt.date) -> list[Payload]:
+        """Every file of day's billing period: whole-month payloads, read for their day's rows."""
+        folder = period_prefix(self.prefix, day)
+        payloads = []
+        for obj in list_day(self.client, self.bucket, folder):
+            name = bucket_file_name(obj["Key"], folder)
+            if name is None:
+                continue
+            fetched_at = obj["LastModified"].astimezone(dt.UTC).replace(microsecond=0)
+            payloads.append(
+                Payload(
+                    f"{source}/{day:%Y-%m}/{name}", self._read(obj), fetched_at, spans_days=True
+                )
+            )
         return payloads
 
     def _read(self, obj: dict[str, Any]) -> bytes:
@@ -104,4 +155,4 @@ def s3_client() -> Any:
 def from_location(location: str, settings: Settings) -> S3Exports:
     """FINOPS_SOURCE_<SOURCE>=s3://bucket/prefix -> export files read from that prefix."""
     bucket, prefix = parse_location(location)
-    return S3Exports(bucket, prefix, s3_client())
+    return S3Exports(bucket, prefix, s3_client(), location_layout(location))

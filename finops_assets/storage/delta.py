@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import deltalake
 import deltalake.exceptions
 import polars as pl
+import pyarrow as pa
 
 from finops_assets.storage.contract import ContractError, TableContract
 
@@ -88,6 +89,8 @@ class DeltaLake:
         options: dict = {"predicate": predicate, "partition_by": list(contract.partition_by)}
         if table is None:
             options["configuration"] = TABLE_PROPERTIES
+        elif _adds_columns_only(table, contract):
+            options["schema_mode"] = "merge"  # additive schema evolution, nothing else
         frame.write_delta(
             table if table is not None else self.table_uri(contract),
             mode="overwrite",
@@ -119,9 +122,10 @@ class DeltaLake:
         """A lazy scan of the table (empty with the contract's schema when it does not exist)."""
         if not self.exists(contract):
             return contract.empty_frame().lazy()
-        return pl.scan_delta(
+        lazy = pl.scan_delta(
             self.table_uri(contract), version=version, storage_options=self._options()
         )
+        return _with_added_columns(lazy, contract)
 
     def read_days(
         self, contract: TableContract, days: Sequence[dt.date], version: int | None = None
@@ -139,3 +143,21 @@ class DeltaLake:
 
     def read_all(self, contract: TableContract, version: int | None = None) -> pl.DataFrame:
         return contract.conform(self.scan(contract, version).collect())
+
+
+def _adds_columns_only(table: deltalake.DeltaTable, contract: TableContract) -> bool:
+    """Whether the contract is the table's schema plus new columns (additive schema evolution).
+
+    Only then is a day written with schema_mode="merge"; a column dropped, renamed or retyped
+    still fails the predicate overwrite (SchemaMismatchError), as a contract change should.
+    """
+    current = pl.DataFrame(pa.schema(table.schema().to_arrow()).empty_table()).schema
+    added = [c for c in contract.columns if c not in current]
+    return bool(added) and all(contract.columns.get(c) == t for c, t in current.items())
+
+
+def _with_added_columns(lazy: pl.LazyFrame, contract: TableContract) -> pl.LazyFrame:
+    """Contract columns that the table (or the version read) lacks read as null."""
+    present = lazy.collect_schema()
+    added = [pl.lit(None, t).alias(c) for c, t in contract.columns.items() if c not in present]
+    return lazy.with_columns(added) if added else lazy

@@ -8,8 +8,10 @@ from polars.testing import assert_frame_equal
 
 from bench import chunked, duck, naive
 from bench.incremental import measure
-from bench.ours import normalize_and_allocate, scan_cur_raw
+from bench.ours import normalize_and_allocate, normalize_rows, scan_cur_raw
 from bench.reference import DAY, FETCHED_AT, INGESTION_KEY, load_reference, strided_sample
+from finops_assets.domain.allocate import allocate_costs, driver_measures
+from finops_assets.domain.allocate_drivers import sum_measures
 from finops_assets.domain.sources import aws_cur
 from finops_assets.sample.aws_cur_writer import write_parquet_export
 
@@ -70,3 +72,14 @@ def test_incremental_measure_times_both_tables(cur_day: Path, reference, monkeyp
     assert result["history_days"] == 3
     assert result["history_seconds"] > 0 and result["empty_seconds"] > 0
     assert result["ratio"] == result["history_seconds"] / result["empty_seconds"]
+
+
+def test_chunks_with_day_measures_allocate_as_the_whole_day(cur_day: Path, reference) -> None:
+    """allocate_costs(chunk, measures=sum of the chunks' driver_measures) == the whole day's rows."""
+    normalized = normalize_rows(cur_day, reference)
+    whole = allocate_costs(normalized, reference.rules)
+    chunks = [normalized.slice(0, 2_000), normalized.slice(2_000)]
+    measures = sum_measures([driver_measures(c, reference.rules) for c in chunks])
+    parts = [allocate_costs(c, reference.rules, measures=measures) for c in chunks]
+    in_chunks = pl.concat(parts).sort("x_source_row_key", "x_business_unit")
+    assert_frame_equal(in_chunks, whole.sort("x_source_row_key", "x_business_unit"))

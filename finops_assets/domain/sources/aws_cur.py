@@ -9,7 +9,6 @@ text form, so no float arithmetic ever touches them. The FOCUS mapping is in aws
 """
 
 import datetime as dt
-import gzip
 import io
 import re
 
@@ -19,10 +18,17 @@ from finops_assets.domain.money import MONEY, parse_money_expr
 from finops_assets.domain.sources.aws_cur_focus import PROVIDER, SOURCE, billed_totals, to_focus
 from finops_assets.domain.sources.common import (
     INGEST_METADATA_COLUMNS,
+    MAX_INFLATED_BYTES,
     QUARANTINE_COLUMNS,
     ParseResult,
     SourceFormatError,
 )
+from finops_assets.domain.sources.extra_columns import (
+    EXTRA_COLUMN,
+    EXTRA_COLUMNS,
+    extra_columns_expr,
+)
+from finops_assets.security.hardening import GzipBombError, bounded_gunzip
 
 __all__ = ["PROVIDER", "RAW_COLUMNS", "SOURCE", "billed_totals", "cur2_column_name", "parse"]
 __all__ += ["to_focus"]
@@ -82,6 +88,7 @@ RAW_COLUMNS: dict[str, pl.DataType] = {
     **{c: pl.Utf8() for c in TEXT_COLUMNS},
     **{c: UTC_TS for c in TIME_COLUMNS},
     **{c: MONEY for c in MONEY_COLUMNS},
+    **EXTRA_COLUMNS,  # unknown columns of the file, as JSON object text (null when none)
     **INGEST_METADATA_COLUMNS,
 }
 _SOURCE_COLUMNS = (*TEXT_COLUMNS, *TIME_COLUMNS, *MONEY_COLUMNS)
@@ -98,15 +105,17 @@ def cur2_column_name(header: str) -> str:
     return re.sub(r"_+", "_", snake).strip("_")
 
 
-def _read_table(data: bytes, source_file: str) -> tuple[pl.DataFrame, int]:
+def _read_table(data: bytes, source_file: str, max_inflated: int) -> tuple[pl.DataFrame, int]:
     """The file as a frame and the line number of its first row (CSV header = line 1)."""
     try:
         if data[:4] == b"PAR1":
             return pl.read_parquet(io.BytesIO(data)), 1
-        text = gzip.decompress(data) if data[:2] == b"\x1f\x8b" else data
+        text = bounded_gunzip(data, max_inflated) if data[:2] == b"\x1f\x8b" else data
         if not text.strip():
             raise SourceFormatError(f"{source_file}: empty file, no CUR header")
         return pl.read_csv(io.BytesIO(text), infer_schema=False), 2
+    except GzipBombError as exc:
+        raise SourceFormatError(f"{source_file}: refused: {exc}") from exc
     except (pl.exceptions.PolarsError, OSError, EOFError) as exc:
         raise SourceFormatError(f"{source_file}: not a readable CUR file ({exc})") from exc
 
@@ -236,11 +245,26 @@ def _typed(text: pl.DataFrame) -> pl.DataFrame:
 
 
 def parse(
-    data: bytes, *, source_file: str, ingestion_key: str, fetched_at: dt.datetime
+    data: bytes,
+    *,
+    source_file: str,
+    ingestion_key: str,
+    fetched_at: dt.datetime,
+    max_inflated_bytes: int = MAX_INFLATED_BYTES,
 ) -> ParseResult:
-    """One CUR file (Parquet, CSV.gz or CSV) -> raw CUR 2.0 rows and quarantined rows."""
-    frame, first_line = _read_table(data, source_file)
+    """One CUR file (Parquet, CSV.gz or CSV) -> raw CUR 2.0 rows and quarantined rows.
+
+    A CSV.gz that inflates past `max_inflated_bytes` is refused (a gzip bomb), not unpacked.
+    """
+    frame, first_line = _read_table(data, source_file, max_inflated_bytes)
     text = _normalized(frame, source_file).with_row_index("x_source_line", offset=first_line)
+    unknown = [
+        c
+        for c in frame.columns
+        if cur2_column_name(c) not in _SOURCE_COLUMNS and not c.startswith("resourceTags/")
+    ]
+    extra = frame.with_columns(extra_columns_expr(frame.schema, unknown))[EXTRA_COLUMN]
+    text = text.with_columns(extra)
     column, reason = _first_failure(_checks())
     typed = _typed(text).with_columns(
         _column=column,

@@ -8,6 +8,9 @@ from dataclasses import dataclass
 
 import polars as pl
 
+# How far a compressed input file may inflate; past this it is refused as a gzip bomb.
+MAX_INFLATED_BYTES = 4 << 30
+
 # Appended to every raw table after the provider-native columns.
 INGEST_METADATA_COLUMNS: dict[str, pl.DataType] = {
     "x_charge_date": pl.Date(),  # UTC usage day of the row: the partition

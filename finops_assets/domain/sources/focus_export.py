@@ -5,7 +5,6 @@ Every value is read as text, then typed: money with parse_money_expr, timestamps
 """
 
 import datetime as dt
-import gzip
 import io
 import json
 from collections.abc import Callable
@@ -17,6 +16,8 @@ import polars as pl
 from finops_assets.domain import focus
 from finops_assets.domain.money import MONEY, parse_money_expr
 from finops_assets.domain.sources import common
+from finops_assets.domain.sources.extra_columns import EXTRA_COLUMNS, extra_columns_expr
+from finops_assets.security.hardening import GzipBombError, bounded_gunzip
 
 SOURCE = "focus_export"
 PROVIDER = "multi"  # a label for ingestion keys; x_provider comes from each row's ProviderName
@@ -29,7 +30,11 @@ _EXTRA_COLUMNS: dict[str, pl.DataType] = {
     "CommitmentDiscountUnit": pl.Utf8(),
 }
 FOCUS_RAW_COLUMNS: dict[str, pl.DataType] = {**focus.FOCUS_COLUMNS, **_EXTRA_COLUMNS}
-RAW_COLUMNS: dict[str, pl.DataType] = {**FOCUS_RAW_COLUMNS, **common.INGEST_METADATA_COLUMNS}
+RAW_COLUMNS: dict[str, pl.DataType] = {
+    **FOCUS_RAW_COLUMNS,
+    **EXTRA_COLUMNS,  # unknown columns of the file (x_ custom ones too), as JSON object text
+    **common.INGEST_METADATA_COLUMNS,
+}
 
 _TIMESTAMPS = tuple(c for c, t in FOCUS_RAW_COLUMNS.items() if t == focus.TS)
 _AMOUNTS = tuple(c for c, t in FOCUS_RAW_COLUMNS.items() if t == MONEY)
@@ -65,16 +70,27 @@ _CANONICAL_VALUES = {
 
 
 def parse(
-    data: bytes, *, source_file: str, ingestion_key: str, fetched_at: dt.datetime
+    data: bytes,
+    *,
+    source_file: str,
+    ingestion_key: str,
+    fetched_at: dt.datetime,
+    max_inflated_bytes: int = common.MAX_INFLATED_BYTES,
 ) -> common.ParseResult:
-    """One FOCUS export file -> typed raw rows and quarantined rows (file, line, column, reason)."""
-    text, first_line = _read_text_frame(data, source_file)
+    """One FOCUS export file -> typed raw rows and quarantined rows (file, line, column, reason).
+
+    A gzipped CSV that inflates past `max_inflated_bytes` is refused (a gzip bomb).
+    """
+    text, first_line = _read_text_frame(data, source_file, max_inflated_bytes)
     _check_headers(text.columns, source_file)
     if text.is_empty():
         return common.ParseResult(pl.DataFrame(schema=RAW_COLUMNS), common.empty_quarantine())
     original = text.columns
+    unknown = [c for c in original if c not in FOCUS_RAW_COLUMNS]
     text = text.with_row_index("__line", offset=first_line).with_columns(
-        pl.col("__line").cast(pl.Int64), *[pl.lit(None, pl.Utf8).alias(c) for c in _missing(text)]
+        pl.col("__line").cast(pl.Int64),
+        *[pl.lit(None, pl.Utf8).alias(c) for c in _missing(text)],
+        extra_columns_expr(text.schema, unknown).alias("__extra"),
     )
     typed = text.with_columns(
         *[_map_distinct(text[c], _parse_timestamp_expr, focus.TS, f"__t_{c}") for c in _TIMESTAMPS],
@@ -92,6 +108,7 @@ def parse(
     rows = good.select(
         *[pl.col(f"__t_{c}").alias(c) for c in (*_TIMESTAMPS, *_AMOUNTS)],
         *[pl.col(c) for c, t in FOCUS_RAW_COLUMNS.items() if t == pl.Utf8()],
+        pl.col("__extra").alias("x_extra_columns"),
         *common.INGEST_METADATA_COLUMNS,
     ).select([pl.col(c).cast(t) for c, t in RAW_COLUMNS.items()])
     return common.ParseResult(rows, _quarantine(typed, original, rows))
@@ -183,15 +200,17 @@ def _tags_problem_expr(tags: pl.Series) -> pl.Expr:
     return pl.lit((~blank & canonical.is_null()).alias("__tags_problem"))
 
 
-def _read_text_frame(data: bytes, source_file: str) -> tuple[pl.DataFrame, int]:
+def _read_text_frame(data: bytes, source_file: str, max_inflated: int) -> tuple[pl.DataFrame, int]:
     """The file as an all-text frame, and the line number of its first data row."""
     try:
         if data[:4] == b"PAR1":
             frame = pl.read_parquet(io.BytesIO(data))
             return frame.select([_as_text_expr(c, t) for c, t in frame.schema.items()]), 1
         if data[:2] == b"\x1f\x8b":
-            data = gzip.decompress(data)
+            data = bounded_gunzip(data, max_inflated)
         return pl.read_csv(io.BytesIO(data), infer_schema=False), 2
+    except GzipBombError as exc:
+        raise common.SourceFormatError(f"{source_file}: refused: {exc}") from exc
     except (pl.exceptions.PolarsError, OSError, EOFError, ValueError) as exc:
         raise common.SourceFormatError(
             f"{source_file}: not a readable FOCUS export: {exc}"

@@ -22,6 +22,7 @@ from finops_assets.domain.sources.common import (
     ParseResult,
     SourceFormatError,
 )
+from finops_assets.domain.sources.extra_columns import EXTRA_COLUMNS, extra_columns_expr
 
 SOURCE = "gcp_billing_export"
 PROVIDER = "gcp"
@@ -71,6 +72,7 @@ _CREDITS_TOTAL = "credits_total"
 RAW_COLUMNS: dict[str, pl.DataType] = {
     **{raw: dtype for raw, dtype in _COLUMN_MAP.values()},
     _CREDITS_TOTAL: MONEY,
+    **EXTRA_COLUMNS,  # unknown columns of the file, as JSON object text (null when none)
     **INGEST_METADATA_COLUMNS,
 }
 
@@ -97,8 +99,10 @@ def parse(
             f"{source_file}: not a GCP billing export, missing columns {missing}"
         )
     first_line = 1 if data[:4] == _PARQUET_MAGIC else 2
+    unknown = [c for c in text.columns if c not in _COLUMN_MAP]
     text = text.with_columns(
-        [pl.lit(None, pl.Utf8).alias(c) for c in _COLUMN_MAP if c not in text.columns]
+        *[pl.lit(None, pl.Utf8).alias(c) for c in _COLUMN_MAP if c not in text.columns],
+        extra_columns_expr(text.schema, unknown).alias("__extra"),
     ).with_row_index("__line", offset=first_line)
     return _typed(text, source_file, ingestion_key, fetched_at)
 
@@ -231,7 +235,7 @@ def _typed(
 ) -> ParseResult:
     labels, labels_ok = _canonical_labels(text["labels"])
     credits = _credit_columns(text)
-    originals = [c for c in text.columns if c != "__line"]
+    originals = [c for c in text.columns if c not in ("__line", "__extra")]
     text = text.rename({c: f"t.{c}" for c in originals})
     exprs = []
     for flat, (raw, dtype) in _COLUMN_MAP.items():
@@ -253,6 +257,7 @@ def _typed(
         pl.lit(source_file).alias("x_source_file"),
         pl.col("__line").cast(pl.Int64).alias("x_source_line"),
         pl.lit(fetched_at).cast(pl.Datetime("us", "UTC")).alias("x_fetched_at"),
+        pl.col("__extra").alias("x_extra_columns"),
     ).select([pl.col(c).cast(t) for c, t in RAW_COLUMNS.items()])
     bad = typed.filter(pl.col("__bad")).with_columns(
         pl.coalesce([pl.when(is_bad).then(reason) for is_bad, reason in checks]).alias("__problem")

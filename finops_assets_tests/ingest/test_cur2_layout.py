@@ -1,0 +1,137 @@
+"""The native CUR 2.0 layout in S3 (moto server): whole-month files, read per charge day."""
+
+import datetime as dt
+import gzip
+import io
+from pathlib import Path
+
+import boto3
+import dagster as dg
+import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from dagster_aws.s3 import S3Resource
+from polars.testing import assert_frame_equal
+
+from finops_assets.definitions import defs
+from finops_assets.domain.sources import aws_cur
+from finops_assets.ingest.assets import build_raw_asset
+from finops_assets.ingest.pipeline import ingest_payloads
+from finops_assets.ingest.s3_sensor import s3_export_sensor
+from finops_assets.resources.lake import LakeResource, LandingResource
+from finops_assets.resources.payloads import Payload
+from finops_assets.sample.aws_cur_writer import write_day
+from finops_assets.storage import tables
+from finops_assets.storage.archive import RawArchive
+from finops_assets.storage.delta import DeltaLake
+from finops_assets_tests.servers.s3 import running_s3
+
+DAY1, DAY2 = dt.date(2026, 10, 1), dt.date(2026, 10, 2)
+RAW = tables.raw_contract(aws_cur)
+PERIOD = "cur/acme/data/BILLING_PERIOD=2026-10"
+
+
+@pytest.fixture(scope="module")
+def moto():
+    with running_s3() as server:
+        yield server
+
+
+@pytest.fixture
+def bucket(moto, monkeypatch):
+    for key, value in moto.env().items():
+        monkeypatch.setenv(key, value)
+    name = moto.new_bucket()
+    monkeypatch.setenv("FINOPS_SOURCE_AWS_CUR", f"s3://{name}/cur/acme?layout=cur2")
+    return name
+
+
+def _month_files(landing: Path) -> dict[str, bytes]:
+    """Two days of the sample export, concatenated into month files (Parquet and CSV.gz)."""
+    days = [write_day(landing, day, seed=5, rows_per_day=120) for day in (DAY1, DAY2)]
+    parquet = pa.concat_tables(
+        [pq.read_table(p) for d in days for p in d if p.suffix == ".parquet"]
+    )
+    texts = [
+        pl.read_csv(io.BytesIO(gzip.decompress(p.read_bytes())), infer_schema=False)
+        for d in days
+        for p in d
+        if p.suffix == ".gz"
+    ]
+    sink = io.BytesIO()
+    pq.write_table(parquet, sink)
+    csv_gz = gzip.compress(pl.concat(texts).write_csv().encode(), mtime=0)
+    return {"acme-00001.snappy.parquet": sink.getvalue(), "acme-00001.csv.gz": csv_gz}
+
+
+def _put_month(bucket: str, files: dict[str, bytes]) -> None:
+    for name, body in files.items():
+        boto3.client("s3").put_object(Bucket=bucket, Key=f"{PERIOD}/{name}", Body=body)
+
+
+def _materialize(tmp_path: Path, lake_name: str, days: list[dt.date]) -> DeltaLake:
+    lake_dir = tmp_path / lake_name
+    with dg.instance_for_test() as instance:
+        for day in days:
+            result = dg.materialize(
+                [build_raw_asset(aws_cur)],
+                partition_key=day.isoformat(),
+                instance=instance,
+                resources={
+                    "lake": LakeResource(lake_uri=str(lake_dir)),
+                    "landing": LandingResource(landing_dir=str(tmp_path / "landing")),
+                },
+            )
+            assert result.success
+    return DeltaLake(str(lake_dir))
+
+
+def test_each_day_of_a_month_file_gets_exactly_its_rows(bucket, tmp_path, monkeypatch):
+    _put_month(bucket, _month_files(tmp_path / "landing"))
+    from_month = _materialize(tmp_path, "lake_s3", [DAY1, DAY2])
+    monkeypatch.setenv("FINOPS_SOURCE_AWS_CUR", "landing")
+    per_day = _materialize(tmp_path, "lake_landing", [DAY1, DAY2])
+    for day in (DAY1, DAY2):
+        month_rows, day_rows = from_month.read_day(RAW, day), per_day.read_day(RAW, day)
+        assert month_rows.height == day_rows.height > 0
+        assert_frame_equal(aws_cur.billed_totals(month_rows), aws_cur.billed_totals(day_rows))
+        ids = "identity_line_item_id"
+        assert sorted(month_rows[ids].to_list()) == sorted(day_rows[ids].to_list())
+        assert from_month.read_day(tables.QUARANTINE, day).is_empty()
+
+
+def test_only_single_day_payloads_quarantine_rows_of_other_days(tmp_path):
+    month = _month_files(tmp_path / "landing")["acme-00001.csv.gz"]
+    fetched = dt.datetime(2026, 10, 3, tzinfo=dt.UTC)
+    archive = RawArchive(str(tmp_path / "archive"))
+    spanning = Payload("aws_cur/2026-10/m.csv.gz", month, fetched, spans_days=True)
+    single = Payload("aws_cur/2026-10-01/m.csv.gz", month, fetched)
+    kept = ingest_payloads(aws_cur, [spanning], DAY1, archive)
+    strict = ingest_payloads(aws_cur, [single], DAY1, archive)
+    assert kept.quarantine.is_empty()
+    assert_frame_equal(kept.rows.drop("x_source_file"), strict.rows.drop("x_source_file"))
+    assert strict.quarantine.height > 0
+    assert set(strict.quarantine["x_reason"].str.contains("outside the file's day")) == {True}
+
+
+def _tick(instance, cursor=None):
+    context = dg.build_sensor_context(
+        instance=instance, cursor=cursor, resources={"s3": S3Resource()}, definitions=defs
+    )
+    return s3_export_sensor.evaluate_tick(context)
+
+
+def test_a_restated_month_file_reruns_the_days_of_its_month(bucket):
+    october = [f"2026-10-{d:02d}" for d in range(1, 32)]
+    _put_month(bucket, {"acme-00001.csv.gz": b"v1"})
+    with dg.instance_for_test() as instance:
+        first = _tick(instance)
+        duplicate = _tick(instance, first.cursor)
+        _put_month(bucket, {"acme-00001.csv.gz": b"v2"})
+        restated = _tick(instance, duplicate.cursor)
+    assert [r.partition_key for r in first.run_requests] == october
+    assert not duplicate.run_requests
+    assert [r.partition_key for r in restated.run_requests] == october
+    before = {r.run_key for r in first.run_requests}
+    assert not before & {r.run_key for r in restated.run_requests}
