@@ -30,8 +30,8 @@ test: venv tools
 	$(BIN)/pytest
 
 lint: venv
-	$(BIN)/ruff check finops_assets finops_assets_tests
-	$(BIN)/ruff format --check finops_assets finops_assets_tests
+	$(BIN)/ruff check finops_assets finops_assets_tests bench scripts
+	$(BIN)/ruff format --check finops_assets finops_assets_tests bench scripts
 	$(BIN)/mypy finops_assets
 
 dev: venv
