@@ -173,4 +173,8 @@ def test_command_line_serves_https(admission_cert: tuple[Path, Path]) -> None:
         assert answer.json()["response"]["allowed"] is True
     finally:
         process.terminate()
-        process.wait(timeout=10)
+        try:
+            process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()

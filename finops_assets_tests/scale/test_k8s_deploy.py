@@ -102,4 +102,8 @@ def test_image_command_serves_the_definitions(tmp_path):
         assert result.returncode == 0, result.stderr[-2000:]
     finally:
         os.killpg(server.pid, 15)
-        server.wait(timeout=30)
+        try:
+            server.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, 9)
+            server.wait()
