@@ -19,6 +19,7 @@ from finops_assets.normalize.checks import (
     FX_RATES_SCHEMA,
     conservation_result,
     gross_net_result,
+    missing_rate_failures,
     normalized_contract_result,
 )
 from finops_assets.normalize.pipeline import normalize_day
@@ -119,6 +120,7 @@ def service_catalog(lake: LakeResource) -> dg.MaterializeResult:
         dg.AssetCheckSpec("check_billed_cost_conserved", asset="normalized_costs", blocking=True),
         dg.AssetCheckSpec("check_services_mapped", asset="normalized_costs", blocking=False),
         dg.AssetCheckSpec("check_gross_net_reconciles", asset="normalized_costs", blocking=True),
+        dg.AssetCheckSpec("check_fx_rates_available", asset="normalized_costs", blocking=True),
     ],
 )
 def normalized_costs(context: AssetExecutionContext, lake: LakeResource) -> dg.MaterializeResult:
@@ -129,6 +131,7 @@ def normalized_costs(context: AssetExecutionContext, lake: LakeResource) -> dg.M
     summary, contract_failures, conservation_failures, unmapped = [], [], [], []
     gross_net_days: list[pl.DataFrame] = []
     gross_net_failures: list[dict] = []
+    rate_failures: list[dict] = []
     for day in partition_days(context):
         result = normalize_day(
             delta,
@@ -144,7 +147,9 @@ def normalized_costs(context: AssetExecutionContext, lake: LakeResource) -> dg.M
         conserved = conservation_result(result.source_totals, result.rows, result.quarantine)
         unmapped.append(result.unmapped_services)
         gross_net_failures += reconciled.failures
-        if not (contract.passed and conserved.passed and reconciled.passed):
+        missing_rates = missing_rate_failures(result.quarantine, day)
+        rate_failures += missing_rates
+        if missing_rates or not (contract.passed and conserved.passed and reconciled.passed):
             contract_failures += contract.failures
             conservation_failures += [] if conserved.passed else conserved.failures
             continue
@@ -167,6 +172,7 @@ def normalized_costs(context: AssetExecutionContext, lake: LakeResource) -> dg.M
                 "check_normalized_contract": contract_failures,
                 "check_billed_cost_conserved": conservation_failures,
                 "check_gross_net_reconciles": gross_net_failures,
+                "check_fx_rates_available": rate_failures,
             },
             gross_net=_gross_net_total(gross_net_days),
             unmapped=unmapped_all,

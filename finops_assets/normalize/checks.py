@@ -92,3 +92,15 @@ def gross_net_result(rows: pl.DataFrame) -> tuple[ValidationOutcome, pl.DataFram
     if outside.height:
         failures.append({"rows_outside_the_five_categories": str(outside.height)})
     return ValidationOutcome(not failures, len(failures), failures), summary
+
+
+def missing_rate_failures(quarantine: pl.DataFrame, day) -> list[dict]:
+    """check_fx_rates_available: billing currencies of `day` with no usable rate, by name."""
+    missing = quarantine.filter(pl.col("x_reason").str.starts_with("no FX rate"))
+    if missing.is_empty():
+        return []
+    per_currency = missing.group_by("x_currency", "x_reason").agg(pl.len().alias("rows"))
+    return [
+        {"day": str(day), "currency": r["x_currency"], "rows": r["rows"], "reason": r["x_reason"]}
+        for r in per_currency.sort("x_currency").to_dicts()
+    ]
