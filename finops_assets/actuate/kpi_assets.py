@@ -117,7 +117,7 @@ def _metadata(
     chart = "_none_"
     if coverage.height:
         unallocated = coverage.filter(pl.col("method") == "unallocated").sort("x_charge_date")
-        shares = [float(s or 0) * 100 for s in unallocated["share"]]
+        shares = [float(s or 0) * 100 for s in unallocated["share"]]  # not money: % for the chart
         chart = (
             f"Unallocated share of cost, {unallocated['x_charge_date'][0]} .. "
             f"{unallocated['x_charge_date'][-1]}: `{kpis.sparkline(shares)}` "
