@@ -1,24 +1,32 @@
 """(a) at any size: the day in chunks of rows, so memory stays bounded at 10M rows a day.
 
-Pass 1 normalizes each chunk (to_focus, normalize_costs), keeps it on disk (Arrow IPC, lz4), as the
-normalized_costs table would, and sums the row drivers' measures of the whole day
-(allocate.driver_measures). Pass 2 allocates each chunk with the day's measures
-(allocate_costs(measures=...)), which gives exactly what allocating the whole day at once
-gives. A day that fits one chunk runs in memory in one go.
+Each chunk of the Parquet day is normalized (to_focus, normalize_costs) and handed to
+allocate.allocate_chunks, which allocates the chunk's tag, hierarchy and unallocated rows at
+once and spills its pooled rows (storage.spill) until the whole day's driver measures are
+known; the result equals allocating the whole day at once. A day that fits one chunk runs
+through allocate_costs in one go.
 """
 
-import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import polars as pl
 
 from bench import ours
 from bench.reference import DATA_DIR, Reference, totals_text, unit_sums
-from finops_assets.domain.allocate import allocate_costs, driver_measures
-from finops_assets.domain.allocate_drivers import sum_measures
+from finops_assets.domain.allocate import allocate_chunks
+from finops_assets.storage.spill import SpillFolder
 
 SINGLE_PASS_ROWS = 1_100_000  # a 1M-row day (1.04M rows) runs in one go
-CHUNK_ROWS = 500_000  # larger days: chunks of about this many rows (~2 GB peak each)
+CHUNK_ROWS = 1_000_000  # larger days: chunks of about this many rows
+
+
+def normalized_chunks(path: Path, reference: Reference, rows: int, chunk_rows: int) -> Iterator:
+    """The day's rows normalized chunk by chunk (even chunks of at most `chunk_rows`)."""
+    count = -(-rows // chunk_rows)
+    size = -(-rows // count)
+    for offset in range(0, rows, size):
+        yield ours.normalize_rows(path, reference, offset, size)
 
 
 def normalize_and_allocate(
@@ -31,24 +39,11 @@ def normalize_and_allocate(
     rows = pl.scan_parquet(path).select(pl.len()).collect().item()
     if rows <= max(single_pass_rows, chunk_rows):
         return totals_text(ours.normalize_and_allocate(path, reference))
-    count = -(-rows // chunk_rows)
-    chunk_rows = -(-rows // count)  # even chunks
     DATA_DIR.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=DATA_DIR, prefix=".chunks-") as scratch:
-        files, measures = [], []
-        for index, offset in enumerate(range(0, rows, chunk_rows)):
-            normalized = ours.normalize_rows(path, reference, offset, chunk_rows)
-            measures.append(driver_measures(normalized, reference.rules))
-            files.append(Path(scratch) / f"normalized-{index:04d}.arrow")
-            normalized.write_ipc(files[-1], compression="lz4")
-            del normalized
-        day_measures = sum_measures(measures)
+    with SpillFolder(DATA_DIR) as spill:
+        chunks = normalized_chunks(path, reference, rows, chunk_rows)
         sums = [
-            unit_sums(
-                allocate_costs(
-                    pl.read_ipc(f, memory_map=False), reference.rules, measures=day_measures
-                )
-            )
-            for f in files
+            unit_sums(part)
+            for part in allocate_chunks(chunks, reference.rules, hold=spill.hold)
         ]
     return totals_text(pl.concat(sums))

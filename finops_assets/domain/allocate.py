@@ -13,12 +13,12 @@ weights, and because every source row is split exactly, each (day, currency, cha
 total is conserved too. Output rows are ordered by (x_source_row_key, x_business_unit).
 """
 
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from decimal import Decimal
 
 import polars as pl
 
-from finops_assets.domain.allocate_drivers import driver_parts, row_driver_measures
+from finops_assets.domain.allocate_drivers import driver_parts, row_driver_measures, sum_measures
 from finops_assets.domain.allocate_split import SHARE, SHARE_SCALE, split_parts
 from finops_assets.domain.allocate_tiers import assign_tiers
 from finops_assets.domain.money import DEFAULT_MINOR_UNITS, MONEY, MONEY_SCALE
@@ -82,8 +82,11 @@ def _base_unit_size(minor_units: Mapping[str, int], currencies: list[str]) -> pl
     return pl.col("x_base_currency").replace_strict(sizes, return_dtype=pl.Int64)
 
 
-def _validated_input(normalized: pl.DataFrame) -> pl.DataFrame:
-    """The input columns sorted by x_source_row_key, with _row; refuses null or repeated keys."""
+def _validated_input(normalized: pl.DataFrame, first_row: int = 0) -> pl.DataFrame:
+    """The input columns sorted by x_source_row_key, with _row counted from `first_row`.
+
+    Refuses null or repeated keys (within these rows).
+    """
     missing = [c for c in _INPUT_COLUMNS if c not in normalized.columns]
     if missing:
         raise ValueError(f"normalized costs lack column(s) {missing}")
@@ -98,7 +101,7 @@ def _validated_input(normalized: pl.DataFrame) -> pl.DataFrame:
     repeated = keys.len() > 1 and (keys.slice(1) == keys.slice(0, keys.len() - 1)).any()
     if keys.null_count() or repeated:
         raise ValueError("x_source_row_key must be non-null and unique per normalized row")
-    return frame.with_row_index("_row")
+    return frame.with_row_index("_row", offset=first_row)
 
 
 def _single_parts(rows: pl.DataFrame, version: str) -> pl.DataFrame:
@@ -147,15 +150,67 @@ def _shared_parts(
     )
 
 
-def driver_measures(normalized: pl.DataFrame, rules: AllocationRules) -> pl.DataFrame:
-    """The row drivers' measures (allocate_drivers.MEASURE_COLUMNS) of these normalized rows.
+def _in_memory(frame: pl.DataFrame) -> Callable[[], pl.DataFrame]:
+    return lambda: frame
 
-    For days too large for memory: sum the measures of the day's chunks (sum_measures), then
-    allocate each chunk with `measures=` that sum; the result equals allocating the whole day.
+
+def _allocated_parts(
+    chunks: Iterable[pl.DataFrame],
+    rules: AllocationRules,
+    k8s_usage: pl.DataFrame | None,
+    minor_units: Mapping[str, int] | None,
+    hold: Callable[[pl.DataFrame], Callable[[], pl.DataFrame]],
+) -> Iterator[pl.DataFrame]:
+    """Allocated parts (lineage columns and _order) in two passes over the chunks.
+
+    Pass 1, chunk by chunk: assign tiers, yield the rows that go whole to one unit (they need
+    nothing from other chunks), sum the row drivers' measures, and `hold` the pooled rows.
+    Pass 2: the pools' shares from the whole day's measures, then each held chunk split.
     """
-    tiers = assign_tiers(_validated_input(normalized), rules)
-    direct = tiers.filter(pl.col("_method").is_in(["tag", "hierarchy"])).select(_DRIVER_INPUTS)
-    return row_driver_measures(direct, rules)
+    sizes = minor_units or DEFAULT_MINOR_UNITS
+    lineage = [*(c for c in ALLOCATED_COLUMNS if c not in _DERIVED), *_LINEAGE]
+    measures: list[pl.DataFrame] = []
+    pools: list[pl.DataFrame] = []
+    held: list[Callable[[], pl.DataFrame]] = []
+    first_row = 0
+    for chunk in chunks:
+        frame = _validated_input(chunk, first_row)
+        first_row += frame.height
+        tiers = assign_tiers(frame, rules)
+        del frame  # large frames: free each stage's input as soon as it is consumed
+        direct = tiers.filter(pl.col("_method").is_in(["tag", "hierarchy"]))
+        measures.append(row_driver_measures(direct.select(_DRIVER_INPUTS), rules))
+        del direct
+        pooled = tiers.filter(pl.col("_shared_rule").is_not_null())
+        if pooled.height:
+            pools.append(pooled.select("_shared_rule", "x_charge_date").unique())
+            held.append(hold(pooled))
+        del pooled
+        single = tiers.filter(pl.col("_shared_rule").is_null())
+        del tiers
+        yield _single_parts(single, rules.data_version).select(lineage)
+    if not held:
+        return
+    parts = driver_parts(None, pl.concat(pools), rules, k8s_usage, sum_measures(measures))
+    for take in held:
+        pooled = take()
+        currencies = pooled["x_base_currency"].drop_nulls().unique().sort().to_list()
+        yield _shared_parts(pooled, parts, _base_unit_size(sizes, currencies)).select(lineage)
+
+
+def _finished(parts: pl.DataFrame, version: str) -> pl.DataFrame:
+    """Parts with their derived lineage columns, in ALLOCATED_COLUMNS."""
+    return (
+        parts.lazy()
+        .with_columns(
+            pl.format("{}|{}", "x_source_row_key", "x_business_unit").alias("x_allocation_row_key"),
+            pl.col("_rule_id").alias("x_allocation_rule_id"),
+            pl.lit(version).alias("x_allocation_rule_version"),
+            pl.col("_method").alias("x_allocation_method"),
+        )
+        .select([pl.col(c).cast(t) for c, t in ALLOCATED_COLUMNS.items()])
+        .collect()
+    )
 
 
 def allocate_costs(
@@ -163,45 +218,34 @@ def allocate_costs(
     rules: AllocationRules,
     k8s_usage: pl.DataFrame | None = None,
     minor_units: Mapping[str, int] | None = None,
-    measures: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """Allocate normalized cost rows to business units: ALLOCATED_COLUMNS, exact per source row.
 
-    Shared pools split by drivers measured on these rows, or by `measures` (driver_measures of
-    the whole day) when the rows are one chunk of a larger day.
+    Rows come ordered by (x_source_row_key, business unit).
     """
-    frame = _validated_input(normalized)
-    base_sizes = _base_unit_size(
-        minor_units or DEFAULT_MINOR_UNITS,
-        frame["x_base_currency"].drop_nulls().unique().sort().to_list(),
-    )
-    tiers = assign_tiers(frame, rules)
-    del frame  # large frames: free each stage's input as soon as it is consumed
-    direct = tiers.filter(pl.col("_method").is_in(["tag", "hierarchy"])).select(_DRIVER_INPUTS)
-    pooled = tiers.filter(pl.col("_shared_rule").is_not_null())
-    pools = pooled.select("_shared_rule", "x_charge_date")
-    parts = driver_parts(direct, pools, rules, k8s_usage, measures)
-    del direct
-    lineage = [*(c for c in ALLOCATED_COLUMNS if c not in _DERIVED), *_LINEAGE]
-    single = _single_parts(tiers.filter(pl.col("_shared_rule").is_null()), rules.data_version)
-    del tiers
-    single = single.select(lineage)
-    shared = _shared_parts(pooled, parts, base_sizes).select(lineage)
-    del pooled
+    parts = _allocated_parts([normalized], rules, k8s_usage, minor_units, _in_memory)
     # _order is unique: concat + sort gives the merged order (measured cheaper than merge_sorted)
-    return (
-        pl.concat([single, shared])
-        .sort("_order")
-        .lazy()
-        .with_columns(
-            pl.format("{}|{}", "x_source_row_key", "x_business_unit").alias("x_allocation_row_key"),
-            pl.col("_rule_id").alias("x_allocation_rule_id"),
-            pl.lit(rules.data_version).alias("x_allocation_rule_version"),
-            pl.col("_method").alias("x_allocation_method"),
-        )
-        .select([pl.col(c).cast(t) for c, t in ALLOCATED_COLUMNS.items()])
-        .collect()
-    )
+    return _finished(pl.concat(list(parts)).sort("_order"), rules.data_version)
+
+
+def allocate_chunks(
+    chunks: Iterable[pl.DataFrame],
+    rules: AllocationRules,
+    k8s_usage: pl.DataFrame | None = None,
+    minor_units: Mapping[str, int] | None = None,
+    hold: Callable[[pl.DataFrame], Callable[[], pl.DataFrame]] = _in_memory,
+) -> Iterator[pl.DataFrame]:
+    """One large day of normalized rows, given in chunks, allocated chunk by chunk.
+
+    The frames yielded hold exactly the rows allocate_costs gives for the concatenated chunks
+    (the pools are split with the whole day's driver measures), in another order: each chunk's
+    tag, hierarchy and unallocated rows as the chunk is read, then the pooled rows. Only the
+    pooled rows (about a fifth of a typical day) wait for the second pass; `hold` keeps them
+    (in memory by default; storage.spill keeps them on disk). The chunks must not share
+    x_source_row_keys (each chunk is checked on its own).
+    """
+    for parts in _allocated_parts(chunks, rules, k8s_usage, minor_units, hold):
+        yield _finished(parts, rules.data_version)
 
 
 _DERIVED = (

@@ -143,7 +143,7 @@ def method_details(method: str, rule_id: str | None, version: str, driver: str |
 
 
 def driver_parts(
-    direct: pl.DataFrame,
+    direct: pl.DataFrame | None,
     pools: pl.DataFrame,
     rules: AllocationRules,
     k8s_usage: pl.DataFrame | None,
@@ -152,7 +152,7 @@ def driver_parts(
     """PART_COLUMNS for every (shared rule, day) in `pools`: the units and shares of each pool.
 
     `measures` (MEASURE_COLUMNS, e.g. the whole day's when `direct` is one chunk of it) replaces
-    the row drivers' measures taken on `direct`.
+    the row drivers' measures taken on `direct`; `direct` may be None when `measures` is given.
     """
     by_id = {r.id: r for r in rules.shared}
     rows: list[dict] = []
@@ -162,8 +162,11 @@ def driver_parts(
         if rule.driver not in measured_cache:
             if measures is not None and rule.driver in ROW_DRIVERS:
                 table = measures.filter(pl.col("driver") == rule.driver).drop("driver")
+            elif direct is None and rule.driver in ROW_DRIVERS:
+                raise ValueError(f"driver {rule.driver} needs the directly allocated rows")
             else:
-                table = measured_weights(direct, rule.driver, rules, k8s_usage)
+                rows_measured = direct if direct is not None else pl.DataFrame()
+                table = measured_weights(rows_measured, rule.driver, rules, k8s_usage)
             measured_cache[rule.driver] = {(d, u): w for d, u, w in table.rows()}
         cache = measured_cache[rule.driver]
         measured = {u: cache.get((day, u), Decimal(0)) for u in rule.targets}

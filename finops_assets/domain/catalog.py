@@ -86,6 +86,16 @@ def _lower(column: str) -> pl.Expr:
     return pl.col(column).str.strip_chars().str.to_lowercase()
 
 
+_SERVICE_COLUMNS = (
+    "x_provider",
+    "x_service_code",
+    "ServiceName",
+    "ServiceCategory",
+    "ServiceSubcategory",
+)
+_RESOLVED = ("ServiceName", "ServiceCategory", "ServiceSubcategory")
+
+
 def apply_service_catalog(
     frame: pl.DataFrame, catalog: pl.DataFrame, catalog_version: str = CATALOG_VERSION
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -95,7 +105,20 @@ def apply_service_catalog(
     ServiceName stays the source's (else the code, else "Unknown"), their ServiceCategory stays
     the source's when it is a FOCUS value, else "Other". `unmapped` has UNMAPPED_COLUMNS: rows
     and BilledCost per provider, service code and billing currency.
+
+    The catalog is resolved once per distinct combination of the service columns (a few
+    hundred a day) and joined back to the rows, never string-processed per row.
     """
+    combos = frame.select(_SERVICE_COLUMNS).unique()
+    resolved = _one_category_per_service(_resolve(combos, catalog))
+    joined = _join_resolved(frame, resolved)
+    unmapped = _unmapped_summary(joined.filter(~pl.col("_mapped")))
+    out = joined.drop("_mapped").with_columns(x_catalog_version=pl.lit(catalog_version, pl.Utf8))
+    return out, unmapped
+
+
+def _resolve(combos: pl.DataFrame, catalog: pl.DataFrame) -> pl.DataFrame:
+    """Per combination of the service columns: _mapped and the catalog's (or kept) values."""
     lookup = catalog.select(
         pl.col("provider").str.to_lowercase().alias("_provider"),
         _lower("service_code").alias("_code"),
@@ -103,12 +126,14 @@ def apply_service_catalog(
         pl.col("ServiceCategory").alias("_category"),
         pl.col("ServiceSubcategory").alias("_subcategory"),
     )
-    joined = frame.with_columns(
+    joined = combos.with_columns(
         _lower("x_provider").alias("_provider"), _lower("x_service_code").alias("_code")
     ).join(lookup, on=["_provider", "_code"], how="left", maintain_order="left")
     mapped = pl.col("_category").is_not_null()
     source_category_ok = pl.col("ServiceCategory").is_in(SERVICE_CATEGORIES).fill_null(False)
-    out = joined.with_columns(
+    return joined.select(
+        *(pl.col(c).alias(f"_in_{c}") for c in _SERVICE_COLUMNS),
+        mapped.alias("_mapped"),
         ServiceName=pl.when(mapped)
         .then(pl.col("_name"))
         .otherwise(pl.coalesce("ServiceName", "x_service_code", pl.lit(UNKNOWN_SERVICE))),
@@ -122,19 +147,32 @@ def apply_service_catalog(
         .when(source_category_ok)
         .then(pl.col("ServiceSubcategory"))
         .otherwise(pl.lit(OTHER_SUBCATEGORY)),
-        x_catalog_version=pl.lit(catalog_version, dtype=pl.Utf8),
     )
-    unmapped = _unmapped_summary(out.filter(~mapped))
-    return _one_category_per_service(out).drop(
-        "_provider", "_code", "_name", "_category", "_subcategory"
-    ), unmapped
+
+
+def _join_resolved(frame: pl.DataFrame, resolved: pl.DataFrame) -> pl.DataFrame:
+    """Each row with its combination's resolved service columns and _mapped."""
+    keys = [f"_in_{c}" for c in _SERVICE_COLUMNS]
+    right = resolved.select(*keys, "_mapped", *(pl.col(c).alias(f"_out_{c}") for c in _RESOLVED))
+    joined = frame.join(
+        right,
+        left_on=list(_SERVICE_COLUMNS),
+        right_on=keys,
+        how="left",
+        nulls_equal=True,
+        maintain_order="left",
+    )
+    return joined.with_columns(pl.col(f"_out_{c}").alias(c) for c in _RESOLVED).drop(
+        [f"_out_{c}" for c in _RESOLVED]
+    )
 
 
 def _one_category_per_service(rows: pl.DataFrame) -> pl.DataFrame:
     """FOCUS: one ServiceCategory and ServiceSubcategory per ServiceName, never a null subcategory.
 
     Where sources disagree for an unmapped service, the first category in sort order wins; a
-    missing subcategory becomes "Other (<category>)".
+    missing subcategory becomes "Other (<category>)". Over distinct combinations or over rows,
+    the min is the same.
     """
     category = pl.col("ServiceCategory").min().over("ServiceName")
     return rows.with_columns(ServiceCategory=category).with_columns(

@@ -10,10 +10,10 @@ from bench import chunked, duck, naive
 from bench.incremental import measure
 from bench.ours import normalize_and_allocate, normalize_rows, scan_cur_raw
 from bench.reference import DAY, FETCHED_AT, INGESTION_KEY, load_reference, strided_sample
-from finops_assets.domain.allocate import allocate_costs, driver_measures
-from finops_assets.domain.allocate_drivers import sum_measures
+from finops_assets.domain.allocate import allocate_chunks, allocate_costs
 from finops_assets.domain.sources import aws_cur
 from finops_assets.sample.aws_cur_writer import write_parquet_export
+from finops_assets.storage.spill import SpillFolder
 
 
 @pytest.fixture(scope="module")
@@ -74,12 +74,16 @@ def test_incremental_measure_times_both_tables(cur_day: Path, reference, monkeyp
     assert result["ratio"] == result["history_seconds"] / result["empty_seconds"]
 
 
-def test_chunks_with_day_measures_allocate_as_the_whole_day(cur_day: Path, reference) -> None:
-    """allocate_costs(chunk, measures=sum of the chunks' driver_measures) == the whole day's rows."""
+def test_chunks_allocate_as_the_whole_day(cur_day: Path, reference, tmp_path: Path) -> None:
+    """allocate_chunks over three chunks (pooled rows spilled) == allocate_costs of the day."""
     normalized = normalize_rows(cur_day, reference)
     whole = allocate_costs(normalized, reference.rules)
-    chunks = [normalized.slice(0, 2_000), normalized.slice(2_000)]
-    measures = sum_measures([driver_measures(c, reference.rules) for c in chunks])
-    parts = [allocate_costs(c, reference.rules, measures=measures) for c in chunks]
+    chunks = [normalized.slice(0, 2_000), normalized.slice(2_000, 1_000), normalized.slice(3_000)]
+    with SpillFolder(tmp_path) as spill:
+        parts = list(allocate_chunks(chunks, reference.rules, hold=spill.hold))
+        spilled = len(list(spill.path.iterdir()))  # one file per chunk with pooled rows
+    assert spilled >= 2
+    assert not list(tmp_path.iterdir())  # the spill folder is gone
+    assert len(parts) == 3 + spilled  # the chunks' whole rows, then the split pooled rows
     in_chunks = pl.concat(parts).sort("x_source_row_key", "x_business_unit")
     assert_frame_equal(in_chunks, whole.sort("x_source_row_key", "x_business_unit"))
