@@ -43,7 +43,6 @@ def normalize_and_allocate(
     with SpillFolder(DATA_DIR) as spill:
         chunks = normalized_chunks(path, reference, rows, chunk_rows)
         sums = [
-            unit_sums(part)
-            for part in allocate_chunks(chunks, reference.rules, hold=spill.hold)
+            unit_sums(part) for part in allocate_chunks(chunks, reference.rules, hold=spill.hold)
         ]
     return totals_text(pl.concat(sums))

@@ -53,7 +53,8 @@ def run_dagster(home: Path, days: list[dt.date]) -> tuple[float, float]:
 def run_by_hand(source: DeltaLake, target: DeltaLake, days: list[dt.date]) -> dict[str, float]:
     """Seconds and CPU seconds of allocate_costs alone and of the whole loop over `days`."""
     from finops_assets.allocate.checks import allocated_contract_result, conservation_result
-    from finops_assets.domain.allocate import allocate_costs, allocation_coverage
+    from finops_assets.domain.allocate import allocate_costs
+    from finops_assets.domain.allocate_conservation import allocation_coverage
 
     rules = load_reference().rules
     compute, compute_cpu = 0.0, 0.0

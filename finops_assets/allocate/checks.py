@@ -3,7 +3,7 @@
 import pandera.polars as pa
 import polars as pl
 
-from finops_assets.domain.allocate import conservation_violations
+from finops_assets.domain.allocate_conservation import conservation_violations
 from finops_assets.storage import tables
 from finops_assets.storage.validation import ValidationOutcome, contract_schema, validate_frame
 

@@ -55,7 +55,7 @@ ALLOCATED_COLUMNS: dict[str, pl.DataType] = {
 ALLOCATION_METHODS = ("tag", "hierarchy", "proportional", "unallocated")
 BILLING_MONEY_COLUMNS = ("BilledCost", "EffectiveCost")
 BASE_MONEY_COLUMNS = ("x_billed_cost_base", "x_effective_cost_base")
-_INPUT_COLUMNS = (
+INPUT_COLUMNS = (
     *(c for c in ALLOCATED_COLUMNS if not c.startswith(("x_allocation", "x_business", "Alloc"))),
     "x_tags",
     "ConsumedQuantity",
@@ -87,12 +87,12 @@ def _validated_input(normalized: pl.DataFrame, first_row: int = 0) -> pl.DataFra
 
     Refuses null or repeated keys (within these rows).
     """
-    missing = [c for c in _INPUT_COLUMNS if c not in normalized.columns]
+    missing = [c for c in INPUT_COLUMNS if c not in normalized.columns]
     if missing:
         raise ValueError(f"normalized costs lack column(s) {missing}")
     if normalized["x_charge_date"].null_count():
         raise ValueError("x_charge_date must be non-null (it selects the day's pools)")
-    frame = normalized.select(_INPUT_COLUMNS)
+    frame = normalized.select(INPUT_COLUMNS)
     keys = frame["x_source_row_key"]
     if not keys.is_sorted():  # normalized_costs comes sorted: checking is cheaper than sorting
         frame = frame.sort("x_source_row_key")
@@ -255,45 +255,3 @@ _DERIVED = (
     "x_allocation_method",
 )
 _LINEAGE = ("_rule_id", "_method", "_order")
-_GROUP = ("x_charge_date", "BillingCurrency", "ChargeCategory", "x_base_currency")
-
-
-def _sums(frame: pl.DataFrame, suffix: str) -> pl.DataFrame:
-    money = (*BILLING_MONEY_COLUMNS, *BASE_MONEY_COLUMNS)
-    return frame.group_by(_GROUP).agg(
-        [pl.col(c).sum().cast(MONEY).alias(f"{c}{suffix}") for c in money]
-    )
-
-
-def conservation_violations(normalized: pl.DataFrame, allocated: pl.DataFrame) -> pl.DataFrame:
-    """Per day, currency, charge category and money column where allocated != normalized; empty if exact."""
-    joined = _sums(normalized, "_in").join(
-        _sums(allocated, "_out"), on=_GROUP, how="full", coalesce=True, nulls_equal=True
-    )
-    zero = pl.lit(0).cast(MONEY)
-    frames = [
-        joined.select(
-            *_GROUP,
-            pl.lit(c).alias("column"),
-            pl.col(f"{c}_in").fill_null(zero).alias("normalized"),
-            pl.col(f"{c}_out").fill_null(zero).alias("allocated"),
-        )
-        for c in (*BILLING_MONEY_COLUMNS, *BASE_MONEY_COLUMNS)
-    ]
-    long = pl.concat(frames).with_columns(
-        (pl.col("allocated") - pl.col("normalized")).cast(MONEY).alias("difference")
-    )
-    return long.filter(pl.col("difference") != 0).sort(*_GROUP, "column", nulls_last=True)
-
-
-def allocation_coverage(allocated: pl.DataFrame) -> pl.DataFrame:
-    """Share of the base-currency effective cost (and row count) by allocation method."""
-    totals = allocated.group_by("x_base_currency", "x_allocation_method").agg(
-        pl.col("x_effective_cost_base").sum().cast(MONEY).alias("x_effective_cost_base"),
-        pl.len().alias("rows"),
-    )
-    total = pl.col("x_effective_cost_base").sum().over("x_base_currency").cast(SHARE)
-    share = pl.when(total != 0).then(pl.col("x_effective_cost_base").cast(SHARE) / total)
-    return totals.with_columns(share.cast(SHARE).alias("share")).sort(
-        "x_base_currency", "x_allocation_method"
-    )

@@ -2,8 +2,9 @@
 
 import datetime as dt
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import deltalake
 import deltalake.exceptions
@@ -11,6 +12,7 @@ import polars as pl
 import pyarrow as pa
 
 from finops_assets.storage.contract import ContractError, TableContract
+from finops_assets.storage.producer import ThreadedIterator
 
 _COMMIT_ATTEMPTS = 5
 # Properties of every table this layer creates. A checkpoint every 10 commits (delta-rs default:
@@ -63,27 +65,51 @@ class DeltaLake:
         if contract.day_column is None:
             raise ContractError(f"table {contract.name} is not day-partitioned; use write_all")
         frame = contract.conform(frame)
-        outside = frame.filter(pl.col(contract.day_column) != day)
-        if outside.height:
-            days = sorted({str(d) for d in outside[contract.day_column].unique().to_list()})
-            raise DayOutOfRangeError(
-                f"table {contract.name}: writing day {day} but {outside.height} rows belong to "
-                f"other days {days[:5]}"
-            )
-        predicate = f"{contract.day_column} = '{day.isoformat()}'"
-        for column, value in (scope or {}).items():
-            if column not in contract.partition_by:
-                raise ContractError(
-                    f"table {contract.name}: scope column {column} is not a partition"
-                )
-            if not _SAFE_LITERAL.match(value):
-                raise ContractError(f"table {contract.name}: unsafe scope value {value!r}")
-            foreign = frame.filter(pl.col(column) != value).height
-            if foreign:
-                raise ContractError(
-                    f"table {contract.name}: {foreign} rows outside the scope {column}={value!r}"
-                )
-            predicate += f" AND {column} = '{value}'"
+        predicate = _day_predicate(contract, day, scope, frame)
+        return self._overwrite(contract, frame.to_arrow(), predicate)
+
+    def write_day_stream(
+        self,
+        contract: TableContract,
+        frames: Iterable[pl.DataFrame],
+        day: dt.date,
+        scope: Mapping[str, str] | None = None,
+    ) -> int:
+        """write_day for a day too large for memory: the frames are written as they come.
+
+        Still one atomic commit: when a frame breaks the contract, or the iterable raises
+        (e.g. a check that fails once the last frame is seen), nothing is committed and that
+        error is raised here.
+        """
+        if contract.day_column is None:
+            raise ContractError(f"table {contract.name} is not day-partitioned; use write_all")
+        failure: list[BaseException] = []
+
+        def conformed() -> Iterator[pa.RecordBatch]:
+            for frame in frames:
+                checked = contract.conform(frame)
+                _day_predicate(contract, day, scope, checked)
+                yield from checked.to_arrow().to_batches()
+
+        def batches(produced: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+            try:
+                yield from produced
+            except BaseException as error:
+                failure.append(error)
+                raise
+
+        predicate = _day_predicate(contract, day, scope, contract.empty_frame())
+        with ThreadedIterator(conformed()) as produced:
+            reader = pa.RecordBatchReader.from_batches(_arrow_schema(contract), batches(produced))
+            try:
+                return self._overwrite(contract, reader, predicate)
+            except Exception as error:
+                if failure:
+                    raise failure[0] from error
+                raise
+
+    def _overwrite(self, contract: TableContract, data: Any, predicate: str) -> int:
+        """Overwrite the rows matching `predicate` with `data`; the new table version."""
         # One log load: the opened table is written through and knows its new version.
         table = self._open(contract)
         options: dict = {"predicate": predicate, "partition_by": list(contract.partition_by)}
@@ -91,13 +117,43 @@ class DeltaLake:
             options["configuration"] = TABLE_PROPERTIES
         elif _adds_columns_only(table, contract):
             options["schema_mode"] = "merge"  # additive schema evolution, nothing else
-        frame.write_delta(
+        deltalake.write_deltalake(
             table if table is not None else self.table_uri(contract),
+            data,
             mode="overwrite",
             storage_options=self._options(),
-            delta_write_options=options,
+            **options,
         )
         return table.version() if table is not None else (self.version(contract) or 0)
+
+    def count_day(self, contract: TableContract, day: dt.date) -> int:
+        """Rows of one day, from the Parquet footers (no data read)."""
+        return self._day_dataset(contract, day).count_rows() if self.exists(contract) else 0
+
+    def read_day_chunks(
+        self, contract: TableContract, day: dt.date, columns: Sequence[str], chunk_rows: int
+    ) -> Iterator[pl.DataFrame]:
+        """The day's `columns` in frames of about `chunk_rows` rows, streamed from the files."""
+        if not self.exists(contract):
+            return
+        dataset = self._day_dataset(contract, day)
+        schema = {c: contract.columns[c] for c in columns}
+        pending: list[pa.RecordBatch] = []
+        rows = 0
+        for batch in dataset.to_batches(columns=list(columns), batch_size=min(chunk_rows, 1 << 17)):
+            pending.append(batch)
+            rows += batch.num_rows
+            if rows >= chunk_rows:
+                yield _frame(pending, schema)
+                pending, rows = [], 0
+        if pending:
+            yield _frame(pending, schema)
+
+    def _day_dataset(self, contract: TableContract, day: dt.date) -> Any:
+        if contract.day_column is None:
+            raise ContractError(f"table {contract.name} is not day-partitioned")
+        table = deltalake.DeltaTable(self.table_uri(contract), storage_options=self._options())
+        return table.to_pyarrow_dataset(partitions=[(contract.day_column, "=", day.isoformat())])
 
     def _open(self, contract: TableContract) -> deltalake.DeltaTable | None:
         if not self.exists(contract):
@@ -141,8 +197,53 @@ class DeltaLake:
     ) -> pl.DataFrame:
         return self.read_days(contract, [day], version)
 
+    def read_day_columns(
+        self, contract: TableContract, day: dt.date, columns: Sequence[str]
+    ) -> pl.DataFrame:
+        """Only `columns` of one day (a narrow read: the other columns' pages are not read)."""
+        assert contract.day_column is not None
+        lazy = self.scan(contract).filter(pl.col(contract.day_column) == day)
+        return lazy.select([pl.col(c).cast(contract.columns[c]) for c in columns]).collect()
+
     def read_all(self, contract: TableContract, version: int | None = None) -> pl.DataFrame:
         return contract.conform(self.scan(contract, version).collect())
+
+
+def _day_predicate(
+    contract: TableContract, day: dt.date, scope: Mapping[str, str] | None, frame: pl.DataFrame
+) -> str:
+    """The overwrite predicate of one day (and scope); refuses rows outside them."""
+    assert contract.day_column is not None
+    outside = frame.filter(pl.col(contract.day_column) != day)
+    if outside.height:
+        days = sorted({str(d) for d in outside[contract.day_column].unique().to_list()})
+        raise DayOutOfRangeError(
+            f"table {contract.name}: writing day {day} but {outside.height} rows belong to "
+            f"other days {days[:5]}"
+        )
+    predicate = f"{contract.day_column} = '{day.isoformat()}'"
+    for column, value in (scope or {}).items():
+        if column not in contract.partition_by:
+            raise ContractError(f"table {contract.name}: scope column {column} is not a partition")
+        if not _SAFE_LITERAL.match(value):
+            raise ContractError(f"table {contract.name}: unsafe scope value {value!r}")
+        foreign = frame.filter(pl.col(column) != value).height
+        if foreign:
+            raise ContractError(
+                f"table {contract.name}: {foreign} rows outside the scope {column}={value!r}"
+            )
+        predicate += f" AND {column} = '{value}'"
+    return predicate
+
+
+def _arrow_schema(contract: TableContract) -> pa.Schema:
+    return contract.empty_frame().to_arrow().schema
+
+
+def _frame(batches: list[pa.RecordBatch], schema: Mapping[str, pl.DataType]) -> pl.DataFrame:
+    frame = pl.from_arrow(pa.Table.from_batches(batches))
+    assert isinstance(frame, pl.DataFrame)
+    return frame.cast(dict(schema))  # type: ignore[arg-type]
 
 
 def _adds_columns_only(table: deltalake.DeltaTable, contract: TableContract) -> bool:

@@ -9,9 +9,8 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from finops_assets.domain.allocate import (
-    ALLOCATED_COLUMNS,
-    allocate_costs,
+from finops_assets.domain.allocate import ALLOCATED_COLUMNS, allocate_costs
+from finops_assets.domain.allocate_conservation import (
     allocation_coverage,
     conservation_violations,
 )

@@ -1,0 +1,172 @@
+"""One day of allocated_costs: read, allocate, check, then write, or nothing when a check fails.
+
+A day of up to ALLOCATION_CHUNK_ROWS normalized rows is allocated in memory; the write of one
+day (Delta/Parquet encoding, in Rust, off the GIL) overlaps the allocation of the next. A
+larger day streams: its rows are read in chunks, allocated with allocate_chunks (pooled rows
+spilled to disk), checked chunk by chunk and written as they come in one atomic commit, which
+the checks veto when they fail once the last chunk is seen. Only the columns allocation reads
+are read from normalized_costs.
+"""
+
+import contextlib
+import datetime as dt
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+import polars as pl
+
+from finops_assets.allocate.checks import allocated_contract_result
+from finops_assets.domain.allocate import INPUT_COLUMNS, allocate_chunks, allocate_costs
+from finops_assets.domain.allocate_conservation import (
+    add_money_sums,
+    coverage_sums,
+    money_sums,
+    sums_violations,
+)
+from finops_assets.domain.rules import AllocationRules
+from finops_assets.storage import tables
+from finops_assets.storage.delta import DeltaLake
+from finops_assets.storage.spill import SpillFolder
+
+ALLOCATION_CHUNK_ROWS = 1_000_000  # larger days stream in chunks of about this many rows
+
+
+@dataclass
+class DayResult:
+    """What allocating one day gave: rows, check failures, coverage, and the version written."""
+
+    day: dt.date
+    source_rows: int = 0
+    allocated_rows: int = 0
+    contract_failures: list[dict] = field(default_factory=list)
+    conservation_failures: list[dict] = field(default_factory=list)
+    coverage: list[pl.DataFrame] = field(default_factory=list)  # coverage_sums per chunk
+    delta_version: int | None = None
+
+    @property
+    def passed(self) -> bool:
+        return not (self.contract_failures or self.conservation_failures)
+
+
+class ChecksFailedError(Exception):
+    """Raised inside a streamed write so that the day is not committed."""
+
+
+class AllocatedDayWriter:
+    """Writes allocated days one at a time, in order, in a background thread.
+
+    submit() returns as soon as the previous day's write is done, so day N is written while
+    day N+1 is read and allocated; a failed write raises at the next submit or at finish().
+    """
+
+    def __init__(self, delta: DeltaLake, run_id: str, rule_version: str) -> None:
+        self._delta, self._run_id, self._rule_version = delta, run_id, rule_version
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="allocated-writer")
+        self._pending: Future | None = None
+
+    def submit(self, result: DayResult, write: Callable[[], int]) -> None:
+        self._wait()
+        self._pending = self._pool.submit(self._write, result, write)
+
+    def write_now(self, result: DayResult, write: Callable[[], int]) -> None:
+        self._wait()
+        self._write(result, write)
+
+    def finish(self) -> None:
+        try:
+            self._wait()
+        finally:
+            self._pool.shutdown(wait=True)
+
+    def _wait(self) -> None:
+        if self._pending is not None:
+            pending, self._pending = self._pending, None
+            pending.result()
+
+    def _write(self, result: DayResult, write: Callable[[], int]) -> None:
+        """Replace the day and record the table versions around the write."""
+        before = self._delta.version(tables.ALLOCATED_COSTS)
+        after = write()
+        record = pl.DataFrame(
+            [
+                {
+                    "x_charge_date": result.day,
+                    "x_run_id": self._run_id,
+                    "x_rule_version": self._rule_version,
+                    "x_delta_version_before": before,
+                    "x_delta_version_after": after,
+                }
+            ],
+            schema=tables.ALLOCATION_VERSIONS.schema,
+        )
+        self._delta.write_day(tables.ALLOCATION_VERSIONS, record, result.day)
+        result.delta_version = after
+
+
+def allocate_day(
+    delta: DeltaLake,
+    day: dt.date,
+    rules: AllocationRules,
+    writer: AllocatedDayWriter,
+    chunk_rows: int | None = None,
+) -> DayResult:
+    """Allocate one day and hand it to `writer` when its checks pass (see the module doc)."""
+    chunk_rows = chunk_rows or ALLOCATION_CHUNK_ROWS
+    usage = delta.read_day(tables.K8S_USAGE_RAW, day)
+    if delta.count_day(tables.NORMALIZED_COSTS, day) > chunk_rows:
+        return _allocate_streamed(delta, day, rules, usage, writer, chunk_rows)
+    normalized = delta.read_day_columns(tables.NORMALIZED_COSTS, day, INPUT_COLUMNS)
+    allocated = allocate_costs(normalized, rules, usage)
+    result = DayResult(day, normalized.height, allocated.height)
+    result.contract_failures = allocated_contract_result(allocated).failures
+    violations = sums_violations(money_sums(normalized), money_sums(allocated))
+    result.conservation_failures = _failures(violations)
+    result.coverage.append(coverage_sums(allocated))
+    del normalized
+    if result.passed:
+        writer.submit(result, lambda: delta.write_day(tables.ALLOCATED_COSTS, allocated, day))
+    return result
+
+
+def _allocate_streamed(
+    delta: DeltaLake,
+    day: dt.date,
+    rules: AllocationRules,
+    usage: pl.DataFrame,
+    writer: AllocatedDayWriter,
+    chunk_rows: int,
+) -> DayResult:
+    result = DayResult(day)
+    sums_in: list[pl.DataFrame] = []
+    sums_out: list[pl.DataFrame] = []
+
+    def read() -> Iterator[pl.DataFrame]:
+        for chunk in delta.read_day_chunks(tables.NORMALIZED_COSTS, day, INPUT_COLUMNS, chunk_rows):
+            result.source_rows += chunk.height
+            sums_in.append(money_sums(chunk))
+            yield chunk
+
+    def checked() -> Iterator[pl.DataFrame]:
+        with SpillFolder() as spill:
+            for part in allocate_chunks(read(), rules, usage, hold=spill.hold):
+                result.allocated_rows += part.height
+                result.contract_failures += allocated_contract_result(part).failures
+                sums_out.append(money_sums(part))
+                result.coverage.append(coverage_sums(part))
+                yield part
+        if sums_in or sums_out:
+            both = [add_money_sums(s) for s in (sums_in, sums_out)]
+            result.conservation_failures = _failures(sums_violations(*both))
+        if not result.passed:
+            raise ChecksFailedError(f"allocated_costs {day}: checks failed, day not written")
+
+    with contextlib.suppress(ChecksFailedError):  # the failures are in the result
+        writer.write_now(
+            result, lambda: delta.write_day_stream(tables.ALLOCATED_COSTS, checked(), day)
+        )
+    return result
+
+
+def _failures(violations: pl.DataFrame) -> list[dict]:
+    return [{k: str(v) for k, v in r.items()} for r in violations.head(20).to_dicts()]
