@@ -4,8 +4,10 @@ import datetime as dt
 
 from dagster import AssetExecutionContext, DailyPartitionsDefinition
 
-# The first day of the sample estate; real deployments move it back to their first export.
-PARTITIONS_START = "2026-10-01"
+from finops_assets.settings import partitions_start
+
+# FINOPS_PARTITIONS_START, read when the code location loads (default: the sample's first day).
+PARTITIONS_START = partitions_start()
 
 daily_partitions = DailyPartitionsDefinition(start_date=PARTITIONS_START, timezone="UTC")
 

@@ -1,8 +1,11 @@
 """The one place that reads the environment: where the lake, landing folder and Dagster home live.
 
-Read at run time (by resources and the CLI), never at import time of an asset module.
+Read at run time (by resources and the CLI), never at import time of an asset module. The one
+exception is partitions_start: the partitions definition is part of the code location, so the
+first day is read when the definitions load.
 """
 
+import datetime as dt
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -95,3 +98,22 @@ def lake_scheme(uri: str) -> str:
     if "://" not in uri:
         return "file"
     return uri.split("://", 1)[0].lower()
+
+
+# The first day of the sample estate; a deployment sets its first export's day.
+DEFAULT_PARTITIONS_START = "2026-10-01"
+
+
+def partitions_start(env: Mapping[str, str] | None = None) -> str:
+    """FINOPS_PARTITIONS_START: the first charge day of every daily partitioned asset."""
+    env = os.environ if env is None else env
+    value = env.get("FINOPS_PARTITIONS_START", "").strip() or DEFAULT_PARTITIONS_START
+    try:
+        day = dt.date.fromisoformat(value)
+    except ValueError as error:
+        raise SettingsError(
+            f"FINOPS_PARTITIONS_START={value!r} is not a day such as 2025-01-01"
+        ) from error
+    if day > dt.datetime.now(dt.UTC).date():
+        raise SettingsError(f"FINOPS_PARTITIONS_START={value!r} is in the future")
+    return day.isoformat()

@@ -1,10 +1,18 @@
 """Settings: one module decides where things live."""
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from finops_assets.settings import Settings, SettingsError
+from finops_assets.settings import (
+    DEFAULT_PARTITIONS_START,
+    Settings,
+    SettingsError,
+    partitions_start,
+)
 
 
 def test_defaults_live_under_finops_home(tmp_path):
@@ -37,3 +45,25 @@ def test_bad_base_currency_is_refused():
 def test_relative_home_is_resolved(monkeypatch, tmp_path):
     monkeypatch.chdir(tmp_path)
     assert Settings.from_env({}).home == Path(tmp_path / ".finops").resolve()
+
+
+def test_partitions_start_defaults_to_the_sample_and_refuses_bad_days():
+    assert partitions_start({}) == DEFAULT_PARTITIONS_START
+    assert partitions_start({"FINOPS_PARTITIONS_START": " 2025-01-01 "}) == "2025-01-01"
+    with pytest.raises(SettingsError, match="not a day such as"):
+        partitions_start({"FINOPS_PARTITIONS_START": "2025-13-01"})
+    with pytest.raises(SettingsError, match="in the future"):
+        partitions_start({"FINOPS_PARTITIONS_START": "2999-01-01"})
+
+
+def test_the_partitions_definition_starts_on_the_configured_day():
+    """A fresh interpreter: the daily partitions are built when the definitions load."""
+    code = (
+        "from finops_assets.partitions import daily_partitions as p;"
+        "print(p.get_first_partition_key())"
+    )
+    env = {**os.environ, "FINOPS_PARTITIONS_START": "2026-06-03"}
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == "2026-06-03"

@@ -1,6 +1,6 @@
 """One day of allocated_costs: read, allocate, check, then write, or nothing when a check fails.
 
-A day of up to ALLOCATION_CHUNK_ROWS normalized rows is allocated in memory; the write of one
+A day of up to STREAM_ABOVE_ROWS normalized rows is allocated in memory; the write of one
 day (Delta/Parquet encoding, in Rust, off the GIL) overlaps the allocation of the next. A
 larger day streams: its rows are read in chunks, allocated with allocate_chunks (pooled rows
 spilled to disk), checked chunk by chunk and written as they come in one atomic commit, which
@@ -29,7 +29,8 @@ from finops_assets.storage import tables
 from finops_assets.storage.delta import DeltaLake
 from finops_assets.storage.spill import SpillFolder
 
-ALLOCATION_CHUNK_ROWS = 1_000_000  # larger days stream in chunks of about this many rows
+STREAM_ABOVE_ROWS = 1_500_000  # a day with more normalized rows than this streams
+ALLOCATION_CHUNK_ROWS = 500_000  # in chunks of about this many rows
 
 
 @dataclass
@@ -110,11 +111,13 @@ def allocate_day(
     rules: AllocationRules,
     writer: AllocatedDayWriter,
     chunk_rows: int | None = None,
+    stream_above_rows: int | None = None,
 ) -> DayResult:
     """Allocate one day and hand it to `writer` when its checks pass (see the module doc)."""
     chunk_rows = chunk_rows or ALLOCATION_CHUNK_ROWS
+    stream_above_rows = stream_above_rows or STREAM_ABOVE_ROWS
     usage = delta.read_day(tables.K8S_USAGE_RAW, day)
-    if delta.count_day(tables.NORMALIZED_COSTS, day) > chunk_rows:
+    if delta.count_day(tables.NORMALIZED_COSTS, day) > stream_above_rows:
         return _allocate_streamed(delta, day, rules, usage, writer, chunk_rows)
     normalized = delta.read_day_columns(tables.NORMALIZED_COSTS, day, INPUT_COLUMNS)
     allocated = allocate_costs(normalized, rules, usage)

@@ -19,6 +19,20 @@ _COMMIT_ATTEMPTS = 5
 # 100) keeps the log a day's write or read replays short on a table with years of daily commits.
 TABLE_PROPERTIES = {"delta.checkpointInterval": "10"}
 _SAFE_LITERAL = re.compile(r"^[A-Za-z0-9_.:-]+$")
+# Parquet settings of every write: zstd level 1 (measured on a 1.4M-row allocated day: 2.5 times
+# smaller files and a quarter less write time than delta-rs's default snappy) and no dictionary
+# for the unique row keys, where building one is wasted work.
+_UNIQUE_TEXT_COLUMNS = ("x_source_row_key", "x_allocation_row_key")
+
+
+def writer_properties(contract: TableContract) -> deltalake.WriterProperties:
+    """The Parquet writer properties of the table's files."""
+    unique = [c for c in _UNIQUE_TEXT_COLUMNS if c in contract.columns]
+    return deltalake.WriterProperties(
+        compression="ZSTD",
+        compression_level=1,
+        column_properties={c: deltalake.ColumnProperties(dictionary_enabled=False) for c in unique},
+    )
 
 
 class DayOutOfRangeError(ContractError):
@@ -122,6 +136,7 @@ class DeltaLake:
             data,
             mode="overwrite",
             storage_options=self._options(),
+            writer_properties=writer_properties(contract),
             **options,
         )
         return table.version() if table is not None else (self.version(contract) or 0)
@@ -170,6 +185,7 @@ class DeltaLake:
             delta_write_options={
                 "partition_by": list(contract.partition_by) or None,
                 "schema_mode": "overwrite",
+                "writer_properties": writer_properties(contract),
             },
         )
         return self.version(contract) or 0

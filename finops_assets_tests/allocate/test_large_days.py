@@ -42,6 +42,7 @@ def test_a_streamed_day_equals_the_day_allocated_in_memory(estate, tmp_path, mon
 
         yield from real(counted(), *args, **kwargs)
 
+    monkeypatch.setattr(allocate_day_module, "STREAM_ABOVE_ROWS", 100)
     monkeypatch.setattr(allocate_day_module, "ALLOCATION_CHUNK_ROWS", 60)
     monkeypatch.setattr(allocate_day_module, "allocate_chunks", counting)
     before = estate.lake.version(tables.ALLOCATED_COSTS) or 0
@@ -69,6 +70,7 @@ def test_a_check_failing_in_a_later_chunk_leaves_the_day_as_it_was(estate, tmp_p
             return ValidationOutcome(False, 1, [{"column": "BilledCost", "check": "injected"}])
         return real(frame)
 
+    monkeypatch.setattr(allocate_day_module, "STREAM_ABOVE_ROWS", 100)
     monkeypatch.setattr(allocate_day_module, "ALLOCATION_CHUNK_ROWS", 60)
     monkeypatch.setattr(allocate_day_module, "allocated_contract_result", fails_on_the_third_chunk)
     result = run_assets(defs, estate.instance, ["allocated_costs"], [day])
