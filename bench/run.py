@@ -40,7 +40,7 @@ def side_by_side(rows_per_day: int, args: argparse.Namespace) -> dict:
     path, sample = Path(paths["input"]), Path(paths["sample"])
     profile = RESULTS / f"profile-ours-{rows_per_day}.txt" if args.profile else None
     full = {impl: _worker(impl, path, args, profile if impl == "ours" else None)
-            for impl in ("floor", "ours", "duckdb")}  # fmt: skip
+            for impl in ("floor", "read", "ours", "duckdb")}  # fmt: skip
     small = {impl: _worker(impl, sample, args, None) for impl in ("naive", "ours", "duckdb")}
     rows, sample_rows = full["ours"].rows, small["naive"].rows
     naive_seconds = small["naive"].seconds * rows / sample_rows
@@ -56,7 +56,13 @@ def side_by_side(rows_per_day: int, args: argparse.Namespace) -> dict:
     return {
         "rows": rows,
         "sample_rows": sample_rows,
-        "seconds": {"ours": a, "duckdb": b, "naive_extrapolated": naive_seconds, "floor": d},
+        "seconds": {
+            "ours": a,
+            "duckdb": b,
+            "naive_extrapolated": naive_seconds,
+            "floor": d,
+            "read": full["read"].seconds,
+        },
         "cpu_seconds": cpu,
         "cpu_ratios": {
             "a/b": cpu["ours"] / cpu["duckdb"],
@@ -69,8 +75,11 @@ def side_by_side(rows_per_day: int, args: argparse.Namespace) -> dict:
             "duckdb": full["duckdb"].peak_mb,
             "naive_sample": small["naive"].peak_mb,
             "floor": full["floor"].peak_mb,
+            "read": full["read"].peak_mb,
         },
         "ratios": {"a/b": a / b, "c/a": naive_seconds / a, "a/d": a / d},
+        # what bounds a/d: reading the columns (a) needs, vs the one-column floor and vs (a)
+        "read_ratios": {"read/d": full["read"].seconds / d, "a/read": a / full["read"].seconds},
         "totals_agree": agree,
         "totals": {
             "full_ours": full["ours"].payload["totals"],

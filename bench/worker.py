@@ -16,7 +16,7 @@ import polars as pl
 from bench import chunked, duck, naive
 from bench.reference import load_reference
 
-IMPLEMENTATIONS = ("ours", "duckdb", "naive", "floor")
+IMPLEMENTATIONS = ("ours", "duckdb", "naive", "floor", "read")
 
 
 def floor_total(path: Path) -> dict[str, list[str]]:
@@ -25,9 +25,19 @@ def floor_total(path: Path) -> dict[str, list[str]]:
     return {"all": [format(total.item(), ".10f")]}
 
 
+def read_total(path: Path) -> dict[str, list[str]]:
+    """(d') What (a) must read before any work: every typed raw column, summed cost."""
+    from bench.ours import scan_cur_raw
+
+    total = scan_cur_raw(path, path.name).collect()["line_item_unblended_cost"].sum()
+    return {"all": [format(total, ".10f")]}
+
+
 def _run(impl: str, path: Path, base_currency: str, chunk_rows: int) -> dict[str, list[str]]:
     if impl == "floor":
         return floor_total(path)
+    if impl == "read":
+        return read_total(path)
     reference = load_reference(base_currency)
     if impl == "ours":
         return chunked.normalize_and_allocate(path, reference, chunk_rows)

@@ -80,7 +80,7 @@ class DeltaLake:
             raise ContractError(f"table {contract.name} is not day-partitioned; use write_all")
         frame = contract.conform(frame)
         predicate = _day_predicate(contract, day, scope, frame)
-        return self._overwrite(contract, frame.to_arrow(), predicate)
+        return self._overwrite(contract, frame, predicate)
 
     def write_day_stream(
         self,
