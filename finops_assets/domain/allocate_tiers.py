@@ -69,21 +69,24 @@ class RowMatcher:
 
     def __init__(self, frame: pl.DataFrame) -> None:
         self.frame = frame
-        self._distinct: dict[str, list[tuple[str, str]]] = {}
+        self._distinct: dict[str, pl.DataFrame] = {}
 
-    def _values(self, column: str) -> list[tuple[str, str]]:
+    def _values(self, column: str) -> pl.DataFrame:
+        """The column's distinct non-null values (v) with their lower case (low)."""
         if column not in self._distinct:
-            values = self.frame.get_column(column).drop_nulls().unique().to_list()
-            self._distinct[column] = [(v, v.lower()) for v in values]
+            values = self.frame.get_column(column).drop_nulls().unique()
+            self._distinct[column] = pl.DataFrame({"v": values, "low": values.str.to_lowercase()})
         return self._distinct[column]
 
     def _key_expr(self, key: str, values: tuple[str, ...]) -> pl.Expr:
         column = MATCH_COLUMNS[key]
+        low = pl.col("low")
         if key.endswith("_contains"):
-            accepted = [v for v, low in self._values(column) if any(x in low for x in values)]
+            matches = low.str.contains_any(list(values)) if values else pl.lit(False)
         else:
-            accepted = [v for v, low in self._values(column) if low in values]
-        expr = pl.col(column).is_in(accepted)
+            matches = low.is_in(list(values))
+        accepted = self._values(column).filter(matches).get_column("v")
+        expr = pl.col(column).is_in(accepted.implode(), nulls_equal=False)
         if key == "vpc":  # a VPC id also matches resources whose id names it
             expr = expr | self._key_expr("resource_id_contains", values)
         return expr

@@ -151,20 +151,39 @@ def _resolve(combos: pl.DataFrame, catalog: pl.DataFrame) -> pl.DataFrame:
 
 
 def _join_resolved(frame: pl.DataFrame, resolved: pl.DataFrame) -> pl.DataFrame:
-    """Each row with its combination's resolved service columns and _mapped."""
+    """Each row with its combination's resolved service columns and _mapped.
+
+    Rows find their combination by a 64-bit hash of the five service columns (one integer join
+    instead of five string ones); when two distinct combinations share a hash, by the columns.
+    """
     keys = [f"_in_{c}" for c in _SERVICE_COLUMNS]
     right = resolved.select(*keys, "_mapped", *(pl.col(c).alias(f"_out_{c}") for c in _RESOLVED))
-    joined = frame.join(
-        right,
-        left_on=list(_SERVICE_COLUMNS),
-        right_on=keys,
-        how="left",
-        nulls_equal=True,
-        maintain_order="left",
-    )
+    combo_hash = right.select(_combo_hash(keys).alias("_combo")).get_column("_combo")
+    if combo_hash.n_unique() == right.height:
+        joined = frame.with_columns(_combo_hash(list(_SERVICE_COLUMNS)).alias("_combo")).join(
+            right.drop(keys).with_columns(combo_hash),
+            on="_combo",
+            how="left",
+            maintain_order="left",
+        )
+        joined = joined.drop("_combo")
+    else:  # a hash collision between two combinations of the day: join on the columns
+        joined = frame.join(
+            right,
+            left_on=list(_SERVICE_COLUMNS),
+            right_on=keys,
+            how="left",
+            nulls_equal=True,
+            maintain_order="left",
+        )
     return joined.with_columns(pl.col(f"_out_{c}").alias(c) for c in _RESOLVED).drop(
         [f"_out_{c}" for c in _RESOLVED]
     )
+
+
+def _combo_hash(columns: list[str]) -> pl.Expr:
+    """A 64-bit hash of the values (nulls included) of `columns`, fixed seeds."""
+    return pl.struct(columns).hash(seed=0x5EED, seed_1=1, seed_2=2, seed_3=3)
 
 
 def _one_category_per_service(rows: pl.DataFrame) -> pl.DataFrame:

@@ -6,6 +6,7 @@ from decimal import Decimal
 import polars as pl
 import pytest
 
+import finops_assets.domain.catalog as catalog_module
 from finops_assets.domain.catalog import (
     CATALOG_VERSION,
     SERVICE_CATEGORIES,
@@ -141,3 +142,21 @@ def test_unmapped_keeps_a_valid_source_category():
     out, unmapped = apply_service_catalog(frame, catalog)
     assert out.row(0, named=True)["ServiceCategory"] == "Analytics"
     assert unmapped.height == 1
+
+
+def test_a_hash_collision_between_service_combinations_falls_back_to_the_columns(monkeypatch):
+    """Every combination hashing alike must still give each row its own combination's values."""
+    catalog, version = load_shipped_catalog()
+    frame = costs(
+        [
+            ("azure", "Microsoft.Compute", "vm", "1.5"),
+            ("AWS", "amazonec2", None, "2"),
+            ("aws", "AmazonNewThing", "Amazon New Thing", "5.25"),
+            ("oci", None, None, "1"),
+        ]
+    )
+    expected, expected_unmapped = apply_service_catalog(frame, catalog, version)
+    monkeypatch.setattr(catalog_module, "_combo_hash", lambda columns: pl.lit(7, pl.UInt64))
+    out, unmapped = apply_service_catalog(frame, catalog, version)
+    assert out.equals(expected) and unmapped.equals(expected_unmapped)
+    assert out["ServiceName"].n_unique() == 4
