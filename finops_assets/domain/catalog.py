@@ -158,15 +158,16 @@ def _join_resolved(frame: pl.DataFrame, resolved: pl.DataFrame) -> pl.DataFrame:
     """
     keys = [f"_in_{c}" for c in _SERVICE_COLUMNS]
     right = resolved.select(*keys, "_mapped", *(pl.col(c).alias(f"_out_{c}") for c in _RESOLVED))
-    combo_hash = right.select(_combo_hash(keys).alias("_combo")).get_column("_combo")
+    combo_hash = right.select(_combo_hash(keys)).to_series()
     if combo_hash.n_unique() == right.height:
-        joined = frame.with_columns(_combo_hash(list(_SERVICE_COLUMNS)).alias("_combo")).join(
-            right.drop(keys).with_columns(combo_hash),
-            on="_combo",
-            how="left",
-            maintain_order="left",
+        # row -> its combination's position, then the few resolved values gathered by it: no
+        # join, so the frame's other columns are never copied
+        position = frame.select(_combo_hash(list(_SERVICE_COLUMNS))).to_series()
+        position = position.replace_strict(
+            combo_hash, pl.Series(range(right.height), dtype=pl.UInt32), return_dtype=pl.UInt32
         )
-        joined = joined.drop("_combo")
+        values = right.drop(keys)
+        joined = frame.with_columns(values.get_column(c).gather(position) for c in values.columns)
     else:  # a hash collision between two combinations of the day: join on the columns
         joined = frame.join(
             right,
