@@ -1,6 +1,7 @@
 """(a) at any size: the day in chunks of rows, so memory stays bounded at 10M rows a day.
 
-Each chunk of the Parquet day is normalized (to_focus, normalize_costs) and handed to
+Each chunk of the Parquet day is normalized (to_focus, normalize_costs) in a background thread,
+one chunk ahead (storage.producer; Polars releases the GIL, so both cores work), and handed to
 allocate.allocate_chunks, which allocates the chunk's tag, hierarchy and unallocated rows at
 once and spills its pooled rows (storage.spill) until the whole day's driver measures are
 known; the result equals allocating the whole day at once. A day that fits one chunk runs
@@ -15,6 +16,7 @@ import polars as pl
 from bench import ours
 from bench.reference import DATA_DIR, Reference, totals_text, unit_sums
 from finops_assets.domain.allocate import allocate_chunks
+from finops_assets.storage.producer import ThreadedIterator
 from finops_assets.storage.spill import SpillFolder
 
 SINGLE_PASS_ROWS = 1_100_000  # a 1M-row day (1.04M rows) runs in one go

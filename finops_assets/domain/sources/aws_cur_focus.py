@@ -19,6 +19,7 @@ ListCost = pricing_public_on_demand_cost (unblended when absent); ContractedCost
 import polars as pl
 
 from finops_assets.domain import focus
+from finops_assets.domain.distinct import per_distinct
 from finops_assets.domain.money import MONEY
 
 SOURCE = "aws_cur"
@@ -97,7 +98,11 @@ def _commitment_columns() -> dict[str, pl.Expr]:
 
 def _tags() -> pl.Expr:
     """CUR 2.0 resource_tags JSON with the 'user_' prefix removed from user-defined keys."""
-    return pl.col("resource_tags").str.replace_all(r'([{,]\s*)"user_', '$1"')
+
+    def without_prefix(tags: pl.Expr) -> pl.Expr:
+        return tags.str.replace_all(r'([{,]\s*)"user_', '$1"')
+
+    return per_distinct(pl.col("resource_tags").cast(pl.Utf8), without_prefix)
 
 
 def _frequency() -> pl.Expr:
