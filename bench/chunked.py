@@ -19,8 +19,10 @@ from finops_assets.domain.allocate import allocate_chunks
 from finops_assets.storage.producer import ThreadedIterator
 from finops_assets.storage.spill import SpillFolder
 
-SINGLE_PASS_ROWS = 1_100_000  # a 1M-row day (1.04M rows) runs in one go
-CHUNK_ROWS = 1_000_000  # larger days: chunks of about this many rows
+# Days over this many rows run in even chunks of at most this many rows: measured on this
+# machine, the 1M-row day in 3 overlapped chunks took as long as in one go (6.1 s vs 6.2 to 7.0 s)
+# at about half the peak memory (1.9 GB vs 3.4 GB); the 10M-row day peaks at 2.5 GB.
+CHUNK_ROWS = 400_000
 
 
 def normalized_chunks(path: Path, reference: Reference, rows: int, chunk_rows: int) -> Iterator:
@@ -35,11 +37,10 @@ def normalize_and_allocate(
     path: Path,
     reference: Reference,
     chunk_rows: int = CHUNK_ROWS,
-    single_pass_rows: int = SINGLE_PASS_ROWS,
 ) -> dict[str, list[str]]:
     """Totals per business unit of the day's allocated rows (see reference.totals_text)."""
     rows = pl.scan_parquet(path).select(pl.len()).collect().item()
-    if rows <= max(single_pass_rows, chunk_rows):
+    if rows <= chunk_rows:
         return totals_text(ours.normalize_and_allocate(path, reference))
     DATA_DIR.mkdir(parents=True, exist_ok=True)
     with SpillFolder(DATA_DIR) as spill:
