@@ -99,7 +99,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--chunk-rows", type=int, default=400_000)
     parser.add_argument("--base-currency", default=BASE_CURRENCY)
     parser.add_argument("--history-days", type=int, default=365)
-    parser.add_argument("--realloc-days", type=int, default=10)
+    parser.add_argument("--realloc-days", type=int, default=90)
     parser.add_argument("--realloc-rows", type=int, default=1_000_000)
     parser.add_argument("--skip-incremental", action="store_true")
     parser.add_argument("--skip-reallocation", action="store_true")
