@@ -9,6 +9,7 @@ through allocate_costs in one go.
 """
 
 from collections.abc import Iterator
+from contextlib import nullcontext
 from pathlib import Path
 
 import polars as pl
@@ -37,15 +38,18 @@ def normalize_and_allocate(
     path: Path,
     reference: Reference,
     chunk_rows: int = CHUNK_ROWS,
+    overlap: bool = True,
 ) -> dict[str, list[str]]:
     """Totals per business unit of the day's allocated rows (see reference.totals_text)."""
     rows = pl.scan_parquet(path).select(pl.len()).collect().item()
     if rows <= chunk_rows:
         return totals_text(ours.normalize_and_allocate(path, reference))
     DATA_DIR.mkdir(parents=True, exist_ok=True)
-    with SpillFolder(DATA_DIR) as spill:
-        chunks = normalized_chunks(path, reference, rows, chunk_rows)
-        sums = [
-            unit_sums(part) for part in allocate_chunks(chunks, reference.rules, hold=spill.hold)
-        ]
+    normalized = normalized_chunks(path, reference, rows, chunk_rows)
+    with (
+        SpillFolder(DATA_DIR) as spill,
+        ThreadedIterator(normalized) if overlap else nullcontext(normalized) as chunks,
+    ):
+        parts = allocate_chunks(chunks, reference.rules, hold=spill.hold)
+        sums = [unit_sums(part) for part in parts]
     return totals_text(pl.concat(sums))

@@ -53,6 +53,7 @@ def test_chunked_day_equals_the_whole_day(cur_day: Path, reference) -> None:
     """Allocating a day in chunks with the day's driver measures changes nothing."""
     whole = chunked.normalize_and_allocate(cur_day, reference, chunk_rows=10**9)
     in_chunks = chunked.normalize_and_allocate(cur_day, reference, 1_500)
+    assert chunked.normalize_and_allocate(cur_day, reference, 1_500, overlap=False) == whole
     assert in_chunks == whole
 
 
