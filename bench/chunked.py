@@ -20,10 +20,11 @@ from finops_assets.domain.allocate import allocate_chunks
 from finops_assets.storage.producer import ThreadedIterator
 from finops_assets.storage.spill import SpillFolder
 
-# Days over this many rows run in even chunks of at most this many rows: measured on this
-# machine, the 1M-row day in 3 overlapped chunks took as long as in one go (6.1 s vs 6.2 to 7.0 s)
-# at about half the peak memory (1.9 GB vs 3.4 GB); the 10M-row day peaks at 2.5 GB.
-CHUNK_ROWS = 400_000
+# Days over this many rows run in even chunks of at most this many rows. Measured on this
+# machine: the 1M-row day in one go 6.2 to 7.0 s at 3.4 GB; in overlapped chunks of 400k 5.6 s
+# at 1.9 GB, of 250k 5.2 to 5.3 s at 1.3 GB. The 10M-row day: 200k, 250k, 400k chunks all within
+# run-to-run noise (50 to 54 s), peaks 1.6, 1.7, 2.4 GB.
+CHUNK_ROWS = 250_000
 
 
 def normalized_chunks(path: Path, reference: Reference, rows: int, chunk_rows: int) -> Iterator:

@@ -96,7 +96,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--rows", type=int, nargs="*", default=[1_000_000, 10_000_000])
     parser.add_argument("--quick", action="store_true", help="100k rows a day, small extras")
     parser.add_argument("--naive-rows", type=int, default=100_000)
-    parser.add_argument("--chunk-rows", type=int, default=400_000)
+    parser.add_argument("--chunk-rows", type=int, default=250_000)
     parser.add_argument("--base-currency", default=BASE_CURRENCY)
     parser.add_argument("--history-days", type=int, default=365)
     parser.add_argument("--realloc-days", type=int, default=90)
