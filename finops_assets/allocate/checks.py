@@ -30,7 +30,11 @@ def allocated_contract_result(allocated: pl.DataFrame) -> ValidationOutcome:
 
 def conservation_result(normalized: pl.DataFrame, allocated: pl.DataFrame) -> ValidationOutcome:
     """check_allocation_conserved: per day, currency and charge category, allocated == normalized."""
-    violations = conservation_violations(normalized, allocated)
+    return conservation_outcome(conservation_violations(normalized, allocated))
+
+
+def conservation_outcome(violations: pl.DataFrame) -> ValidationOutcome:
+    """The check's outcome from allocate_conservation's violations (whole day or summed chunks)."""
     return ValidationOutcome(
         violations.is_empty(),
         violations.height,

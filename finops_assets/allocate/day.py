@@ -16,7 +16,11 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-from finops_assets.allocate.checks import allocated_contract_result
+from finops_assets.allocate.checks import (
+    allocated_contract_result,
+    conservation_outcome,
+    conservation_result,
+)
 from finops_assets.domain.allocate import INPUT_COLUMNS, allocate_chunks, allocate_costs
 from finops_assets.domain.allocate_conservation import (
     add_money_sums,
@@ -123,8 +127,7 @@ def allocate_day(
     allocated = allocate_costs(normalized, rules, usage)
     result = DayResult(day, normalized.height, allocated.height)
     result.contract_failures = allocated_contract_result(allocated).failures
-    violations = sums_violations(money_sums(normalized), money_sums(allocated))
-    result.conservation_failures = _failures(violations)
+    result.conservation_failures = conservation_result(normalized, allocated).failures
     result.coverage.append(coverage_sums(allocated))
     del normalized
     if result.passed:
@@ -160,7 +163,7 @@ def _allocate_streamed(
                 yield part
         if sums_in or sums_out:
             both = [add_money_sums(s) for s in (sums_in, sums_out)]
-            result.conservation_failures = _failures(sums_violations(*both))
+            result.conservation_failures = conservation_outcome(sums_violations(*both)).failures
         if not result.passed:
             raise ChecksFailedError(f"allocated_costs {day}: checks failed, day not written")
 
@@ -169,7 +172,3 @@ def _allocate_streamed(
             result, lambda: delta.write_day_stream(tables.ALLOCATED_COSTS, checked(), day)
         )
     return result
-
-
-def _failures(violations: pl.DataFrame) -> list[dict]:
-    return [{k: str(v) for k, v in r.items()} for r in violations.head(20).to_dicts()]

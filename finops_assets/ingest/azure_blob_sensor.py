@@ -11,14 +11,13 @@ and Dagster skips it; a restated file changes it and the day runs again.
 import base64
 import datetime as dt
 import hashlib
-import json
 from collections import defaultdict
 from typing import Any
 
 import dagster as dg
 
 from finops_assets.ingest.gcs_sensor import days_of_keys
-from finops_assets.ingest.sensors import DOWNSTREAM
+from finops_assets.ingest.sensors import DOWNSTREAM, bucket_sensor_result
 from finops_assets.resources.azure_blob_exports import blob_service_client, list_day
 from finops_assets.resources.gcs_exports import parse_location
 from finops_assets.settings import Settings
@@ -89,11 +88,10 @@ def azure_run_requests(service: Any, settings: Settings, cursor: dict) -> tuple[
 def azure_blob_export_sensor(context: dg.SensorEvaluationContext):
     """New or restated billing export files in Azure Blob Storage -> one run per charge day."""
     settings = Settings.from_env()
-    if not azure_sources(settings):
-        return dg.SkipReason("no source is read from az:// (set FINOPS_SOURCE_<SOURCE>=az://...)")
-    cursor = json.loads(context.cursor) if context.cursor else {}
-    requests, updated = azure_run_requests(blob_service_client(), settings, cursor)
-    context.update_cursor(json.dumps(updated, sort_keys=True))
-    if not requests:
-        return dg.SkipReason("no new export files in Azure Blob Storage")
-    return requests
+    return bucket_sensor_result(
+        context,
+        "az",
+        "Azure Blob Storage",
+        bool(azure_sources(settings)),
+        lambda cursor: azure_run_requests(blob_service_client(), settings, cursor),
+    )

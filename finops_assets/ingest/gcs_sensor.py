@@ -10,7 +10,6 @@ when the cursor key disappears; the run_key dedupe makes that harmless.
 
 import datetime as dt
 import hashlib
-import json
 from collections import defaultdict
 from typing import Any
 
@@ -18,7 +17,7 @@ import dagster as dg
 from dagster_gcp import GCSResource
 from dagster_gcp.gcs.sensor import get_gcs_keys
 
-from finops_assets.ingest.sensors import DOWNSTREAM
+from finops_assets.ingest.sensors import DOWNSTREAM, bucket_sensor_result
 from finops_assets.partitions import daily_partitions
 from finops_assets.resources.gcs_exports import day_prefix, is_export_file, parse_location
 from finops_assets.settings import Settings
@@ -95,11 +94,10 @@ def gcs_run_requests(client: Any, settings: Settings, cursor: dict) -> tuple[lis
 def gcs_export_sensor(context: dg.SensorEvaluationContext, gcs: GCSResource):
     """New or restated billing export files in GCS -> one run per affected charge day."""
     settings = Settings.from_env()
-    if not gcs_sources(settings):
-        return dg.SkipReason("no source is read from gs:// (set FINOPS_SOURCE_<SOURCE>=gs://...)")
-    cursor = json.loads(context.cursor) if context.cursor else {}
-    requests, updated = gcs_run_requests(gcs.get_client(), settings, cursor)
-    context.update_cursor(json.dumps(updated, sort_keys=True))
-    if not requests:
-        return dg.SkipReason("no new export files in GCS")
-    return requests
+    return bucket_sensor_result(
+        context,
+        "gs",
+        "GCS",
+        bool(gcs_sources(settings)),
+        lambda cursor: gcs_run_requests(gcs.get_client(), settings, cursor),
+    )

@@ -15,7 +15,6 @@ far, with run_key = day + hash of the month folder's keys and ETags.
 
 import datetime as dt
 import hashlib
-import json
 import re
 from collections import defaultdict
 from typing import Any
@@ -24,7 +23,7 @@ import dagster as dg
 from dagster_aws.s3 import S3Resource
 from dagster_aws.s3.sensor import get_objects
 
-from finops_assets.ingest.sensors import DOWNSTREAM
+from finops_assets.ingest.sensors import DOWNSTREAM, bucket_sensor_result
 from finops_assets.partitions import daily_partitions
 from finops_assets.resources.s3_exports import (
     day_prefix,
@@ -152,11 +151,10 @@ def s3_run_requests(
 def s3_export_sensor(context: dg.SensorEvaluationContext, s3: S3Resource):
     """New or restated billing export files in S3 -> one run per affected charge day."""
     settings = Settings.from_env()
-    if not s3_sources(settings):
-        return dg.SkipReason("no source is read from s3:// (set FINOPS_SOURCE_<SOURCE>=s3://...)")
-    cursor = json.loads(context.cursor) if context.cursor else {}
-    requests, updated = s3_run_requests(s3.get_client(), settings, cursor)
-    context.update_cursor(json.dumps(updated, sort_keys=True))
-    if not requests:
-        return dg.SkipReason("no new or restated export files in S3")
-    return requests
+    return bucket_sensor_result(
+        context,
+        "s3",
+        "S3",
+        bool(s3_sources(settings)),
+        lambda cursor: s3_run_requests(s3.get_client(), settings, cursor),
+    )

@@ -2,6 +2,7 @@
 
 import hashlib
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import dagster as dg
@@ -19,6 +20,30 @@ WATCHED_SOURCES = (
 )
 # A new file re-runs its day through every stage, not only the raw table.
 DOWNSTREAM = dg.AssetSelection.groups("ingest", "normalize", "allocate", "store", "actuate")
+
+
+def bucket_sensor_result(
+    context: dg.SensorEvaluationContext,
+    scheme: str,
+    store: str,
+    has_sources: bool,
+    run_requests: Callable[[dict], tuple[list[dg.RunRequest], dict]],
+) -> list[dg.RunRequest] | dg.SkipReason:
+    """The body every object-store export sensor shares: cursor in, run requests out.
+
+    `run_requests(cursor)` lists what changed since the cursor and returns the requests and the
+    new cursor, which is saved even when nothing needs a run.
+    """
+    if not has_sources:
+        return dg.SkipReason(
+            f"no source is read from {scheme}:// (set FINOPS_SOURCE_<SOURCE>={scheme}://...)"
+        )
+    cursor = json.loads(context.cursor) if context.cursor else {}
+    requests, updated = run_requests(cursor)
+    context.update_cursor(json.dumps(updated, sort_keys=True))
+    if not requests:
+        return dg.SkipReason(f"no new export files in {store} (none added or restated)")
+    return requests
 
 
 def changed_files(landing: Path, cursor: dict[str, int]) -> tuple[dict[str, int], list[Path]]:
