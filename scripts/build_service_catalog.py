@@ -10,7 +10,8 @@ SERVICES = (
     sys.argv[1]
     if len(sys.argv) > 1
     else str(
-        Path(__file__).resolve().parents[2] / "shared/data/finops-toolkit/open-data/Services.csv"
+        Path(__file__).resolve().parents[1]
+        / "finops_assets_tests/public_data/finops-toolkit/open-data/Services.csv"
     )
 )
 

@@ -18,6 +18,7 @@ from finops_assets.conformance.check import (
 from finops_assets.conformance.export import split_by_dataset, write_focus_dataset
 from finops_assets.conformance.external import normalize_focus_file
 from finops_assets.conformance.validator import parse_validator_output, run_focus_validator
+from finops_assets_tests.tools import require_tool
 
 SAMPLE = "focus-sample-data/FOCUS-1.0/focus_sample.csv"
 
@@ -25,6 +26,7 @@ SAMPLE = "focus-sample-data/FOCUS-1.0/focus_sample.csv"
 @pytest.fixture(scope="module")
 def reports(tmp_path_factory, shared_data):
     """Validator reports: one per provider dataset, plus the 1.0 sample before and after."""
+    require_tool("focus-validator")
     home = tmp_path_factory.mktemp("focus-home")
     out = tmp_path_factory.mktemp("focus-datasets")
     with pytest.MonkeyPatch.context() as patch:

@@ -15,6 +15,7 @@ from finops_assets.security.iam_documents import (
 )
 from finops_assets.security.render import main as render_main
 from finops_assets.security.terraform import AWS_BUCKET, AWS_PREFIX
+from finops_assets_tests.tools import require_tool
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TERRAFORM_DIR = REPO_ROOT / "deploy" / "terraform"
@@ -129,10 +130,7 @@ resource "aws_iam_policy" "canary" {
 
 def test_checkov_passes_the_terraform_and_catches_a_bad_policy(tmp_path: Path) -> None:
     # Not --quiet: quiet output drops skipped checks, and each skip must show its reason.
-    assert CHECKOV.exists(), (
-        f"checkov not found at {CHECKOV}: run scripts/install-tools.sh (it creates .venv-tools, "
-        "kept apart from .venv because checkov's pins clash with dagster's)"
-    )
+    require_tool("checkov")  # in .venv-tools: checkov's pins clash with dagster's
     scanned = tmp_path / "terraform"
     shutil.copytree(TERRAFORM_DIR, scanned)
     (scanned / "canary").mkdir()

@@ -11,6 +11,8 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
+from finops_assets_tests.tools import require_tool
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 AZURITE_BLOB = REPO_ROOT / ".venv-tools" / "npm" / "node_modules" / ".bin" / "azurite-blob"
 # Azurite's documented development account (public, not a secret).
@@ -41,8 +43,7 @@ def _drain(stream, found: list[int], ready: threading.Event) -> None:
 @contextlib.contextmanager
 def azurite_blob(workdir: Path) -> Iterator[str]:
     """Run Azurite's blob service; yields a connection string, stops it on exit."""
-    if not AZURITE_BLOB.exists():
-        raise RuntimeError(f"{AZURITE_BLOB} is missing: run scripts/install-tools.sh")
+    require_tool("azurite")
     process = subprocess.Popen(
         [
             str(AZURITE_BLOB),

@@ -14,6 +14,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from finops_assets_tests.tools import require_tool
+
 PG_BIN_CANDIDATES = [Path(f"/usr/lib/postgresql/{v}/bin") for v in (15, 16, 17, 14)]
 
 
@@ -78,6 +80,7 @@ def _run(command: list[str], **kwargs) -> subprocess.CompletedProcess:  # type: 
 @contextmanager
 def running_postgres(database: str = "dagster") -> Iterator[PostgresServer]:
     """Start a throwaway PostgreSQL server with one database and role; stop it on exit."""
+    require_tool("postgresql")
     pg_bin = _pg_bin()
     root = Path(tempfile.mkdtemp(prefix="finops-pg-"))
     os.chmod(root, 0o755)

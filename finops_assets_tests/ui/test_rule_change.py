@@ -34,6 +34,7 @@ from finops_assets_tests.servers.dagster_stack import (
     prepare_home,
     running_dagster_stack,
 )
+from finops_assets_tests.tools import require_tool
 
 START = dt.date(2026, 10, 1)
 DAYS = [START + dt.timedelta(days=n) for n in range(3)]
@@ -118,10 +119,9 @@ def rule_change(tmp_path_factory) -> Iterator[RuleChange]:
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     """Debian's chromium, headless, driven by Playwright."""
+    executable = require_tool("chromium")
     with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS
-        )
+        chromium = playwright.chromium.launch(executable_path=str(executable), args=CHROMIUM_ARGS)
         yield chromium
         chromium.close()
 
