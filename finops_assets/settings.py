@@ -18,6 +18,8 @@ SUPPORTED_LAKE_SCHEMES = ("file", "s3", "s3a", "gs", "gcs", "abfss", "az", "azur
 _STORAGE_OPTION_PREFIXES = ("AWS_", "GOOGLE_", "AZURE_")
 
 
+DEFAULT_ECB_BASE_URL = "https://www.ecb.europa.eu/stats/eurofxref"
+
 # FINOPS_SOURCE_AWS_CUR=s3://bucket/prefix, FINOPS_SOURCE_AWS_COST_EXPLORER=api, ...
 _SOURCE_PREFIX = "FINOPS_SOURCE_"
 
@@ -39,6 +41,11 @@ class Settings:
     quarantine_max_share: Decimal = Decimal("0.01")
     # source name -> where its payloads come from ("landing", "api", s3://, gs://, az://, ...)
     source_locations: Mapping[str, str] = field(default_factory=dict)
+    # Where the ECB's daily reference rates are fetched from (FINOPS_ECB_BASE_URL; "off" = the
+    # shipped seed only), and how long a day whose rate is not published yet waits.
+    ecb_base_url: str = DEFAULT_ECB_BASE_URL
+    fx_wait_seconds: int = 3600
+    fx_wait_retries: int = 24
 
     @property
     def lake_is_local(self) -> bool:
@@ -82,6 +89,9 @@ class Settings:
             if key.startswith(_SOURCE_PREFIX) and value
         }
         return cls(
+            ecb_base_url=env.get("FINOPS_ECB_BASE_URL", DEFAULT_ECB_BASE_URL).strip().rstrip("/"),
+            fx_wait_seconds=_non_negative_int(env, "FINOPS_FX_WAIT_SECONDS", 3600),
+            fx_wait_retries=_non_negative_int(env, "FINOPS_FX_WAIT_RETRIES", 24),
             source_locations=locations,
             quarantine_max_share=max_share,
             home=home,
@@ -91,6 +101,15 @@ class Settings:
             base_currency=base_currency,
             storage_options=options,
         )
+
+
+def _non_negative_int(env: Mapping[str, str], name: str, default: int) -> int:
+    value = env.get(name, "").strip()
+    if not value:
+        return default
+    if not value.isdigit():
+        raise SettingsError(f"{name}={value!r} must be a whole number of 0 or more")
+    return int(value)
 
 
 def lake_scheme(uri: str) -> str:

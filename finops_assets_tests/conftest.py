@@ -20,6 +20,13 @@ def shared_data() -> Path:
 
 
 @pytest.fixture(autouse=True)
+def _ecb_feed_off_unless_asked(monkeypatch):
+    """No test reaches the real ECB: the shipped seed only, unless a test points the feed at its
+    own server on 127.0.0.1 (FINOPS_ECB_BASE_URL, or FxRatesResource(base_url=...))."""
+    monkeypatch.setenv("FINOPS_ECB_BASE_URL", "off")
+
+
+@pytest.fixture(autouse=True)
 def _no_leaked_defs_state_storage():
     """Each test starts without a Dagster defs-state storage left over by an earlier test.
 

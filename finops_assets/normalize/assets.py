@@ -11,7 +11,7 @@ from dagster._core.definitions.data_version import (
 )
 
 from finops_assets.domain import catalog as catalog_domain
-from finops_assets.domain import fx
+from finops_assets.domain import fx, fx_feed
 from finops_assets.domain.reference import load_tag_aliases
 from finops_assets.ingest.assets import SINGLE_RUN
 from finops_assets.metadata import markdown_table
@@ -25,7 +25,7 @@ from finops_assets.normalize.checks import (
 from finops_assets.normalize.pipeline import normalize_day
 from finops_assets.partitions import daily_partitions, partition_days
 from finops_assets.resources.lake import LakeResource
-from finops_assets.resources.reference import FxRatesResource
+from finops_assets.resources.reference import FxFeedError, FxRatesResource
 from finops_assets.sources import BILLING_SOURCES
 from finops_assets.storage import tables
 from finops_assets.storage.validation import validate_frame
@@ -45,9 +45,10 @@ def fx_rates(context: AssetExecutionContext, lake: LakeResource, rates: FxRatesR
     materialization after the run's result: a late or corrected rate makes exactly the
     normalized_costs days that used it stale, even when many days run in one ranged run.
     """
-    delta, history = lake.delta(), fx.load_ecb_rates(rates.csv_text())
+    delta, days = lake.delta(), list(partition_days(context))
+    history = _rates_history(rates, days)
     missing, versions, written = [], {}, 0
-    for day in partition_days(context):
+    for day in days:
         currencies = _published_currencies(history, day, rates.lookback_days) | {lake.currency()}
         try:
             day_rates = fx.rates_for_day(
@@ -74,6 +75,33 @@ def fx_rates(context: AssetExecutionContext, lake: LakeResource, rates: FxRatesR
         ],
     )
     yield from _day_versions(versions)
+
+
+def _rates_history(rates: FxRatesResource, days: list[dt.date]) -> pl.DataFrame:
+    """The rates history for `days`; waits (RetryRequested) while a day is not published yet.
+
+    The ECB publishes each working day's rates in the afternoon (CET): a day after the newest
+    published one, or a feed that cannot be reached right now, is tried again later rather than
+    failed. Once the tries run out the step fails, naming the days and the newest published day.
+    """
+    seconds, retries = rates.wait()
+    try:
+        history, live = rates.history(days)
+    except FxFeedError as error:
+        if not error.transient:
+            raise
+        raise dg.RetryRequested(max_retries=retries, seconds_to_wait=seconds) from error
+    waiting = fx_feed.unpublished_days(days, history) if live else []
+    if waiting:
+        newest = fx_feed.last_published_day(history)
+        raise dg.RetryRequested(max_retries=retries, seconds_to_wait=seconds) from (
+            fx_feed.RatesNotPublishedError(
+                f"ECB rates for {', '.join(d.isoformat() for d in waiting[:5])}"
+                f"{' ...' if len(waiting) > 5 else ''} are not published yet (newest: {newest}); "
+                f"trying again in {seconds} s, at most {retries} times"
+            )
+        )
+    return history
 
 
 def _day_versions(versions: dict[str, str]):
