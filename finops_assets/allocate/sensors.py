@@ -4,6 +4,10 @@ When `allocation_rules` gets a new data version (new rule version or content), e
 materialized partition of `allocated_costs` turns STALE. Staleness travels one hop only, so the
 sensor requests those days for `allocated_costs` and everything downstream of it, as one asset
 backfill; the assets' single-run backfill policy makes that a few runs, not one per day.
+
+Only stale causes rooted in the rules count. A day that is stale because new upstream data
+arrived (a landing run between its normalize and allocate steps) is the landing run's to carry
+downstream; requesting it here would race that run for the same day.
 """
 
 import hashlib
@@ -12,7 +16,11 @@ import dagster as dg
 from dagster._core.asset_graph_view.asset_graph_view import AssetGraphView, TemporalContext
 from dagster._core.definitions.assets.graph.asset_graph_subset import AssetGraphSubset
 from dagster._core.definitions.assets.graph.base_asset_graph import BaseAssetGraph
-from dagster._core.definitions.data_version import CachingStaleStatusResolver, StaleStatus
+from dagster._core.definitions.data_version import (
+    CachingStaleStatusResolver,
+    StaleCause,
+    StaleStatus,
+)
 from dagster._core.definitions.events import AssetKeyPartitionKey
 from dagster._time import get_current_datetime
 
@@ -21,20 +29,42 @@ RULES = dg.AssetKey("allocation_rules")
 # allocated_costs and everything downstream of it (not the rules, not the inputs).
 REALLOCATION_SELECTION = dg.AssetSelection.assets(ALLOCATED).downstream()
 TRIGGER_TAG = "finops/trigger"
+# The assets whose new data version is a policy change that re-allocates history.
+REALLOCATION_ROOTS = frozenset({RULES})
+
+
+def _rooted_in(causes: list[StaleCause], roots: frozenset[dg.AssetKey]) -> bool:
+    """Whether any stale cause is a policy asset or a dependency on one."""
+    return any(c.asset_key in roots or c.dependency_asset_key in roots for c in causes)
 
 
 def stale_allocated_partitions(
-    instance: dg.DagsterInstance, asset_graph: BaseAssetGraph
+    instance: dg.DagsterInstance,
+    asset_graph: BaseAssetGraph,
+    roots: frozenset[dg.AssetKey] | None = REALLOCATION_ROOTS,
 ) -> list[str]:
-    """The materialized days of allocated_costs that Dagster reports STALE, sorted."""
+    """The materialized days of allocated_costs that are STALE because of `roots`, sorted.
+
+    `roots=None` returns every STALE day, whatever made it stale.
+    """
     view = AssetGraphView(
         temporal_context=TemporalContext(effective_dt=get_current_datetime(), last_event_id=None),
         instance=instance,
         asset_graph=asset_graph,
     )
     resolver = CachingStaleStatusResolver(instance, asset_graph, view)
-    materialized = instance.get_materialized_partitions(ALLOCATED)
-    return sorted(p for p in materialized if resolver.get_status(ALLOCATED, p) == StaleStatus.STALE)
+    stale = [
+        p
+        for p in instance.get_materialized_partitions(ALLOCATED)
+        if resolver.get_status(ALLOCATED, p) == StaleStatus.STALE
+    ]
+    if roots is not None:
+        stale = [
+            p
+            for p in stale
+            if _rooted_in(list(resolver.get_stale_root_causes(ALLOCATED, p)), roots)
+        ]
+    return sorted(stale)
 
 
 def reallocation_subset(asset_graph: BaseAssetGraph, days: list[str]) -> AssetGraphSubset:
@@ -57,11 +87,11 @@ def _fingerprint(instance: dg.DagsterInstance, days: list[str]) -> str:
     default_status=dg.DefaultSensorStatus.STOPPED,
 )
 def reallocation_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult | dg.SkipReason:
-    """Backfills the stale days of allocated_costs and everything downstream, once per change."""
+    """Backfills the days a rule change made stale, and everything downstream, once per change."""
     asset_graph = context.repository_def.asset_graph  # type: ignore[union-attr]
     days = stale_allocated_partitions(context.instance, asset_graph)
     if not days:
-        return dg.SkipReason("no partition of allocated_costs is stale")
+        return dg.SkipReason("no day of allocated_costs is stale from a rule change")
     fingerprint = _fingerprint(context.instance, days)
     if fingerprint == context.cursor:
         return dg.SkipReason(f"a backfill of these {len(days)} stale day(s) was already requested")
