@@ -1,6 +1,7 @@
 """Actuate-stage recommendation assets: rightsizing and commitment recommendations."""
 
 import datetime as dt
+from pathlib import Path
 
 import dagster as dg
 import polars as pl
@@ -23,6 +24,7 @@ from finops_assets.partitions import daily_partitions, partition_days
 from finops_assets.resources.lake import LakeResource, LandingResource
 from finops_assets.sample.utilization_writer import CATALOG_PATH, SOURCE
 from finops_assets.storage import tables
+from finops_assets.storage.archive import RawArchive
 from finops_assets.storage.validation import validate_frame
 
 
@@ -57,15 +59,14 @@ def rightsizing_recommendations(
     """Compute resources idle for days, a smaller size each, and the monthly savings."""
     policy = RightsizingPolicy(**config.model_dump())
     catalog = load_instance_catalog(CATALOG_PATH.read_text(encoding="utf-8"))
-    delta, folder = lake.delta(), landing.folder() / SOURCE
+    delta, archive, folder = lake.delta(), lake.archive(), landing.folder() / SOURCE
     files: dict[dt.date, list[bytes]] = {}
     frames, failures = list[pl.DataFrame](), list[dict]()
     for day in partition_days(context):
         window = [day - dt.timedelta(days=n) for n in range(policy.lookback_days)]
         for d in window:
             if d not in files:
-                paths = sorted((folder / d.isoformat()).glob("*.json"))
-                files[d] = [path.read_bytes() for path in paths]
+                files[d] = _archived_utilization(archive, folder, d)
         utilization = utilization_for_days([b for d in window for b in files[d]], window)
         costs = delta.read_days(tables.ALLOCATED_COSTS, window).select(
             "ResourceId", "x_business_unit", "x_effective_cost_base"
@@ -92,6 +93,16 @@ def rightsizing_recommendations(
         },
         check_results=[check_result("check_rightsizing_contract", failures)],
     )
+
+
+def _archived_utilization(archive: RawArchive, folder: Path, day: dt.date) -> list[bytes]:
+    """A day's utilization exports, archived byte for byte before use (what the sensor checks)."""
+    payloads = []
+    for path in sorted((folder / day.isoformat()).glob("*.json")):
+        data = path.read_bytes()
+        archive.store(SOURCE, day, path.name, data)
+        payloads.append(data)
+    return payloads
 
 
 class CommitmentConfig(dg.Config):

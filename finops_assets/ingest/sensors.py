@@ -1,16 +1,23 @@
-"""Sensors that start ingestion when export files land (embedded default: the landing folder)."""
+"""Sensors that start ingestion when export files land (embedded default: the landing folder).
 
-import hashlib
+The landing sensor starts where the lake is: a file whose bytes the raw archive already holds
+needs no run, so switching the sensor on over a loaded lake launches nothing, and a duplicate
+delivery launches nothing. Its cursor is one watermark per billing period (domain.cursors).
+"""
+
+import datetime as dt
 import json
 from collections.abc import Callable
 from pathlib import Path
 
 import dagster as dg
 
+from finops_assets.actuate.recommendations import RightsizingConfig
+from finops_assets.domain import cursors
 from finops_assets.partitions import daily_partitions
-from finops_assets.resources.lake import LandingResource
+from finops_assets.resources.lake import LakeResource, LandingResource
 
-WATCHED_SOURCES = (
+BILLING_SOURCES_WATCHED = (
     "aws_cur",
     "gcp_billing_export",
     "azure_cost",
@@ -18,8 +25,17 @@ WATCHED_SOURCES = (
     "aws_cost_explorer",
     "k8s_usage",
 )
-# A new file re-runs its day through every stage, not only the raw table.
-DOWNSTREAM = dg.AssetSelection.groups("ingest", "normalize", "allocate", "store", "actuate")
+# Utilization exports feed rightsizing only (over its lookback window), not the cost graph.
+UTILIZATION = "utilization"
+WATCHED_SOURCES = (*BILLING_SOURCES_WATCHED, UTILIZATION)
+RULES = dg.AssetKey("allocation_rules")
+RIGHTSIZING = dg.AssetKey("rightsizing_recommendations")
+# A new file re-runs its day through every stage, not only the raw table. Not the rules: a
+# landing run allocates with the rule version materialized, it never re-reads the rules file.
+DOWNSTREAM = dg.AssetSelection.groups(
+    "ingest", "normalize", "allocate", "store", "actuate"
+) - dg.AssetSelection.assets(RULES)
+TRIGGER_TAG = "finops/trigger"
 
 
 def bucket_sensor_result(
@@ -46,37 +62,93 @@ def bucket_sensor_result(
     return requests
 
 
-def changed_files(landing: Path, cursor: dict[str, int]) -> tuple[dict[str, int], list[Path]]:
-    """Files under <landing>/<source>/<day>/ whose mtime differs from the cursor (path -> mtime_ns)."""
-    current: dict[str, int] = {}
+def landed_files(landing: Path) -> list[cursors.LandedFile]:
+    """Export files under <landing>/<source>/<day>/ for the watched sources and valid days.
+
+    The change time is the later of mtime and ctime: a file copied in with its old mtime kept
+    still counts as changed.
+    """
+    found = []
     for source in WATCHED_SOURCES:
         for path in sorted((landing / source).glob("*/*")):
-            if path.is_file() and not path.name.startswith("."):
-                current[str(path.relative_to(landing))] = path.stat().st_mtime_ns
-    changed = [landing / rel for rel, mtime in current.items() if cursor.get(rel) != mtime]
-    return current, changed
+            day = path.parent.name
+            if path.name.startswith(".") or not daily_partitions.has_partition_key(day):
+                continue
+            if path.is_file():
+                stat = path.stat()
+                changed = max(stat.st_mtime_ns, stat.st_ctime_ns)
+                rel = str(path.relative_to(landing))
+                found.append(cursors.LandedFile(source, day, rel, changed))
+    return found
 
 
-def run_requests_for(landing: Path, changed: list[Path]) -> list[dg.RunRequest]:
-    """One run per affected day; run_key = day + hash of that day's file contents.
+def _digests(landing: Path, files: list[cursors.LandedFile]) -> dict[str, str]:
+    return {f.path: cursors.content_digest((landing / f.path).read_bytes()) for f in files}
 
-    A duplicate delivery (same bytes) gives the same run_key and Dagster skips it; a restated
-    file changes the hash and runs the day again.
+
+def landing_run_requests(
+    landing: Path, lake: LakeResource, files: list[cursors.LandedFile], cost_keys: list[dg.AssetKey]
+) -> list[dg.RunRequest]:
+    """Runs for the days whose landed bytes the raw archive does not hold yet.
+
+    A day with new billing files runs through the whole graph (`cost_keys`); a day with only new
+    utilization runs rightsizing over the days whose lookback window it falls in.
     """
-    days = sorted(
-        {p.parent.name for p in changed if daily_partitions.has_partition_key(p.parent.name)}
-    )
+    archive = lake.archive()
+    digests = _digests(landing, files)
+    billing = [f for f in files if f.source != UTILIZATION]
+    usage = [f for f in files if f.source == UTILIZATION]
+    billing_days = cursors.days_not_ingested(billing, lambda f: digests[f.path], archive.digests)
+    usage_days = cursors.days_not_ingested(usage, lambda f: digests[f.path], archive.digests)
     requests = []
-    for day in days:
-        digest = hashlib.sha256()
-        for path in sorted(landing.glob(f"*/{day}/*")):
-            if path.is_file() and not path.name.startswith("."):
-                digest.update(str(path.relative_to(landing)).encode())
-                digest.update(hashlib.sha256(path.read_bytes()).digest())
+    for day in billing_days:
+        day_files = [(p, _digest_of(landing, p, digests)) for p in _day_paths(landing, day)]
         requests.append(
-            dg.RunRequest(run_key=f"{day}:{digest.hexdigest()[:16]}", partition_key=day)
+            dg.RunRequest(
+                run_key=cursors.day_run_key("", day, day_files),
+                partition_key=day,
+                asset_selection=cost_keys,
+                tags={TRIGGER_TAG: "landing_folder_sensor"},
+            )
+        )
+    for day in usage_days:
+        start, end = _rightsizing_window(day)
+        day_files = [(f.path, digests[f.path]) for f in usage if f.day == day]
+        requests.append(
+            dg.RunRequest(
+                run_key=cursors.day_run_key(f"{UTILIZATION}:", day, day_files),
+                asset_selection=[RIGHTSIZING],
+                tags={
+                    TRIGGER_TAG: "landing_folder_sensor",
+                    "dagster/asset_partition_range_start": start,
+                    "dagster/asset_partition_range_end": end,
+                },
+            )
         )
     return requests
+
+
+def _day_paths(landing: Path, day: str) -> list[str]:
+    """Every billing file of a day, the unchanged ones too: the run key covers the whole day."""
+    return sorted(
+        str(p.relative_to(landing))
+        for source in BILLING_SOURCES_WATCHED
+        for p in (landing / source / day).glob("*")
+        if p.is_file() and not p.name.startswith(".")
+    )
+
+
+def _digest_of(landing: Path, path: str, known: dict[str, str]) -> str:
+    if path not in known:
+        known[path] = cursors.content_digest((landing / path).read_bytes())
+    return known[path]
+
+
+def _rightsizing_window(day: str) -> tuple[str, str]:
+    """The days whose rightsizing reads `day`'s utilization, up to the last existing partition."""
+    last = daily_partitions.get_last_partition_key() or day
+    reach = dt.date.fromisoformat(day) + dt.timedelta(days=RightsizingConfig().lookback_days - 1)
+    return day, min(reach.isoformat(), last)
 
 
 @dg.sensor(
@@ -84,15 +156,22 @@ def run_requests_for(landing: Path, changed: list[Path]) -> list[dg.RunRequest]:
     minimum_interval_seconds=30,
     default_status=dg.DefaultSensorStatus.STOPPED,
 )
-def landing_folder_sensor(context: dg.SensorEvaluationContext, landing: LandingResource):
+def landing_folder_sensor(
+    context: dg.SensorEvaluationContext, landing: LandingResource, lake: LakeResource
+):
     """New or restated export files in the landing folder -> one run per affected charge day."""
     folder = landing.folder()
     if not folder.is_dir():
         return dg.SkipReason(f"landing folder {folder} does not exist yet")
-    cursor = json.loads(context.cursor) if context.cursor else {}
-    current, changed = changed_files(folder, cursor)
-    requests = run_requests_for(folder, changed)
-    context.update_cursor(json.dumps(current, sort_keys=True))
+    watermarks = cursors.decode_watermarks(context.cursor)
+    files = landed_files(folder)
+    examined = cursors.files_to_examine(files, watermarks)
+    cost_keys = sorted(DOWNSTREAM.resolve(context.repository_def.asset_graph))  # type: ignore[union-attr]
+    requests = landing_run_requests(folder, lake, examined, cost_keys)
+    context.update_cursor(cursors.encode_watermarks(cursors.advance_watermarks(watermarks, files)))
     if not requests:
-        return dg.SkipReason(f"no new files among {len(current)} in {folder}")
+        return dg.SkipReason(
+            f"nothing new: {len(examined)} of {len(files)} files in {folder} changed since the "
+            "last tick, and the raw archive already holds their bytes"
+        )
     return requests

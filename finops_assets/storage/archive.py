@@ -42,6 +42,14 @@ class RawArchive:
         fs.move(path + ".tmp", path)
         return path
 
+    def digests(self, source: str, day: dt.date | str) -> set[str]:
+        """Content digests (the 16-hex prefix of each archived name) held for a source and day."""
+        fs, base = self._fs_and_base()
+        day_key = day if isinstance(day, str) else day.isoformat()
+        selector = pafs.FileSelector(f"{base}/{source}/{day_key}", allow_not_found=True)
+        names = (info.base_name for info in fs.get_file_info(selector))
+        return {n.split("-", 1)[0] for n in names if not n.endswith(".tmp") and "-" in n}
+
     def read(self, path: str) -> bytes:
         fs, _ = self._fs_and_base()
         with fs.open_input_stream(path) as stream:
