@@ -6,14 +6,40 @@ from dataclasses import dataclass
 
 import dagster as dg
 
+from finops_assets.concurrency import initialize_writer_pools
 from finops_assets.partitions import check_partition_key
 from finops_assets.sample.generate import DEFAULT_ROWS_PER_DAY, DEFAULT_SEED, generate_estate
 from finops_assets.settings import Settings
 
 DEMO_START = dt.date(2026, 10, 1)
 DEMO_DAYS = 31
-INSTANCE_YAML = """\
-# Embedded default: SQLite storage under this folder. See deploy/ for PostgreSQL.
+EMBEDDED_MAX_CONCURRENT_RUNS = 2
+INSTANCE_HEADER = "# Embedded default"
+INSTANCE_YAML = f"""\
+{INSTANCE_HEADER} written by finops (finops_assets/demo.py), rewritten while this line stays.
+# SQLite storage under this folder. See deploy/dagster/dagster.yaml for PostgreSQL.
+# Runs are queued as in production: at most 2 at once (2 cores), one per charge day
+# (dagster/partition), and one writer per table (each writing asset's pool write_<table> has one
+# slot; run granularity: a run waits in the queue until every table it writes is free, and an
+# in-process run such as `finops demo` never holds a slot that a killed process could leave).
+run_coordinator:
+  module: dagster.core.run_coordinator
+  class: QueuedRunCoordinator
+concurrency:
+  runs:
+    max_concurrent_runs: {EMBEDDED_MAX_CONCURRENT_RUNS}
+    tag_concurrency_limits:
+      - key: dagster/partition
+        value:
+          applyLimitPerUniqueValue: true
+        limit: 1
+  pools:
+    default_limit: 1
+    granularity: run
+run_monitoring:
+  enabled: true
+  start_timeout_seconds: 180
+  max_resume_run_attempts: 0
 telemetry:
   enabled: false
 nux:
@@ -33,13 +59,21 @@ class DemoRun:
 
 
 def prepare_instance(settings: Settings) -> dg.DagsterInstance:
-    """The Dagster instance under FINOPS_HOME (SQLite), the one `make dev` opens too."""
+    """The Dagster instance under FINOPS_HOME (SQLite), the one `make dev` opens too.
+
+    The embedded dagster.yaml is (re)written unless someone replaced it with their own, and the
+    table writer pools get their limit before any run is queued.
+    """
     settings.dagster_home.mkdir(parents=True, exist_ok=True)
     config = settings.dagster_home / "dagster.yaml"
-    if not config.exists():
+    if not config.exists() or config.read_text(encoding="utf-8").startswith(INSTANCE_HEADER):
         config.write_text(INSTANCE_YAML, encoding="utf-8")
     os.environ["DAGSTER_HOME"] = str(settings.dagster_home)
-    return dg.DagsterInstance.get()
+    instance = dg.DagsterInstance.get()
+    from finops_assets.definitions import defs
+
+    initialize_writer_pools(instance, defs.resolve_asset_graph())
+    return instance
 
 
 def materialize_window(

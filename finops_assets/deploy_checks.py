@@ -124,6 +124,25 @@ def _probe_with_deltalake(settings: Settings) -> None:
     deltalake.DeltaTable.is_deltatable(settings.table_uri("normalized_costs"), options)
 
 
+def prepare_writer_pools(dagster_home: Path) -> str:
+    """Give every table writer pool its limit in the instance before the first run is queued."""
+    if not (dagster_home / "dagster.yaml").exists():
+        return "Table writer pools: no dagster.yaml yet (`finops dev` writes the embedded one)"
+    from dagster import DagsterInstance
+
+    from finops_assets.concurrency import initialize_writer_pools
+    from finops_assets.definitions import defs
+
+    with DagsterInstance.from_config(str(dagster_home)) as instance:
+        pools = initialize_writer_pools(instance, defs.resolve_asset_graph())
+        limit = instance.global_op_concurrency_default_limit
+    return f"Table writer pools: {len(pools)} known to the instance (default limit {limit})"
+
+
 def run_startup_checks(settings: Settings) -> list[str]:
     """Every startup check in order; raises StartupCheckError at the first failure."""
-    return [check_instance_storage(settings.dagster_home), check_lake(settings)]
+    return [
+        check_instance_storage(settings.dagster_home),
+        check_lake(settings),
+        prepare_writer_pools(settings.dagster_home),
+    ]

@@ -7,6 +7,7 @@ import polars as pl
 from dagster import AssetExecutionContext
 
 from finops_assets.actuate.checks import COST_ANOMALIES_SCHEMA
+from finops_assets.concurrency import writer_pool
 from finops_assets.domain import anomalies as anomalies_domain
 from finops_assets.domain.events import event_to_json
 from finops_assets.ingest.assets import SINGLE_RUN
@@ -22,6 +23,7 @@ _INPUT = ("x_charge_date", "x_business_unit", "ServiceName", "BillingCurrency", 
 
 @dg.asset(
     group_name="actuate",
+    pool=writer_pool("cost_anomalies"),
     partitions_def=daily_partitions,
     backfill_policy=SINGLE_RUN,
     kinds={"delta", "cloudevents"},

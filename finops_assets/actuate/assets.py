@@ -7,6 +7,7 @@ import polars as pl
 from dagster import AssetExecutionContext
 
 from finops_assets.actuate.checks import BUDGET_EVENTS_SCHEMA, BUDGET_STATUS_SCHEMA
+from finops_assets.concurrency import writer_pool
 from finops_assets.domain import budgets as budgets_domain
 from finops_assets.domain import events as events_domain
 from finops_assets.ingest.assets import SINGLE_RUN
@@ -28,6 +29,7 @@ def _history(delta, day: dt.date) -> pl.DataFrame:
 
 @dg.asset(
     group_name="actuate",
+    pool=writer_pool("budget_status"),
     partitions_def=daily_partitions,
     backfill_policy=SINGLE_RUN,
     kinds={"delta", "polars"},
@@ -71,6 +73,7 @@ def budget_status(context: AssetExecutionContext, lake: LakeResource, budgets: B
 
 @dg.asset(
     group_name="actuate",
+    pool=writer_pool("budget_events"),
     partitions_def=daily_partitions,
     backfill_policy=SINGLE_RUN,
     kinds={"delta", "cloudevents"},

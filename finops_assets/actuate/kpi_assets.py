@@ -7,6 +7,7 @@ import polars as pl
 from dagster import AssetExecutionContext
 
 from finops_assets.actuate.checks import FINOPS_KPIS_SCHEMA, KPI_VALUES_SCHEMA
+from finops_assets.concurrency import writer_pool
 from finops_assets.domain import kpis
 from finops_assets.ingest.assets import SINGLE_RUN
 from finops_assets.metadata import check_result, markdown_table
@@ -63,6 +64,7 @@ def _outcomes(delta: DeltaLake, day: dt.date) -> tuple[pl.DataFrame, pl.DataFram
 
 @dg.asset(
     group_name="actuate",
+    pool=writer_pool("finops_kpis"),
     partitions_def=daily_partitions,
     backfill_policy=SINGLE_RUN,
     kinds={"delta", "polars"},

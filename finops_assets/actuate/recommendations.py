@@ -8,6 +8,7 @@ import polars as pl
 from dagster import AssetExecutionContext
 
 from finops_assets.actuate.checks import COMMITMENTS_SCHEMA, RIGHTSIZING_SCHEMA
+from finops_assets.concurrency import writer_pool
 from finops_assets.domain.commitments import commitment_recommendations as recommend_commitments
 from finops_assets.domain.rightsizing import (
     RightsizingPolicy,
@@ -40,6 +41,7 @@ class RightsizingConfig(dg.Config):
 
 @dg.asset(
     group_name="actuate",
+    pool=writer_pool("rightsizing_recommendations"),
     partitions_def=daily_partitions,
     backfill_policy=SINGLE_RUN,
     kinds={"delta", "polars"},
@@ -125,6 +127,7 @@ _COMMITMENT_INPUT = (
 
 @dg.asset(
     group_name="actuate",
+    pool=writer_pool("commitment_recommendations"),
     partitions_def=daily_partitions,
     backfill_policy=SINGLE_RUN,
     kinds={"delta", "polars"},

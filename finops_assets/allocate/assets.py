@@ -5,6 +5,7 @@ import polars as pl
 from dagster import AssetExecutionContext
 
 from finops_assets.allocate.day import AllocatedDayWriter, allocate_day
+from finops_assets.concurrency import writer_pool
 from finops_assets.domain.allocate_conservation import coverage_shares
 from finops_assets.ingest.assets import SINGLE_RUN
 from finops_assets.metadata import markdown_table
@@ -13,7 +14,7 @@ from finops_assets.resources.lake import LakeResource
 from finops_assets.resources.rules import RulesResource
 
 
-@dg.asset(group_name="allocate", kinds={"yaml"})
+@dg.asset(group_name="allocate", kinds={"yaml"}, pool=writer_pool("allocation_rules"))
 def allocation_rules(rules: RulesResource) -> dg.MaterializeResult:
     """The allocation rules in force; their version plus content hash is the data version."""
     loaded = rules.load()
@@ -29,6 +30,7 @@ def allocation_rules(rules: RulesResource) -> dg.MaterializeResult:
 
 @dg.asset(
     group_name="allocate",
+    pool=writer_pool("allocated_costs"),
     partitions_def=daily_partitions,
     backfill_policy=SINGLE_RUN,
     kinds={"delta", "polars"},

@@ -6,6 +6,7 @@ import dagster as dg
 import polars as pl
 from dagster import AssetExecutionContext
 
+from finops_assets.concurrency import writer_pool
 from finops_assets.domain.audit import audit_conservation_failures, compare_allocations
 from finops_assets.ingest.assets import SINGLE_RUN
 from finops_assets.metadata import check_result, markdown_table
@@ -40,6 +41,7 @@ def audit_day(delta: DeltaLake, day: dt.date) -> tuple[pl.DataFrame | None, list
 
 @dg.asset(
     group_name="allocate",
+    pool=writer_pool("allocation_audit"),
     partitions_def=daily_partitions,
     backfill_policy=SINGLE_RUN,
     kinds={"delta", "polars"},

@@ -5,6 +5,7 @@ from types import ModuleType
 import dagster as dg
 from dagster import AssetExecutionContext
 
+from finops_assets.concurrency import writer_pool
 from finops_assets.ingest.checks import quarantine_threshold_result, raw_contract_result
 from finops_assets.ingest.pipeline import ingest_payloads
 from finops_assets.metadata import markdown_table
@@ -16,6 +17,8 @@ SINGLE_RUN = dg.BackfillPolicy.single_run()
 # Sources read from a rate-limited provider API: their raw step holds a slot of the provider's
 # Dagster concurrency pool, so the number of callers is capped across every run of the instance
 # (`dagster instance concurrency set <pool> <limit>`; default in deploy/dagster/dagster.yaml).
+# That pool also makes it the one writer of its table; every other raw asset holds its table's
+# writer pool (finops_assets.concurrency).
 API_POOLS = {
     "aws_cost_explorer": "aws_cost_explorer_api",
     "azure_cost": "azure_cost_management_api",
@@ -32,7 +35,7 @@ def build_raw_asset(source: ModuleType) -> dg.AssetsDefinition:
         group_name="ingest",
         partitions_def=daily_partitions,
         backfill_policy=SINGLE_RUN,
-        pool=API_POOLS.get(source.SOURCE),
+        pool=API_POOLS.get(source.SOURCE) or writer_pool(contract.name),
         kinds={"delta", "polars"},
         description=f"Raw {source.SOURCE} billing rows, typed, with ingestion metadata; "
         "every payload archived byte for byte before parsing.",

@@ -4,6 +4,7 @@ import dagster as dg
 import polars as pl
 from dagster import AssetExecutionContext
 
+from finops_assets.concurrency import writer_pool
 from finops_assets.domain.k8s import K8S_USAGE_COLUMNS, SOURCE, parse_k8s_pod_usage
 from finops_assets.ingest.assets import SINGLE_RUN
 from finops_assets.ingest.checks import K8S_USAGE_SCHEMA
@@ -16,6 +17,7 @@ from finops_assets.storage.validation import validate_frame
 
 @dg.asset(
     group_name="ingest",
+    pool=writer_pool("k8s_usage_raw"),
     partitions_def=daily_partitions,
     backfill_policy=SINGLE_RUN,
     kinds={"delta", "polars"},

@@ -10,6 +10,7 @@ from dagster._core.definitions.data_version import (
     DATA_VERSION_TAG,
 )
 
+from finops_assets.concurrency import writer_pool
 from finops_assets.domain import catalog as catalog_domain
 from finops_assets.domain import fx, fx_feed
 from finops_assets.domain.reference import load_tag_aliases
@@ -33,6 +34,7 @@ from finops_assets.storage.validation import validate_frame
 
 @dg.asset(
     group_name="normalize",
+    pool=writer_pool("fx_rates"),
     partitions_def=daily_partitions,
     backfill_policy=SINGLE_RUN,
     kinds={"delta", "polars"},
@@ -122,7 +124,7 @@ def _published_currencies(history: pl.DataFrame, day: dt.date, lookback_days: in
     return set(window["currency"].unique().to_list())
 
 
-@dg.asset(group_name="normalize", kinds={"delta", "polars"})
+@dg.asset(group_name="normalize", kinds={"delta", "polars"}, pool=writer_pool("service_catalog"))
 def service_catalog(lake: LakeResource) -> dg.MaterializeResult:
     """The shipped, versioned map from provider service codes to FOCUS service names and categories."""
     catalog, catalog_version = catalog_domain.load_shipped_catalog()
@@ -139,6 +141,7 @@ def service_catalog(lake: LakeResource) -> dg.MaterializeResult:
 
 @dg.asset(
     group_name="normalize",
+    pool=writer_pool("normalized_costs"),
     partitions_def=daily_partitions,
     backfill_policy=SINGLE_RUN,
     kinds={"delta", "polars"},

@@ -3,6 +3,7 @@
 import dagster as dg
 from dagster import AssetExecutionContext
 
+from finops_assets.concurrency import writer_pool
 from finops_assets.domain.reporting import cost_by_business_unit as summarize
 from finops_assets.domain.reporting import totals_match
 from finops_assets.ingest.assets import SINGLE_RUN
@@ -18,6 +19,7 @@ KEY = "cost_by_business_unit"
 
 @dg.asset(
     group_name="store",
+    pool=writer_pool("cost_by_business_unit"),
     partitions_def=daily_partitions,
     backfill_policy=SINGLE_RUN,
     kinds={"delta", "polars"},

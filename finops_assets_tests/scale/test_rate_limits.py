@@ -146,7 +146,7 @@ def test_the_api_assets_declare_their_provider_pools():
     graph = defs.resolve_asset_graph()
     assert graph.get(dg.AssetKey("aws_cost_explorer_raw")).pools == {"aws_cost_explorer_api"}
     assert graph.get(dg.AssetKey("azure_cost_raw")).pools == {"azure_cost_management_api"}
-    assert graph.get(dg.AssetKey("aws_cur_raw")).pools == set()
+    assert graph.get(dg.AssetKey("aws_cur_raw")).pools == {"write_aws_cur_raw"}
 
 
 def test_the_production_instance_limits_pools_per_op(dagster_home):
