@@ -7,7 +7,7 @@ from dagster import AssetExecutionContext
 
 from finops_assets.concurrency import writer_pool
 from finops_assets.ingest.checks import quarantine_threshold_result, raw_contract_result
-from finops_assets.ingest.pipeline import ingest_payloads
+from finops_assets.ingest.pipeline import ParseCache, ingest_payloads
 from finops_assets.metadata import markdown_table
 from finops_assets.partitions import daily_partitions, partition_days
 from finops_assets.resources.lake import LakeResource, LandingResource
@@ -51,8 +51,10 @@ def build_raw_asset(source: ModuleType) -> dg.AssetsDefinition:
         payloads = landing.payloads(source.SOURCE)
         per_day, failed = [], []
         contract_failures, quarantined = [], []
+        cache: ParseCache = {}  # a billing-period file is parsed once per run, not once per day
         for day in partition_days(context):
-            ingested = ingest_payloads(source, payloads.fetch(source.SOURCE, day), day, archive)
+            fetched = payloads.fetch(source.SOURCE, day)
+            ingested = ingest_payloads(source, fetched, day, archive, cache)
             contract_check = raw_contract_result(contract, ingested.rows, day)
             threshold_check = quarantine_threshold_result(
                 source.billed_totals(ingested.rows), ingested.quarantine
@@ -90,6 +92,7 @@ def _day_summary(day, ingested, version: int) -> dict:
     return {
         "day": day.isoformat(),
         "payloads": len(ingested.payload_names),
+        "duplicates_skipped": len(ingested.duplicates),
         "rows": ingested.rows.height,
         "quarantined": ingested.quarantine.height,
         "delta_version": version,

@@ -2,12 +2,23 @@
 
 import datetime as dt
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import ModuleType
 
 import polars as pl
 
-from finops_assets.domain.sources.common import QUARANTINE_COLUMNS, ingestion_key
+from finops_assets.domain.deliveries import (
+    IncompleteDeliveryError,
+    check_not_cut,
+    is_cut_copy,
+    unique_by_content,
+)
+from finops_assets.domain.sources.common import (
+    QUARANTINE_COLUMNS,
+    ParseResult,
+    content_hash,
+    ingestion_key,
+)
 from finops_assets.resources.payloads import Payload
 from finops_assets.storage.archive import RawArchive
 
@@ -20,38 +31,97 @@ class IngestedDay:
     quarantine: pl.DataFrame
     archived: list[str]
     payload_names: list[str]
+    # {name of a payload skipped as a byte-for-byte copy: the name of the one counted}
+    duplicates: dict[str, str] = field(default_factory=dict)
+
+
+# Parse results of one run, by source and content hash: a delivery spanning many days is parsed
+# once per run, however many of its days the run writes.
+ParseCache = dict[tuple[str, str], ParseResult]
 
 
 def ingest_payloads(
-    source: ModuleType, payloads: list[Payload], day: dt.date, archive: RawArchive
+    source: ModuleType,
+    payloads: list[Payload],
+    day: dt.date,
+    archive: RawArchive,
+    cache: ParseCache | None = None,
 ) -> IngestedDay:
     """Archive then parse each payload of `day`; rows dated another day are quarantined, not lost.
 
-    Except in a payload that `spans_days` (a whole-month export file): there only the day's rows
-    (and its bad rows, and bad rows without a date) are kept; other days are their own partitions.
+    The same bytes under two names count once. A CSV whose last row was cut, or a file that is
+    only a cut copy of what was archived before under its name (unless a manifest vouches for
+    it), fails the day with IncompleteDeliveryError naming the file. In a payload that
+    `spans_days` (a billing-period file) only the day's rows are kept (bad rows dated outside
+    its period or not at all go to the period's first day); other days are their own partitions.
     """
+    keep, duplicates = unique_by_content([(p.name, p.data) for p in payloads])
+    payloads = [payloads[i] for i in keep]
     archived, frames, quarantines = [], [], []
+    cache = {} if cache is None else cache
     for payload in payloads:
-        archived.append(archive.store(source.SOURCE, day, payload.name, payload.data))
-        key = payload.ingestion_key or ingestion_key(
-            source.PROVIDER, source.SOURCE, day, payload.data
-        )
-        parsed = source.parse(
-            payload.data, source_file=payload.name, ingestion_key=key, fetched_at=payload.fetched_at
-        )
-        in_day = parsed.rows.filter(pl.col("x_charge_date") == day)
-        frames.append(in_day)
-        if payload.spans_days:  # a month file: other days' rows belong to their own partitions
-            bad_date = pl.col("x_charge_date").is_null()
-            own = parsed.quarantine.filter(bad_date | (pl.col("x_charge_date") == day))
-            quarantines.append(_with_day(own, day))
+        check_not_cut(payload.data, payload.name)
+        period = payload.period or _month_of(day)
+        home_day = period[0] if payload.spans_days else day
+        if not payload.vouched:
+            _refuse_cut_copy(archive, source.SOURCE, home_day, payload)
+        archived.append(archive.store(source.SOURCE, home_day, payload.name, payload.data))
+        parsed = _parse_once(source, payload, home_day, cache)
+        frames.append(parsed.rows.filter(pl.col("x_charge_date") == day))
+        if payload.spans_days:  # a period file: other days' rows belong to their own partitions
+            quarantines.append(_spanning_quarantine(parsed.quarantine, day, period))
             continue
         quarantines.append(_with_day(parsed.quarantine, day))
         quarantines.append(_other_days(parsed.rows, day, source.SOURCE))
     columns = dict(source.RAW_COLUMNS)
     rows = pl.concat(frames, how="vertical") if frames else pl.DataFrame(schema=columns)
     quarantine = pl.concat(quarantines, how="vertical") if quarantines else _empty_quarantine()
-    return IngestedDay(rows, quarantine, archived, [p.name for p in payloads])
+    return IngestedDay(rows, quarantine, archived, [p.name for p in payloads], duplicates)
+
+
+def _parse_once(
+    source: ModuleType, payload: Payload, home_day: dt.date, cache: ParseCache
+) -> ParseResult:
+    digest = content_hash(payload.data)
+    cached = cache.get((source.SOURCE, digest))
+    if cached is not None:
+        return cached
+    key = payload.ingestion_key or ingestion_key(
+        source.PROVIDER, source.SOURCE, home_day, payload.data
+    )
+    parsed = source.parse(
+        payload.data, source_file=payload.name, ingestion_key=key, fetched_at=payload.fetched_at
+    )
+    cache[(source.SOURCE, digest)] = parsed
+    return parsed
+
+
+def _month_of(day: dt.date) -> tuple[dt.date, dt.date]:
+    first = day.replace(day=1)
+    following = (first + dt.timedelta(days=32)).replace(day=1)
+    return first, following - dt.timedelta(days=1)
+
+
+def _spanning_quarantine(
+    quarantine: pl.DataFrame, day: dt.date, period: tuple[dt.date, dt.date]
+) -> pl.DataFrame:
+    """A period file's bad rows of `day`; on the period's first day also those dated outside
+    the period or not at all, so each bad row is filed exactly once."""
+    dated_inside = pl.col("x_charge_date").is_between(*period).fill_null(False)
+    own = pl.col("x_charge_date") == day
+    keep = (own & dated_inside) | (~dated_inside if day == period[0] else pl.lit(False))
+    return _with_day(quarantine.filter(keep), day)
+
+
+def _refuse_cut_copy(archive: RawArchive, source: str, day: dt.date, payload: Payload) -> None:
+    """A shorter file never silently replaces a complete one under the same name."""
+    for path in archive.versions(source, day, payload.name):
+        if is_cut_copy(payload.data, archive.read(path), payload.name):
+            raise IncompleteDeliveryError(
+                f"{payload.name}: its content is a cut copy (a strict prefix) of the version "
+                f"archived at {path}; refused so a shorter file does not replace a complete "
+                "one. Deliver the whole file, or a manifest that lists it."
+            )
 
 
 def _empty_quarantine() -> pl.DataFrame:

@@ -9,9 +9,17 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
 
+from finops_assets.domain.deliveries import (
+    check_against_manifest,
+    is_manifest_name,
+    read_manifest,
+)
 from finops_assets.security.hardening import UnsafePathError, safe_landing_path
 
 _DAY_FOLDER = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+# A billing-period delivery: <source>/<YYYYMMDD-YYYYMMDD>/<export>/<files>, first and last
+# charge day inclusive (written by `finops load`).
+_PERIOD_FOLDER = re.compile(r"^(\d{8})-(\d{8})$")
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._=-]*$")
 
 
@@ -69,6 +77,13 @@ class Payload:
     # True for a file holding many charge days (a CUR 2.0 month file): the pipeline keeps the
     # day's rows and leaves the others to their own partitions instead of quarantining them.
     spans_days: bool = False
+    # The first and last charge day of a billing-period file's delivery (its landing folder):
+    # it is archived and keyed under the first day, and its bad rows dated outside the period or
+    # not at all are quarantined on that day. None: the month of the day being ingested.
+    period: tuple[dt.date, dt.date] | None = None
+    # True when the delivery's manifest lists this file (with size and rows checked where given):
+    # then a file shorter than its archived predecessor is a restatement, not a cut copy.
+    vouched: bool = False
 
 
 class PayloadSource(ABC):
@@ -108,6 +123,68 @@ class LandingFolder(PayloadSource):
                 f"landing folder {self.root} does not exist: run `make demo` (or `finops demo`) "
                 "to generate the sample estate, or set FINOPS_LANDING_DIR"
             )
+        payloads = self._day_payloads(source, day)
+        for folder, span in self._periods_holding(source, day):
+            for export in sorted(p for p in folder.iterdir() if p.is_dir()):
+                payloads += self._delivery_payloads(source, export, span)
+        return payloads
+
+    def _periods_holding(
+        self, source: str, day: dt.date
+    ) -> list[tuple[Path, tuple[dt.date, dt.date]]]:
+        """Billing-period folders of `source` whose day range holds `day`, with their first day."""
+        base = self.root / source
+        day_key(source, day)
+        if not base.is_dir():
+            return []
+        found = []
+        for folder in sorted(base.iterdir()):
+            span = period_span(folder.name)
+            if span and span[0] <= day <= span[1] and folder.is_dir():
+                found.append((self._safe_path(f"{source}/{folder.name}"), span))
+        return found
+
+    def _delivery_payloads(
+        self, source: str, export: Path, span: tuple[dt.date, dt.date]
+    ) -> list[Payload]:
+        """One export's delivery for a period: the files its manifest lists, checked, or all."""
+        relative = f"{source}/{export.parent.name}/{export.name}"
+        files = {
+            path.name: self._read(path, f"{relative}/{path.name}")
+            for path in sorted(export.iterdir())
+            if not path.name.startswith(".") and not path.name.endswith(".tmp")
+        }
+        manifests = [name for name in files if is_manifest_name(name)]
+        if len(manifests) > 1:
+            raise LandingError(f"{self.root / relative}: more than one manifest {manifests}")
+        listed: set[str] | None = None
+        if manifests:
+            manifest = read_manifest(files.pop(manifests[0])[0], f"{relative}/{manifests[0]}")
+            check_against_manifest(manifest, {n: d for n, (d, _) in files.items()})
+            listed = manifest.names()
+        return [
+            Payload(
+                f"{relative}/{name}",
+                data,
+                fetched_at,
+                spans_days=True,
+                period=span,
+                vouched=listed is not None,
+            )
+            for name, (data, fetched_at) in files.items()
+            if listed is None or name in listed  # files a newer manifest dropped are superseded
+        ]
+
+    def _read(self, path: Path, relative_key: str) -> tuple[bytes, dt.datetime]:
+        target = self._checked_file(path, relative_key)
+        try:
+            data = target.read_bytes()
+        except OSError as error:
+            raise LandingError(f"cannot read {path}: {error.strerror}") from error
+        mtime = dt.datetime.fromtimestamp(target.stat().st_mtime_ns / 1e9, tz=dt.UTC)
+        return data, mtime.replace(microsecond=0)
+
+    def _day_payloads(self, source: str, day: dt.date) -> list[Payload]:
         folder = self.day_folder(source, day)
         if not folder.is_dir():
             return []
@@ -115,17 +192,12 @@ class LandingFolder(PayloadSource):
         for path in sorted(folder.iterdir()):
             if path.name.startswith(".") or path.name.endswith(".tmp"):
                 continue
-            target = self._checked_file(path, f"{day_key(source, day)}/{path.name}")
-            try:
-                data = target.read_bytes()
-            except OSError as error:
-                raise LandingError(f"cannot read {path}: {error.strerror}") from error
-            mtime = dt.datetime.fromtimestamp(target.stat().st_mtime_ns / 1e9, tz=dt.UTC)
+            data, fetched_at = self._read(path, f"{day_key(source, day)}/{path.name}")
             payloads.append(
                 Payload(
                     name=f"{source}/{day.isoformat()}/{path.name}",
                     data=data,
-                    fetched_at=mtime.replace(microsecond=0),
+                    fetched_at=fetched_at,
                 )
             )
         return payloads
@@ -147,6 +219,28 @@ class LandingFolder(PayloadSource):
         base = self.root / source
         if not base.is_dir():
             return []
-        return sorted(
-            dt.date.fromisoformat(p.name) for p in base.iterdir() if _DAY_FOLDER.match(p.name)
-        )
+        days = {dt.date.fromisoformat(p.name) for p in base.iterdir() if _DAY_FOLDER.match(p.name)}
+        for folder in base.iterdir():
+            span = period_span(folder.name)
+            if span:
+                days.update(
+                    span[0] + dt.timedelta(days=n) for n in range((span[1] - span[0]).days + 1)
+                )
+        return sorted(days)
+
+
+def period_folder_name(first: dt.date, last: dt.date) -> str:
+    """`YYYYMMDD-YYYYMMDD`: the landing folder of a delivery covering first..last (inclusive)."""
+    return f"{first:%Y%m%d}-{last:%Y%m%d}"
+
+
+def period_span(name: str) -> tuple[dt.date, dt.date] | None:
+    """(first, last) day of a billing-period folder name; None for any other name."""
+    match = _PERIOD_FOLDER.fullmatch(name)
+    if not match:
+        return None
+    try:
+        first, last = (dt.datetime.strptime(g, "%Y%m%d").date() for g in match.groups())
+    except ValueError:
+        return None
+    return (first, last) if first <= last else None

@@ -50,6 +50,20 @@ class RawArchive:
         names = (info.base_name for info in fs.get_file_info(selector))
         return {n.split("-", 1)[0] for n in names if not n.endswith(".tmp") and "-" in n}
 
+    def versions(self, source: str, day: dt.date, name: str) -> list[str]:
+        """Archive paths of every version stored under `name` for `source` and `day`."""
+        safe_name = name.replace("/", "__")
+        fs, base = self._fs_and_base()
+        folder = f"{base}/{source}/{day.isoformat()}"
+        if fs.get_file_info(folder).type != pafs.FileType.Directory:
+            return []
+        infos = fs.get_file_info(pafs.FileSelector(folder))
+        return sorted(
+            i.path
+            for i in infos
+            if i.type == pafs.FileType.File and i.base_name[17:] == safe_name  # "<digest16>-"
+        )
+
     def read(self, path: str) -> bytes:
         fs, _ = self._fs_and_base()
         with fs.open_input_stream(path) as stream:
