@@ -5,6 +5,7 @@ until it has a delivery record for (event, sink), and sinks drop event ids they 
 """
 
 import fcntl
+import hashlib
 import json
 import time
 from abc import ABC, abstractmethod
@@ -13,6 +14,20 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+
+def redacted_failure(error: BaseException) -> str:
+    """What may be stored of a sink failure: the one redaction boundary of event delivery.
+
+    A sink error carrying safe fields (a `safe_message()`: name, status, body hash) keeps them;
+    any other exception keeps its type and a hash of its text, never the text itself, which may
+    quote the URL, the routing key or an echoed request.
+    """
+    safe_message = getattr(error, "safe_message", None)
+    if callable(safe_message):
+        return f"{type(error).__name__}: {safe_message()}"
+    digest = hashlib.sha256(str(error).encode("utf-8", "replace")).hexdigest()[:16]
+    return f"{type(error).__name__}: message withheld, sha256 {digest}"
 
 
 class EventSink(ABC):
@@ -201,8 +216,8 @@ class Outbox:
                 sleep(backoff_seconds * 2 ** (attempt - 2))
             try:
                 sink.deliver(entry.payload, entry.event_id)
-            except Exception as exc:  # any sink failure is recorded and retried
-                error = f"{type(exc).__name__}: {exc}"
+            except Exception as exc:  # any sink failure is recorded (redacted) and retried
+                error = redacted_failure(exc)
                 self._record(entry.event_id, sink.name, "failed", attempt=attempt, error=error)
             else:
                 return None

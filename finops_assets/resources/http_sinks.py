@@ -6,6 +6,7 @@ when the sink is built, so a bad URL fails before anything is sent. A non-2xx an
 `SinkDeliveryError`; the outbox records it and retries (see event_sinks.Outbox).
 """
 
+import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -24,7 +25,29 @@ BUDGET_RESOLVED = "com.finops.budget.threshold.resolved"
 
 
 class SinkDeliveryError(RuntimeError):
-    """The receiver answered with an error status (the outbox retries)."""
+    """The receiver answered with an error status, or could not be reached (the outbox retries).
+
+    It carries only what is safe to store: the sink's name, the HTTP status (None when no answer
+    came), the kind of failure, and the SHA-256 and length of the answer's body. Never the body,
+    the URL or a key: receivers and proxies echo requests, so a body may hold the secret.
+    """
+
+    def __init__(
+        self, sink: str, status: int | None, kind: str, body: bytes | None = None
+    ) -> None:
+        self.sink, self.status, self.kind = sink, status, kind
+        self.body_sha256 = hashlib.sha256(body).hexdigest() if body is not None else ""
+        self.body_bytes = len(body) if body is not None else 0
+        super().__init__(self.safe_message())
+
+    def safe_message(self) -> str:
+        """The failure in words that hold no secret (built from the safe fields only)."""
+        if self.status is None:
+            return f"{self.sink}: {self.kind} (no HTTP answer)"
+        return (
+            f"{self.sink}: HTTP {self.status} {self.kind}; body of {self.body_bytes} bytes, "
+            f"sha256 {self.body_sha256[:16]}"
+        )
 
 
 def redacted_url(url: str) -> str:
@@ -36,14 +59,6 @@ def redacted_url(url: str) -> str:
         return "<malformed URL>"
     host = f"[{host}]" if ":" in host else host
     return f"{parts.scheme}://{host}{f':{port}' if port else ''}/<redacted>"
-
-
-def scrubbed(text: str, url: str) -> str:
-    """`text` with `url`, and its path and query, replaced by their redacted form."""
-    parts = urlsplit(url)
-    secret_part = parts.path + (f"?{parts.query}" if parts.query else "")
-    text = text.replace(url, redacted_url(url))
-    return text.replace(secret_part, "/<redacted>") if secret_part.strip("/") else text
 
 
 def _parse_event(event_json: bytes, event_id: str) -> dict[str, Any]:
@@ -83,14 +98,11 @@ class HttpSink(EventSink):
                 timeout=self.timeout_seconds,
                 allow_redirects=False,
             )
-        except requests.RequestException as error:  # its message holds the URL's path: redact
-            raise SinkDeliveryError(
-                f"{self.name}: {type(error).__name__}: {scrubbed(str(error), self.url)}"
-            ) from None
+        except requests.RequestException as error:  # its message holds the URL's path: dropped
+            raise SinkDeliveryError(self.name, None, type(error).__name__) from None
         if not 200 <= response.status_code < 300:
             raise SinkDeliveryError(
-                f"{self.name}: HTTP {response.status_code} from {redacted_url(self.url)}: "
-                f"{response.text[:200]}"
+                self.name, response.status_code, "rejected", response.content
             )
         return response
 

@@ -67,7 +67,9 @@ class Received:
 class RecordingServer:
     """HTTPS server that records every POST and answers from `statuses` (then `default_status`).
 
-    A request answered with an error status is recorded in `rejected`, not in `received`.
+    A request answered with an error status is recorded in `rejected`, not in `received`. With
+    `echo`, an error answer repeats the whole request (path, headers, body) in its reason phrase
+    and body, as some proxies' error pages do: the secrets then come back in the answer.
     """
 
     cert: Path
@@ -77,6 +79,7 @@ class RecordingServer:
     statuses: list[int] = field(default_factory=list)
     received: list[Received] = field(default_factory=list)
     rejected: list[Received] = field(default_factory=list)
+    echo: bool = False
 
     def start(self) -> "RecordingServer":
         recorder = self
@@ -91,7 +94,13 @@ class RecordingServer:
                 record = Received(self.path, {k.lower(): v for k, v in self.headers.items()}, body)
                 (recorder.received if status < 300 else recorder.rejected).append(record)
                 answer = b'{"status":"success"}' if status < 300 else b'{"error":"down"}'
-                self.send_response(status)
+                echoed = f"{self.path} {dict(self.headers)} ".encode() + body
+                if recorder.echo and status >= 300:
+                    answer = b"request was: " + echoed
+                    reason = echoed.decode("latin-1").replace("\r", " ").replace("\n", " ")
+                    self.send_response(status, reason[:2000])
+                else:
+                    self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(answer)))
                 self.end_headers()
