@@ -13,10 +13,10 @@ from decimal import Decimal, InvalidOperation, localcontext
 from typing import Any
 
 import polars as pl
-import yaml
 
 from finops_assets.domain.money import MONEY, quantize_half_up
 from finops_assets.domain.reference import minor_units_table
+from finops_assets.domain.strict_yaml import StrictYamlError, load_strict_yaml
 
 SCOPE_COLUMNS = {
     "business_unit": "x_business_unit",
@@ -73,7 +73,10 @@ class Budget:
 
 def load_budgets(text: str, base_currency: str) -> list[Budget]:
     """Parse and validate a budgets YAML document (`budgets:` list); errors name the budget."""
-    document = yaml.safe_load(text)
+    try:
+        document = load_strict_yaml(text, "budgets file")
+    except StrictYamlError as error:
+        raise BudgetConfigError(str(error)) from None
     if not isinstance(document, dict) or not isinstance(document.get("budgets"), list):
         raise BudgetConfigError("budgets file must be a mapping with a 'budgets' list")
     budgets: list[Budget] = []
@@ -122,9 +125,16 @@ def _parse_budget(entry: Any, position: int, base_currency: str) -> Budget:
     )
 
 
+def _shown(value: Any) -> str:
+    """A value as the file wrote it (a YAML number is read as an exact Decimal)."""
+    return str(value) if isinstance(value, Decimal) else repr(value)
+
+
 def _parse_amount(name: str, raw: Any) -> Decimal:
     if isinstance(raw, bool) or not isinstance(raw, str | int):
-        raise BudgetConfigError(f"{name}: amount must be a quoted decimal string, got {raw!r}")
+        raise BudgetConfigError(
+            f"{name}: amount must be a quoted decimal string, got {_shown(raw)}"
+        )
     try:
         amount = Decimal(str(raw).strip())
     except InvalidOperation:
@@ -151,7 +161,7 @@ def _parse_thresholds(name: str, raw: Any) -> tuple[int, ...]:
     for value in raw:
         if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= 1000:
             raise BudgetConfigError(
-                f"{name}: threshold {value!r} must be a whole percent in (0, 1000]"
+                f"{name}: threshold {_shown(value)} must be a whole percent in (0, 1000]"
             )
     if any(later <= earlier for earlier, later in zip(raw, raw[1:], strict=False)):
         raise BudgetConfigError(f"{name}: thresholds {raw} must be strictly increasing")

@@ -14,9 +14,9 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from finops_assets.domain.reference import load_tag_aliases
+from finops_assets.domain.rules_schema import RulesShapeError, validate_rules_document
+from finops_assets.domain.strict_yaml import StrictYamlError, load_strict_yaml
 from finops_assets.domain.tags import normalize_tag_key
 
 UNALLOCATED = "unallocated"
@@ -252,14 +252,29 @@ def _checked_tag_keys(keys: tuple[str, ...]) -> tuple[str, ...]:
     return keys
 
 
+def _canonical(value: Any) -> Any:
+    """A decimal as the float it equals when that is exact (the hash stays what it was), else text."""
+    if isinstance(value, Decimal) and Decimal(repr(float(value))) == value:
+        return float(value)
+    return str(value)
+
+
 def load_rules(text: str) -> AllocationRules:
-    """Parse and validate a YAML rules document into a versioned AllocationRules."""
+    """Parse and validate a YAML rules document into a versioned AllocationRules.
+
+    Read strictly: a duplicate or unknown key, a float that is not exact, an alias bomb or a
+    shape the JSON Schema refuses raises RulesError naming the key.
+    """
     try:
-        doc = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise RulesError(f"rules file is not valid YAML: {exc}") from exc
+        doc = load_strict_yaml(text, "rules file")
+    except StrictYamlError as exc:
+        raise RulesError(str(exc)) from None
     if not isinstance(doc, dict):
         raise RulesError("rules file must be a mapping with a 'version'")
+    try:
+        validate_rules_document(doc)
+    except RulesShapeError as exc:
+        raise RulesError(str(exc)) from None
     version = doc.get("version")
     if not isinstance(version, str) or not version:
         raise RulesError("rule 'version': required, must be a string (quote it in YAML)")
@@ -274,7 +289,7 @@ def load_rules(text: str) -> AllocationRules:
     shared = tuple(_parse_shared(r, i, units) for i, r in enumerate(doc.get("shared") or []))
     _check_overlaps(hierarchy)
     _check_overlaps(shared)
-    canonical = json.dumps(doc, sort_keys=True, separators=(",", ":"), default=str)
+    canonical = json.dumps(doc, sort_keys=True, separators=(",", ":"), default=_canonical)
     return AllocationRules(
         version=version,
         content_hash=hashlib.sha256(canonical.encode()).hexdigest(),

@@ -17,7 +17,7 @@ from google.cloud import storage
 
 import finops_assets
 from finops_assets.conformance.export import neutralize_formulas, write_focus_dataset
-from finops_assets.domain.budgets import load_budgets
+from finops_assets.domain.budgets import BudgetConfigError, load_budgets
 from finops_assets.domain.focus import NORMALIZED_COLUMNS
 from finops_assets.domain.rules import RulesError, load_rules
 from finops_assets.domain.sources import aws_cur, focus_export
@@ -214,7 +214,7 @@ def test_rules_yaml_with_a_python_tag_is_refused_and_never_runs(tmp_path):
 def test_budgets_yaml_with_a_python_tag_is_refused_and_never_runs(tmp_path):
     marker = tmp_path / "ran"
     text = f"budgets:\n  - {_EXECUTES.format(marker=marker)}\n"
-    with pytest.raises(yaml.YAMLError, match="python/object"):
+    with pytest.raises(BudgetConfigError, match="not valid YAML.*python/object"):
         load_budgets(text, "USD")
     assert not marker.exists()
 
