@@ -1,15 +1,16 @@
 """AdmissionReview v1: parse a request, find the namespace's business unit, build the response.
 
-Which business unit owns a namespace: the namespace label `finops.io/business-unit` (from a
-labels file, or learned from Namespace objects the webhook is shown), else the `k8s_namespace`
-hierarchy rules of allocation_rules.yaml. A namespace of no unit is never blocked.
+Which business unit owns a namespace: the `k8s_namespace` hierarchy rules of
+allocation_rules.yaml, else an operator's labels file, else the namespace label
+`finops.io/business-unit` read from the Kubernetes API. Never from the objects under review.
+A namespace of no unit is never blocked.
 
 What is enforced: CREATE of a Deployment, or of a Pod without an owner (a bare pod). Pods created
 by a controller (ReplicaSet, Job, ...) for workloads that already exist are allowed with the
 warnings, so running services keep self-healing; updates and deletes are always allowed.
 """
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -76,28 +77,31 @@ def admission_response(uid: str, decision: Decision) -> dict[str, Any]:
 
 
 class NamespaceDirectory:
-    """Namespace -> business unit, from namespace labels first, then the rules' namespace map."""
+    """Namespace -> business unit, from configuration and the API server only (stateless).
+
+    In order: the allocation rules' `k8s_namespace` hierarchy rules, then an operator's labels
+    file, then the Namespace's `finops.io/business-unit` label read from the Kubernetes API
+    (`labels_lookup`, e.g. KubernetesNamespaceLabels.labels). Nothing is learned from reviews.
+    """
 
     def __init__(
         self,
         namespace_labels: Mapping[str, Mapping[str, str]] | None = None,
         rule_units: Mapping[str, str] | None = None,
+        labels_lookup: Callable[[str], Mapping[str, str]] | None = None,
     ) -> None:
         self.labels = {ns: dict(labels) for ns, labels in (namespace_labels or {}).items()}
         self.rule_units = dict(rule_units or {})
-
-    def learn(self, request: AdmissionRequest) -> None:
-        """Remember the labels of a Namespace object the API server shows the webhook."""
-        if request.kind == "Namespace" and request.operation in ("CREATE", "UPDATE"):
-            metadata = request.object.get("metadata") or {}
-            name, labels = metadata.get("name"), metadata.get("labels") or {}
-            if isinstance(name, str) and isinstance(labels, dict):
-                self.labels[name] = {str(k): str(v) for k, v in labels.items()}
+        self.labels_lookup = labels_lookup
 
     def business_unit(self, namespace: str) -> str | None:
-        """The unit owning `namespace`, or None when no label or rule names it."""
-        label = self.labels.get(namespace, {}).get(BUSINESS_UNIT_LABEL)
-        return label or self.rule_units.get(namespace)
+        """The unit owning `namespace`, or None; a failed API lookup raises NamespaceLookupError."""
+        unit = self.rule_units.get(namespace) or self.labels.get(namespace, {}).get(
+            BUSINESS_UNIT_LABEL
+        )
+        if unit or self.labels_lookup is None or not namespace:
+            return unit
+        return self.labels_lookup(namespace).get(BUSINESS_UNIT_LABEL) or None
 
 
 def is_new_workload(request: AdmissionRequest) -> bool:

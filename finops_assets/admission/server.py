@@ -1,7 +1,8 @@
 """The admission webhook over HTTPS: POST /events (budget CloudEvents), POST /validate (reviews).
 
-Standard library only (http.server + ssl). Every request is answered: a bad body gets a 400 with
-a JSON `error` message, an unexpected failure a 500, and the server goes on serving.
+Standard library only (http.server + ssl). Every request is answered: a bad body gets a 4xx with
+a JSON `error` message (see limits.py), an unexpected failure a 500 that names no detail, and
+the server goes on serving. GET /state needs the events token; /healthz and /readyz do not.
 """
 
 import hmac
@@ -14,16 +15,32 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from finops_assets.admission.kube import NamespaceLookupError
+from finops_assets.admission.limits import (
+    CLOUDEVENTS_TYPES,
+    JSON_TYPES,
+    HttpRefusal,
+    body_length,
+    check_content_type,
+    parse_json,
+    read_body,
+)
 from finops_assets.admission.review import (
+    ENFORCED_KINDS,
+    AdmissionRequest,
     AdmissionReviewError,
     NamespaceDirectory,
     admission_response,
     is_new_workload,
     parse_admission_review,
 )
-from finops_assets.admission.state import Decision, EnforcementState, EventError
-
-MAX_BODY_BYTES = 1 << 20
+from finops_assets.admission.state import (
+    Decision,
+    EnforcementState,
+    EventConflictError,
+    EventError,
+)
+from finops_assets.admission.transport import ServerLimits, TlsServer
 
 
 def current_utc_month() -> str:
@@ -32,7 +49,11 @@ def current_utc_month() -> str:
 
 
 class AdmissionWebhook:
-    """The webhook's logic, thread safe: budget events in, admission decisions out."""
+    """The webhook's logic, thread safe: budget events in, admission decisions out.
+
+    `events_token` guards POST /events and GET /state; without one the webhook refuses to exist
+    unless `allow_unauthenticated` (a development flag) says otherwise.
+    """
 
     def __init__(
         self,
@@ -40,7 +61,13 @@ class AdmissionWebhook:
         events_token: str = "",
         month: Callable[[], str | None] = current_utc_month,
         state_file: Path | None = None,
+        allow_unauthenticated: bool = False,
     ) -> None:
+        if not events_token and not allow_unauthenticated:
+            raise ValueError(
+                "refusing to start without an events token (FINOPS_ADMISSION_EVENTS_TOKEN): "
+                "anyone could post budget events; --insecure-dev-no-token allows it in development"
+            )
         self.directory = directory
         self.events_token = events_token
         self.month = month
@@ -50,20 +77,27 @@ class AdmissionWebhook:
         if state_file is not None and state_file.exists():
             self.state = EnforcementState.from_json(state_file.read_text(encoding="utf-8"))
 
+    def authorized(self, authorization: str) -> bool:
+        """True when `authorization` is `Bearer <events token>` (or no token is configured)."""
+        if not self.events_token:
+            return True
+        expected = f"Bearer {self.events_token}".encode()
+        return hmac.compare_digest(authorization.encode("utf-8", "replace"), expected)
+
     def receive_event(self, body: bytes, authorization: str) -> tuple[int, dict[str, Any]]:
-        """Apply one structured CloudEvent; 401 on a wrong token, 400 on a bad event."""
-        if self.events_token and not hmac.compare_digest(
-            authorization.encode(), f"Bearer {self.events_token}".encode()
-        ):
+        """Apply one structured CloudEvent: 401 wrong token, 400 bad event, 409 reused id."""
+        if not self.authorized(authorization):
             return 401, {"error": "missing or wrong bearer token for /events"}
         try:
-            event = json.loads(body)
+            event = parse_json(body, "CloudEvent")
             with self._lock:
                 outcome = self.state.apply(event)
                 if self.state_file is not None and outcome == "applied":
                     self._save()
-        except (json.JSONDecodeError, UnicodeDecodeError) as error:
-            return 400, {"error": f"body is not JSON: {error}"}
+        except HttpRefusal as error:
+            return error.status, {"error": str(error)}
+        except EventConflictError as error:
+            return 409, {"error": str(error)}
         except EventError as error:
             return 400, {"error": str(error)}
         return 200, {"id": event["id"], "outcome": outcome}
@@ -71,20 +105,32 @@ class AdmissionWebhook:
     def review(self, body: bytes) -> tuple[int, dict[str, Any]]:
         """Answer an AdmissionReview v1; 400 with the reason when it is malformed."""
         try:
-            request = parse_admission_review(json.loads(body))
-        except (json.JSONDecodeError, UnicodeDecodeError) as error:
-            return 400, {"error": f"AdmissionReview body is not JSON: {error}"}
+            request = parse_admission_review(parse_json(body, "AdmissionReview"))
+        except HttpRefusal as error:
+            return error.status, {"error": str(error)}
         except AdmissionReviewError as error:
             return 400, {"error": f"malformed AdmissionReview: {error}"}
-        with self._lock:
-            self.directory.learn(request)
-            unit = self.directory.business_unit(request.namespace)
-            decision = self.state.decide(unit, self.month()) if unit else Decision(True)
+        if request.kind not in ENFORCED_KINDS:
+            return 200, admission_response(request.uid, Decision(True))
+        decision = self._decide(request)
         if not decision.allowed and not is_new_workload(request):
             decision = Decision(True, "", (decision.message, *decision.warnings))
-        if request.kind not in ("Pod", "Deployment"):
-            decision = Decision(True)
         return 200, admission_response(request.uid, decision)
+
+    def _decide(self, request: AdmissionRequest) -> Decision:
+        month = self.month()
+        try:
+            unit = self.directory.business_unit(request.namespace)
+        except NamespaceLookupError as error:
+            with self._lock:
+                enforcing = self.state.any_denied(month)
+            if enforcing:  # fail closed only while some unit is over a hard budget
+                return Decision(
+                    False, f"denied: business unit unknown while hard budgets are enforced: {error}"
+                )
+            return Decision(True, "", (f"finops: business unit unknown: {error}",))
+        with self._lock:
+            return self.state.decide(unit, month) if unit else Decision(True)
 
     def snapshot(self) -> dict[str, Any]:
         """The enforcement state as a JSON document."""
@@ -92,13 +138,14 @@ class AdmissionWebhook:
             return dict(json.loads(self.state.to_json()))
 
     def _save(self) -> None:
-        assert self.state_file is not None
+        if self.state_file is None:
+            return
         temporary = self.state_file.with_suffix(".tmp")
         temporary.write_text(self.state.to_json(), encoding="utf-8")
         temporary.replace(self.state_file)
 
 
-def _handler(webhook: AdmissionWebhook) -> type[BaseHTTPRequestHandler]:
+def _handler(webhook: AdmissionWebhook, body_seconds: float) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
@@ -113,64 +160,63 @@ def _handler(webhook: AdmissionWebhook) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             self.wfile.write(body)
 
+        def handle_one_request(self) -> None:
+            arm = getattr(self.server, "arm", None)
+            if arm is not None:
+                arm(self.connection)
+            super().handle_one_request()
+
         def do_GET(self) -> None:
-            if self.path == "/healthz":
+            if self.path in ("/healthz", "/readyz"):
                 self._send(200, {"status": "ok"})
             elif self.path == "/state":
-                self._send(200, webhook.snapshot())
+                if webhook.authorized(self.headers.get("Authorization", "")):
+                    self._send(200, webhook.snapshot())
+                else:
+                    self._send(401, {"error": "missing or wrong bearer token for /state"})
             else:
-                self._send(404, {"error": f"no route GET {self.path}"})
+                self._send(404, {"error": "no such route"})
+
+        def _body(self, allowed_types: tuple[str, ...]) -> bytes:
+            length = body_length(
+                self.headers.get("Content-Length"), self.headers.get("Transfer-Encoding")
+            )
+            check_content_type(self.headers.get("Content-Type"), allowed_types)
+            return read_body(self.rfile, length, body_seconds)
 
         def do_POST(self) -> None:
+            route = self.path.split("?")[0]
             try:
-                length = int(self.headers.get("Content-Length") or 0)
-            except ValueError:
-                length = -1
-            if not 0 <= length <= MAX_BODY_BYTES:
-                self.close_connection = True
-                self._send(413 if length > 0 else 400, {"error": "bad or too large body"})
-                return
-            body = self.rfile.read(length)
-            try:
-                if self.path == "/events":
-                    auth = self.headers.get("Authorization", "")
-                    self._send(*webhook.receive_event(body, auth))
-                elif self.path.split("?")[0] == "/validate":
-                    self._send(*webhook.review(body))
+                if route == "/events":
+                    body = self._body(CLOUDEVENTS_TYPES)
+                    self._send(*webhook.receive_event(body, self.headers.get("Authorization", "")))
+                elif route == "/validate":
+                    self._send(*webhook.review(self._body(JSON_TYPES)))
                 else:
-                    self._send(404, {"error": f"no route POST {self.path}"})
+                    self.close_connection = True
+                    self._send(404, {"error": "no such route"})
+            except HttpRefusal as refusal:
+                self.close_connection = True  # the rest of the body is not read
+                self._send(refusal.status, {"error": str(refusal)})
             except Exception as error:  # never let one request take the server down
-                self._send(500, {"error": f"{type(error).__name__}: {error}"})
+                self.close_connection = True
+                self._send(500, {"error": f"internal error ({type(error).__name__})"})
 
     return Handler
 
 
-class _TlsServer(ThreadingHTTPServer):
-    """Handshakes in the request's own thread, so a silent client cannot stall the accept loop."""
-
-    daemon_threads = True
-
-    def __init__(self, address: tuple[str, int], handler: Any, context: ssl.SSLContext) -> None:
-        super().__init__(address, handler)
-        self.context = context
-
-    def finish_request(self, request: Any, client_address: Any) -> None:
-        request.settimeout(10)
-        try:
-            tls = self.context.wrap_socket(request, server_side=True)
-        except (ssl.SSLError, OSError):
-            return  # a failed handshake (plain HTTP, wrong CA, timeout) ends this connection only
-        try:
-            super().finish_request(tls, client_address)
-        finally:
-            tls.close()
-
-
 def make_server(
-    webhook: AdmissionWebhook, host: str, port: int, cert: Path, key: Path
+    webhook: AdmissionWebhook,
+    host: str,
+    port: int,
+    cert: Path,
+    key: Path,
+    limits: ServerLimits | None = None,
 ) -> ThreadingHTTPServer:
     """An HTTPS server (TLS 1.2+) for `webhook` on host:port (port 0: any free port)."""
+    limits = limits or ServerLimits()
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     context.load_cert_chain(certfile=str(cert), keyfile=str(key))
-    return _TlsServer((host, port), _handler(webhook), context)
+    handler = _handler(webhook, limits.request_seconds)
+    return TlsServer((host, port), handler, context, limits)

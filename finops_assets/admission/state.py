@@ -6,16 +6,24 @@ Rules (only budgets scoped to a business unit, with enforcement soft or hard, co
   allow with a warning; a hard budget with a lower threshold crossed: allow with a warning;
 - a resolved event removes its threshold; a newer month replaces an older one, and a budget whose
   month is not the current month (when a clock is given) no longer counts.
-Applying the same event twice changes nothing (ids are remembered).
+Applying the same event twice changes nothing (ids are remembered with a digest of their content,
+so a forged event reusing an id is refused, not taken for a duplicate); an event is validated in
+full before its id is remembered; an older event for a threshold (reordered delivery) is stale.
 """
 
+import hashlib
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 CROSSED = "com.finops.budget.threshold.crossed"
 RESOLVED = "com.finops.budget.threshold.resolved"
+ENFORCEMENTS = ("none", "soft", "hard")
+BASES = ("actual", "forecast")
+MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
 
 class EventError(ValueError):
@@ -32,6 +40,7 @@ class BudgetEnforcement:
     basis: str
     month: str
     crossed: set[int] = field(default_factory=set)
+    updated: dict[str, str] = field(default_factory=dict)  # threshold -> time of its last event
 
 
 @dataclass(frozen=True)
@@ -55,48 +64,130 @@ def validate_cloudevent(event: Any) -> dict[str, Any]:
     return event
 
 
+class EventConflictError(EventError):
+    """An event id already applied with different content (a forged or replayed id): HTTP 409."""
+
+
+@dataclass(frozen=True)
+class BudgetEvent:
+    """A budget threshold event, fully validated: nothing is recorded before this exists."""
+
+    id: str
+    type: str
+    budget_id: str
+    scope_kind: str
+    scope_value: str
+    month: str
+    threshold: int
+    enforcement: str
+    basis: str
+    time: datetime
+
+
+def _text(event_id: str, data: Mapping[str, Any], key: str, allowed: tuple[str, ...] = ()) -> str:
+    value = data.get(key)
+    if not isinstance(value, str) or not value or (allowed and value not in allowed):
+        expected = f"one of {list(allowed)}" if allowed else "a non-empty string"
+        raise EventError(f"event {event_id}: data.{key} {value!r} is not {expected}")
+    return value
+
+
+def parse_budget_event(event: Mapping[str, Any]) -> BudgetEvent:
+    """Every field enforcement reads, checked; EventError names the first one that is wrong."""
+    event_id = event["id"]
+    data = event.get("data")
+    if not isinstance(data, dict):
+        raise EventError(f"event {event_id}: budget data incomplete: no data object")
+    scope = data.get("scope")
+    if not isinstance(scope, dict):
+        raise EventError(f"event {event_id}: budget data incomplete: no scope object")
+    month = _text(event_id, data, "month")
+    if not MONTH.fullmatch(month):
+        raise EventError(f"event {event_id}: data.month {month!r} is not YYYY-MM")
+    threshold = data.get("threshold_percent")
+    if not isinstance(threshold, int) or isinstance(threshold, bool) or not 0 < threshold <= 1000:
+        raise EventError(f"event {event_id}: data.threshold_percent {threshold!r} is not 1..1000")
+    try:
+        time = datetime.fromisoformat(str(event.get("time")))
+    except ValueError:
+        raise EventError(f"event {event_id}: time {event.get('time')!r} is not ISO 8601") from None
+    if time.tzinfo is None:
+        raise EventError(f"event {event_id}: time {event.get('time')!r} has no time zone")
+    return BudgetEvent(
+        event_id,
+        event["type"],
+        _text(event_id, data, "budget_id"),
+        _text(event_id, scope, "kind"),
+        _text(event_id, scope, "value"),
+        month,
+        threshold,
+        _text(event_id, data, "enforcement", ENFORCEMENTS),
+        _text(event_id, data, "basis", BASES),
+        time,
+    )
+
+
+def event_digest(event: Mapping[str, Any]) -> str:
+    """SHA-256 of the event's canonical JSON: the same id must always carry the same content."""
+    canonical = json.dumps(event, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
 class EnforcementState:
     """Budget enforcement per business unit, fed by budget CloudEvents (not thread safe)."""
 
     def __init__(self) -> None:
         self.budgets: dict[str, BudgetEnforcement] = {}
-        self.seen: set[str] = set()
+        self.seen: dict[str, str] = {}  # event id -> content digest ("" if from an old state)
 
     def apply(self, event: Mapping[str, Any]) -> str:
-        """Fold one CloudEvent in: "applied", "duplicate", "ignored" (not a unit budget) or "stale"."""
+        """Fold one CloudEvent in: applied, duplicate, ignored (not a unit budget) or stale.
+
+        The event is validated in full before its id is remembered, so a rejected event never
+        blocks its corrected resend; an id seen before with other content raises
+        EventConflictError; an event older than the last one applied to its threshold (a
+        reordered delivery) or of an older month is stale.
+        """
         event = validate_cloudevent(event)
+        digest = event_digest(event)
         if event["id"] in self.seen:
-            return "duplicate"
-        if event["type"] not in (CROSSED, RESOLVED):
-            return "ignored"
-        data = event.get("data")
-        if not isinstance(data, dict):
-            raise EventError(f"event {event['id']}: budget data incomplete: no data object")
-        try:
-            scope, month = data["scope"], str(data["month"])
-            threshold, budget_id = int(data["threshold_percent"]), str(data["budget_id"])
-        except (TypeError, KeyError, ValueError) as error:
-            raise EventError(f"event {event['id']}: budget data incomplete: {error!r}") from None
-        self.seen.add(event["id"])
-        if not isinstance(scope, dict) or scope.get("kind") != "business_unit":
-            return "ignored"
-        current = self.budgets.get(budget_id)
-        if current is not None and current.month > month:
-            return "stale"
-        if current is None or current.month < month:
-            current = BudgetEnforcement(
-                budget_id,
-                str(scope["value"]),
-                str(data.get("enforcement", "none")),
-                str(data.get("basis", "actual")),
-                month,
+            if self.seen[event["id"]] in ("", digest):
+                return "duplicate"
+            raise EventConflictError(
+                f"event {event['id']}: already applied with different content (refused)"
             )
-            self.budgets[budget_id] = current
-        if event["type"] == CROSSED:
-            current.crossed.add(threshold)
+        if event["type"] not in (CROSSED, RESOLVED):
+            self.seen[event["id"]] = digest
+            return "ignored"
+        parsed = parse_budget_event(event)
+        self.seen[event["id"]] = digest
+        if parsed.scope_kind != "business_unit":
+            return "ignored"
+        return self._fold(parsed)
+
+    def _fold(self, event: BudgetEvent) -> str:
+        current = self.budgets.get(event.budget_id)
+        if current is not None and current.month > event.month:
+            return "stale"
+        if current is None or current.month < event.month:
+            current = BudgetEnforcement(
+                event.budget_id, event.scope_value, event.enforcement, event.basis, event.month
+            )
+            self.budgets[event.budget_id] = current
+        last = current.updated.get(str(event.threshold))
+        if last is not None and datetime.fromisoformat(last) > event.time:
+            return "stale"
+        current.updated[str(event.threshold)] = event.time.isoformat()
+        if event.type == CROSSED:
+            current.crossed.add(event.threshold)
         else:
-            current.crossed.discard(threshold)
+            current.crossed.discard(event.threshold)
         return "applied"
+
+    def any_denied(self, month: str | None) -> bool:
+        """True when some business unit is currently over a hard budget."""
+        units = {b.business_unit for b in self.budgets.values()}
+        return any(not self.decide(unit, month).allowed for unit in units)
 
     def decide(self, business_unit: str, month: str | None = None) -> Decision:
         """Deny, warn or allow new workloads of `business_unit` (only `month` counts, if given)."""
@@ -126,7 +217,7 @@ class EnforcementState:
             {**vars(b), "crossed": sorted(b.crossed)}
             for b in sorted(self.budgets.values(), key=lambda b: b.budget_id)
         ]
-        return json.dumps({"budgets": budgets, "seen": sorted(self.seen)}, indent=1)
+        return json.dumps({"budgets": budgets, "seen": dict(sorted(self.seen.items()))}, indent=1)
 
     @classmethod
     def from_json(cls, text: str) -> "EnforcementState":
@@ -136,5 +227,6 @@ class EnforcementState:
         for record in document.get("budgets", []):
             record = {**record, "crossed": set(record["crossed"])}
             state.budgets[record["budget_id"]] = BudgetEnforcement(**record)
-        state.seen = set(document.get("seen", []))
+        seen = document.get("seen", {})
+        state.seen = dict(seen) if isinstance(seen, dict) else dict.fromkeys(seen, "")
         return state

@@ -1,6 +1,7 @@
 """The admission webhook over real HTTPS: AdmissionReview v1 in the three states, bad input."""
 
 import json
+import os
 import subprocess
 import sys
 from datetime import date
@@ -100,16 +101,16 @@ def events_frame_of(payloads: list[dict]) -> pl.DataFrame:
     return events_frame(parsed)
 
 
-def test_namespace_labels_are_learned_from_namespace_reviews(admission: RunningWebhook) -> None:
+def test_a_forged_namespace_review_relabels_nothing(admission: RunningWebhook) -> None:
     send(admission, events(HARD, {1: "1000"}))
-    assert verdict(admission, review("Deployment", "web-2"))["allowed"]  # unknown namespace
-    namespace = review("Namespace", "", uid="ns")
+    assert verdict(admission, review("Deployment", "shop"))["allowed"] is False
+    namespace = review("Namespace", "", operation="UPDATE", uid="ns")
     namespace["request"]["object"]["metadata"] = {
-        "name": "web-2",
-        "labels": {"finops.io/business-unit": "marketing-web"},
+        "name": "shop",
+        "labels": {"finops.io/business-unit": "search"},
     }
-    assert verdict(admission, namespace)["allowed"] is True
-    assert verdict(admission, review("Deployment", "web-2"))["allowed"] is False
+    assert verdict(admission, namespace)["allowed"] is True  # not enforced, and not learned
+    assert verdict(admission, review("Deployment", "shop"))["allowed"] is False
 
 
 def test_malformed_reviews_get_400_and_the_server_goes_on(admission: RunningWebhook) -> None:
@@ -159,7 +160,8 @@ def test_command_line_serves_https(admission_cert: tuple[Path, Path]) -> None:
     cert, key = admission_cert
     command = [sys.executable, "-m", "finops_assets.admission", "--cert", str(cert)]
     command += ["--key", str(key), "--host", "127.0.0.1", "--port", "0", "--month", "2026-10"]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, cwd=Path.cwd())
+    env = {**os.environ, "FINOPS_ADMISSION_EVENTS_TOKEN": "cli-token"}
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, cwd=Path.cwd(), env=env)
     try:
         assert process.stdout is not None
         line = process.stdout.readline()
