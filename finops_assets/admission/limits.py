@@ -59,8 +59,10 @@ def read_body(stream: BufferedIOBase, length: int, deadline_seconds: float) -> b
     while remaining:
         if time.monotonic() > deadline:
             raise HttpRefusal(408, f"body not received within {deadline_seconds:g} s")
-        read1 = getattr(stream, "read1", stream.read)
-        chunk = read1(min(remaining, 1 << 16))
+        try:
+            chunk = stream.read1(min(remaining, 1 << 16))
+        except TimeoutError:
+            raise HttpRefusal(408, "body stalled: no byte within the read timeout") from None
         if not chunk:
             raise HttpRefusal(400, "body shorter than its Content-Length")
         chunks.append(chunk)

@@ -181,8 +181,9 @@ def _handler(webhook: AdmissionWebhook, body_seconds: float) -> type[BaseHTTPReq
             length = body_length(
                 self.headers.get("Content-Length"), self.headers.get("Transfer-Encoding")
             )
+            body = read_body(self.rfile, length, body_seconds)  # read first: the answer arrives
             check_content_type(self.headers.get("Content-Type"), allowed_types)
-            return read_body(self.rfile, length, body_seconds)
+            return body
 
         def do_POST(self) -> None:
             route = self.path.split("?")[0]
@@ -196,7 +197,7 @@ def _handler(webhook: AdmissionWebhook, body_seconds: float) -> type[BaseHTTPReq
                     self.close_connection = True
                     self._send(404, {"error": "no such route"})
             except HttpRefusal as refusal:
-                self.close_connection = True  # the rest of the body is not read
+                self.close_connection = refusal.status != 415  # else the body may be unread
                 self._send(refusal.status, {"error": str(refusal)})
             except Exception as error:  # never let one request take the server down
                 self.close_connection = True

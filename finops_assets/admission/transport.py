@@ -89,8 +89,26 @@ class TlsServer(ThreadingHTTPServer):
         finally:
             with self._deadlines_lock:
                 self._deadlines.pop(tls, None)
-            tls.close()
+            _lingering_close(tls)
 
     def server_close(self) -> None:
         self._stopped.set()
         super().server_close()
+
+
+def _lingering_close(connection: ssl.SSLSocket, seconds: float = 0.5) -> None:
+    """Close after the answer is out: stop writing, drain what the client still sends (bounded).
+
+    A plain close with unread bytes (a refused body) sends a TCP reset, which can destroy the
+    4xx answer before the client reads it.
+    """
+    with contextlib.suppress(OSError):
+        socket.socket.shutdown(connection, socket.SHUT_WR)
+        connection.settimeout(seconds)
+        deadline, drained = time.monotonic() + seconds, 0
+        while time.monotonic() < deadline and drained < (1 << 21):
+            chunk = socket.socket.recv(connection, 1 << 16)
+            if not chunk:
+                break
+            drained += len(chunk)
+    connection.close()

@@ -4,23 +4,20 @@ import json
 import os
 import subprocess
 import sys
-from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
 import polars as pl
 import requests
 
-from finops_assets.domain.budgets import Budget, budget_status
+from finops_assets.domain.budgets import Budget
 from finops_assets.domain.events import (
-    budget_threshold_events,
-    event_to_json,
     events_frame,
     fired_state,
 )
-from finops_assets.domain.money import MONEY
 from finops_assets_tests.admission.webhook_server import (
     RunningWebhook,
+    events,
     review,
     start_webhook,
     verdict,
@@ -32,21 +29,6 @@ HARD = Budget(
 SOFT = Budget(
     "bu-pay", "business_unit", "payments", Decimal("1000"), "USD", (80, 100), "actual", "soft"
 )
-
-
-def events(budget: Budget, costs: dict[int, str], state: dict | None = None) -> list[dict]:
-    """Structured JSON of the budget's October 2026 events on the last day of `costs`."""
-    frame = pl.DataFrame(
-        {
-            "x_charge_date": [date(2026, 10, d) for d in costs],
-            "x_provider": ["aws"] * len(costs),
-            "x_business_unit": [budget.scope_value] * len(costs),
-            "x_effective_cost_base": [Decimal(v) for v in costs.values()],
-        },
-        schema_overrides={"x_effective_cost_base": MONEY},
-    )
-    status = budget_status(frame, [budget], date(2026, 10, max(costs)))
-    return [json.loads(event_to_json(e)) for e in budget_threshold_events(status, [budget], state)]
 
 
 def send(admission: RunningWebhook, payloads: list[dict]) -> list[str]:

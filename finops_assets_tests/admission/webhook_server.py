@@ -3,14 +3,21 @@
 import json
 import threading
 from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
 from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import polars as pl
 import requests
 
 from finops_assets.admission.review import BUSINESS_UNIT_LABEL, NamespaceDirectory
 from finops_assets.admission.server import AdmissionWebhook, make_server
+from finops_assets.admission.transport import ServerLimits
+from finops_assets.domain.budgets import Budget, budget_status
+from finops_assets.domain.events import budget_threshold_events, event_to_json
+from finops_assets.domain.money import MONEY
 from finops_assets.domain.rules import SHIPPED_RULES_PATH, load_rules_file
 
 EVENTS_TOKEN = "test-token"
@@ -31,17 +38,21 @@ class RunningWebhook:
 
 
 def start_webhook(
-    cert: tuple[Path, Path], state_file: Path | None = None, month: str | None = "2026-10"
+    cert: tuple[Path, Path],
+    state_file: Path | None = None,
+    month: str | None = "2026-10",
+    directory: NamespaceDirectory | None = None,
+    limits: ServerLimits | None = None,
 ) -> tuple[RunningWebhook, ThreadingHTTPServer]:
     """Serve a webhook whose namespace `shop` is labelled marketing-web (rules map the rest)."""
-    directory = NamespaceDirectory(
+    directory = directory or NamespaceDirectory(
         {"shop": {BUSINESS_UNIT_LABEL: "marketing-web"}},
         load_rules_file(SHIPPED_RULES_PATH).namespace_units(),
     )
     webhook = AdmissionWebhook(
         directory, events_token=EVENTS_TOKEN, month=lambda: month, state_file=state_file
     )
-    server = make_server(webhook, "127.0.0.1", 0, *cert)
+    server = make_server(webhook, "127.0.0.1", 0, *cert, limits=limits)
     thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     return RunningWebhook(f"https://127.0.0.1:{server.server_port}", str(cert[0]), webhook), server
@@ -77,3 +88,18 @@ def verdict(admission: RunningWebhook, body: dict[str, Any]) -> dict[str, Any]:
     assert document["apiVersion"] == "admission.k8s.io/v1" and document["kind"] == "AdmissionReview"
     assert document["response"]["uid"] == body["request"]["uid"]
     return document["response"]
+
+
+def events(budget: Budget, costs: dict[int, str], state: dict | None = None) -> list[dict]:
+    """Structured JSON of the budget's October 2026 events on the last day of `costs`."""
+    frame = pl.DataFrame(
+        {
+            "x_charge_date": [date(2026, 10, d) for d in costs],
+            "x_provider": ["aws"] * len(costs),
+            "x_business_unit": [budget.scope_value] * len(costs),
+            "x_effective_cost_base": [Decimal(v) for v in costs.values()],
+        },
+        schema_overrides={"x_effective_cost_base": MONEY},
+    )
+    status = budget_status(frame, [budget], date(2026, 10, max(costs)))
+    return [json.loads(event_to_json(e)) for e in budget_threshold_events(status, [budget], state)]

@@ -11,7 +11,6 @@ from uuid import uuid4
 import boto3
 import polars as pl
 import pytest
-import yaml
 from azure.storage.blob import BlobServiceClient
 from google.cloud import storage
 
