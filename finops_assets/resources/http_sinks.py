@@ -32,9 +32,7 @@ class SinkDeliveryError(RuntimeError):
     the URL or a key: receivers and proxies echo requests, so a body may hold the secret.
     """
 
-    def __init__(
-        self, sink: str, status: int | None, kind: str, body: bytes | None = None
-    ) -> None:
+    def __init__(self, sink: str, status: int | None, kind: str, body: bytes | None = None) -> None:
         self.sink, self.status, self.kind = sink, status, kind
         self.body_sha256 = hashlib.sha256(body).hexdigest() if body is not None else ""
         self.body_bytes = len(body) if body is not None else 0
@@ -101,9 +99,7 @@ class HttpSink(EventSink):
         except requests.RequestException as error:  # its message holds the URL's path: dropped
             raise SinkDeliveryError(self.name, None, type(error).__name__) from None
         if not 200 <= response.status_code < 300:
-            raise SinkDeliveryError(
-                self.name, response.status_code, "rejected", response.content
-            )
+            raise SinkDeliveryError(self.name, response.status_code, "rejected", response.content)
         return response
 
 

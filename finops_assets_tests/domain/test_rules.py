@@ -62,7 +62,11 @@ def test_hash_follows_content_not_formatting() -> None:
         ("beta: 66.7", "beta: 66.6", "rule 's1': fixed percentages sum to 99.9, not 100"),
         ("driver: fixed", "driver: vibes", "rule 's1': driver: 'vibes' is not one of"),
         ('version: "1"', "", "version"),
-        ('match: {sub_account_id: "999"}', 'match: {account: "9"}', "rule 's1': match: unknown key 'account'; did you mean 'sub_account_id'"),
+        (
+            'match: {sub_account_id: "999"}',
+            'match: {account: "9"}',
+            "rule 's1': match: unknown key 'account'; did you mean 'sub_account_id'",
+        ),
         (
             "priority: 10, match: {sub_account_id: [",
             "priority: x, match: {sub_account_id: [",
