@@ -67,6 +67,7 @@ def cost_anomalies(
             "anomalies": found_all.height,
             "delivered": len(report.delivered),
             "delivery_failures": dg.MetadataValue.json([list(f) for f in report.failed][:20]),
+            "torn_ledger_lines": dg.MetadataValue.json(report.torn[:20]),
             "anomalies_table": markdown_table(found_all.select(shown) if frames else []),
         },
         check_results=[check_result("check_cost_anomalies_contract", failures)],

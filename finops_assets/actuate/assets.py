@@ -115,6 +115,7 @@ def budget_events(
             "delivered": len(report.delivered),
             "pending_after_delivery": len(outbox.pending([sink.name for sink in targets])),
             "delivery_failures": dg.MetadataValue.json([list(f) for f in report.failed][:20]),
+            "torn_ledger_lines": dg.MetadataValue.json(report.torn[:20]),
         },
         check_results=[check_result("check_budget_events_contract", failures)],
     )

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from finops_assets.resources.json_lines import TornLine, append_json_line, read_json_lines
+
 
 def redacted_failure(error: BaseException) -> str:
     """What may be stored of a sink failure: the one redaction boundary of event delivery.
@@ -41,17 +43,12 @@ class EventSink(ABC):
 
 
 def _read_json_lines(path: Path) -> list[dict[str, Any]]:
-    if not path.exists():
-        return []
-    with path.open(encoding="utf-8") as handle:
-        return [json.loads(line) for line in handle if line.strip()]
+    """The readable records of a JSON-lines file; a torn line is skipped and logged (json_lines)."""
+    return read_json_lines(path).records
 
 
 def _append_json_line(path: Path, record: dict[str, Any]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    line = json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    with path.open("a", encoding="utf-8") as handle:
-        handle.write(line + "\n")
+    append_json_line(path, record)
 
 
 class LocalEventLogSink(EventSink):
@@ -89,6 +86,7 @@ class DeliveryReport:
 
     delivered: list[tuple[str, str]] = field(default_factory=list)
     failed: list[tuple[str, str, str]] = field(default_factory=list)
+    torn: list[str] = field(default_factory=list)  # outbox lines cut by a killed writer, skipped
 
 
 class Outbox:
@@ -148,6 +146,13 @@ class Outbox:
             return entries
         return [e for e in entries if any((e.event_id, s) not in done for s in sink_names)]
 
+    def torn_lines(self) -> list[TornLine]:
+        """Lines of the outbox files that a killed writer cut short: skipped, named here."""
+        return [
+            *read_json_lines(self._events_path).torn,
+            *read_json_lines(self._deliveries_path).torn,
+        ]
+
     def mark_delivered(self, event_id: str, sink_name: str) -> None:
         """Record that `sink_name` has the event (a repeated mark is not written twice)."""
         if (event_id, sink_name) not in self.delivered():
@@ -190,6 +195,7 @@ class Outbox:
                     else:
                         broken.setdefault(sink.name, error)
                         report.failed.append((entry.event_id, sink.name, error))
+            report.torn = [torn.describe() for torn in self.torn_lines()]
         return report
 
     @contextmanager
