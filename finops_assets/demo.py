@@ -44,6 +44,21 @@ telemetry:
   enabled: false
 nux:
   enabled: false
+# A killed run becomes FAILED (the daemon of `finops dev` checks each run's worker every 5 s, see
+# finops_assets/instance_health.py) and a run whose worker crashed is retried once.
+run_launcher:
+  module: finops_assets.instance_health
+  class: LocalRunLauncher
+run_monitoring:
+  enabled: true
+  poll_interval_seconds: 5
+  start_timeout_seconds: 180
+  cancel_timeout_seconds: 180
+  max_resume_run_attempts: 0
+run_retries:
+  enabled: true
+  max_retries: 1
+  retry_on_asset_or_op_failure: false
 """
 
 
