@@ -36,10 +36,6 @@ concurrency:
   pools:
     default_limit: 1
     granularity: run
-run_monitoring:
-  enabled: true
-  start_timeout_seconds: 180
-  max_resume_run_attempts: 0
 telemetry:
   enabled: false
 nux:
