@@ -9,8 +9,11 @@ import polars as pl
 
 MONEY_SCALE = 10
 MONEY = pl.Decimal(38, MONEY_SCALE)
-# Scale used to parse text before rounding it half-up to MONEY_SCALE.
-_PARSE = pl.Decimal(38, 18)
+# Half-up at MONEY_SCALE is decided by the next digit alone, so text is cut (never rounded) to
+# one more decimal, read exactly, and rounded once. Exponent forms are cut the same way at _SCI.
+_PLAIN = pl.Decimal(38, MONEY_SCALE + 1)
+_SCI_SCALE = 20
+_SCI = pl.Decimal(38, _SCI_SCALE)
 # Working scale for products of two MONEY operands (sum of scales; see DESIGN.md).
 WORK_SCALE = 20
 WORK = pl.Decimal(38, WORK_SCALE)
@@ -20,11 +23,34 @@ DEFAULT_MINOR_UNITS = {"USD": 2, "EUR": 2, "GBP": 2, "JPY": 0, "KWD": 3, "BHD": 
 
 
 def parse_money_expr(column: str) -> pl.Expr:
-    """Text -> MONEY, half-up at scale 10; unparseable text becomes null (quarantine it)."""
+    """Text -> MONEY, rounded once half-up at scale 10; unparseable text becomes null (quarantine).
+
+    Any number of decimals: digits past the 11th are cut before reading (they cannot change a
+    half-up rounding at the 10th), so 0.0000000000499.. gives 0, never 1E-10 by a double rounding.
+    """
     text = pl.col(column).cast(pl.Utf8).str.strip_chars()
+    cut = text.str.replace(rf"^([+-]?\d*\.\d{{{MONEY_SCALE + 1}}})\d+$", "${1}")
+    plain = cut.cast(_PLAIN, strict=False)
+    exponent_form = text.str.contains(r"^[+-]?(\d+\.?\d*|\.\d+)[eE][+-]?\d+$")
     return (
-        text.cast(_PARSE, strict=False).round(MONEY_SCALE, mode="half_away_from_zero").cast(MONEY)
+        pl.when(exponent_form)
+        .then(_round_to_money(_exponent_text_expr(text).cast(_SCI, strict=False)))
+        .otherwise(_round_to_money(plain))
     )
+
+
+def _exponent_text_expr(text: pl.Expr) -> pl.Expr:
+    """'m.mmm[eE]x' with the mantissa cut to at most _SCI_SCALE decimals of the value."""
+    mantissa = text.str.extract(r"^([+-]?[\d.]+)[eE]", 1)
+    exponent = text.str.extract(r"[eE]([+-]?\d+)$", 1).cast(pl.Int64, strict=False)
+    dot = mantissa.str.find(".", literal=True)
+    keep = (pl.lit(_SCI_SCALE) + exponent).clip(lower_bound=0)
+    cut = pl.when(dot.is_null()).then(mantissa).otherwise(mantissa.str.slice(0, dot + 1 + keep))
+    return pl.concat_str(cut.str.strip_suffix("."), pl.lit("e"), exponent.cast(pl.Utf8))
+
+
+def _round_to_money(parsed: pl.Expr) -> pl.Expr:
+    return parsed.round(MONEY_SCALE, mode="half_away_from_zero").cast(MONEY)
 
 
 def round_half_up_expr(expr: pl.Expr, scale: int) -> pl.Expr:
