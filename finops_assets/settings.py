@@ -39,6 +39,10 @@ class Settings:
     base_currency: str = "USD"
     storage_options: Mapping[str, str] = field(default_factory=dict)
     quarantine_max_share: Decimal = Decimal("0.01")
+    # Absolute limit per day, currency and money column (None: the share limit only).
+    quarantine_max_amount: Decimal | None = None
+    # Files of one source-day that may be refused as unreadable before the day fails.
+    quarantine_max_refused_files: int = 1
     # source name -> where its payloads come from ("landing", "api", s3://, gs://, az://, ...)
     source_locations: Mapping[str, str] = field(default_factory=dict)
     # Where the ECB's daily reference rates are fetched from (FINOPS_ECB_BASE_URL; "off" = the
@@ -77,12 +81,7 @@ class Settings:
         options = {}
         if scheme != "file":
             options = {k: v for k, v in env.items() if k.startswith(_STORAGE_OPTION_PREFIXES)}
-        try:
-            max_share = Decimal(env.get("FINOPS_QUARANTINE_MAX_SHARE", "0.01"))
-        except InvalidOperation as error:
-            raise SettingsError(
-                "FINOPS_QUARANTINE_MAX_SHARE must be a decimal such as 0.01"
-            ) from error
+        max_share, max_amount, max_files = _quarantine_limits(env)
         locations = {
             key.removeprefix(_SOURCE_PREFIX).lower(): value
             for key, value in env.items()
@@ -94,6 +93,8 @@ class Settings:
             fx_wait_retries=_non_negative_int(env, "FINOPS_FX_WAIT_RETRIES", 24),
             source_locations=locations,
             quarantine_max_share=max_share,
+            quarantine_max_amount=max_amount,
+            quarantine_max_refused_files=max_files,
             home=home,
             lake_uri=lake_uri,
             landing_dir=Path(env.get("FINOPS_LANDING_DIR", str(home / "landing"))).resolve(),
@@ -110,6 +111,27 @@ def _non_negative_int(env: Mapping[str, str], name: str, default: int) -> int:
     if not value.isdigit():
         raise SettingsError(f"{name}={value!r} must be a whole number of 0 or more")
     return int(value)
+
+
+def _quarantine_limits(env: Mapping[str, str]) -> tuple[Decimal, Decimal | None, int]:
+    """FINOPS_QUARANTINE_MAX_SHARE (0.01), _MAX_AMOUNT (unset) and _MAX_REFUSED_FILES (1)."""
+    try:
+        max_share = Decimal(env.get("FINOPS_QUARANTINE_MAX_SHARE", "0.01"))
+        amount_text = env.get("FINOPS_QUARANTINE_MAX_AMOUNT", "").strip()
+        max_amount = Decimal(amount_text) if amount_text else None
+    except InvalidOperation as error:
+        raise SettingsError(
+            "FINOPS_QUARANTINE_MAX_SHARE and FINOPS_QUARANTINE_MAX_AMOUNT must be decimals "
+            "such as 0.01 and 500"
+        ) from error
+    if not Decimal(0) <= max_share <= Decimal(1):
+        raise SettingsError("FINOPS_QUARANTINE_MAX_SHARE must be between 0 and 1, such as 0.01")
+    if max_amount is not None and max_amount < 0:
+        raise SettingsError("FINOPS_QUARANTINE_MAX_AMOUNT must not be negative")
+    files_text = env.get("FINOPS_QUARANTINE_MAX_REFUSED_FILES", "1").strip()
+    if not files_text.isdigit():
+        raise SettingsError("FINOPS_QUARANTINE_MAX_REFUSED_FILES must be a whole number such as 1")
+    return max_share, max_amount, int(files_text)
 
 
 def lake_scheme(uri: str) -> str:

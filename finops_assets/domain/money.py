@@ -28,7 +28,12 @@ def parse_money_expr(column: str) -> pl.Expr:
     Any number of decimals: digits past the 11th are cut before reading (they cannot change a
     half-up rounding at the 10th), so 0.0000000000499.. gives 0, never 1E-10 by a double rounding.
     """
-    text = pl.col(column).cast(pl.Utf8).str.strip_chars()
+    return parse_money_text_expr(pl.col(column))
+
+
+def parse_money_text_expr(value: pl.Expr) -> pl.Expr:
+    """parse_money_expr over any text expression (e.g. a field read out of a JSON record)."""
+    text = value.cast(pl.Utf8).str.strip_chars()
     cut = text.str.replace(rf"^([+-]?\d*\.\d{{{MONEY_SCALE + 1}}})\d+$", "${1}")
     plain = cut.cast(_PLAIN, strict=False)
     exponent_form = text.str.contains(r"^[+-]?(\d+\.?\d*|\.\d+)[eE][+-]?\d+$")

@@ -55,10 +55,8 @@ def build_raw_asset(source: ModuleType) -> dg.AssetsDefinition:
         for day in partition_days(context):
             fetched = payloads.fetch(source.SOURCE, day)
             ingested = ingest_payloads(source, fetched, day, archive, cache)
-            contract_check = raw_contract_result(contract, ingested.rows, day)
-            threshold_check = quarantine_threshold_result(
-                source.billed_totals(ingested.rows), ingested.quarantine
-            )
+            contract_check = raw_contract_result(contract, ingested.parsed_rows, day)
+            threshold_check = quarantine_threshold_result(source, ingested, day)
             if not contract_check.passed or not threshold_check.passed:
                 failed.append(day.isoformat())
                 contract_failures += contract_check.failures

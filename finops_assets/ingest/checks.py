@@ -1,12 +1,19 @@
 """Checks on raw tables: the contract, and how much money went to quarantine."""
 
 import datetime as dt
-from decimal import Decimal
+from types import ModuleType
 
 import pandera.polars as pa
 import polars as pl
 
-from finops_assets.domain.money import parse_money_expr
+from finops_assets.domain.money import MONEY
+from finops_assets.domain.quarantine import (
+    QuarantineLimits,
+    limit_failures,
+    quarantined_money,
+    refused_file_failures,
+)
+from finops_assets.ingest.pipeline import IngestedDay
 from finops_assets.settings import Settings
 from finops_assets.storage import tables
 from finops_assets.storage.contract import TableContract
@@ -16,47 +23,88 @@ from finops_assets.storage.validation import ValidationOutcome, contract_schema,
 def raw_contract_result(
     contract: TableContract, rows: pl.DataFrame, day: dt.date
 ) -> ValidationOutcome:
-    """check_raw_contract: typed columns, the day's rows only, ingestion metadata present."""
+    """check_raw_contract: typed columns, the day's rows only, ingestion metadata present.
+
+    Give it the rows the day's files claimed BEFORE they were filtered to the day (IngestedDay.
+    parsed_rows): a row of another day in a one-day file fails the day, naming file and line.
+    """
     schema = contract_schema(
         contract,
         checks={"x_charge_date": [pa.Check.equal_to(day)]},
         required=("x_ingestion_key", "x_source_file"),
     )
-    return validate_frame(schema, rows)
+    outcome = validate_frame(schema, rows)
+    if outcome.passed:
+        return outcome
+    located = [_located(failure, rows, day) for failure in outcome.failures]
+    return ValidationOutcome(False, outcome.failure_count, located)
+
+
+def _located(failure: dict, rows: pl.DataFrame, day: dt.date) -> dict:
+    """A pandera failure case with the day, file and line of the row it points at."""
+    index = failure.get("index")
+    if index is None or not str(index).isdigit() or int(index) >= rows.height:
+        return {"day": day.isoformat(), **failure}
+    row = rows.row(int(index), named=True)
+    return {
+        "day": day.isoformat(),
+        "file": row.get("x_source_file"),
+        "line": row.get("x_source_line"),
+        **failure,
+    }
+
+
+def quarantine_limits(settings: Settings | None = None) -> QuarantineLimits:
+    """The deployment's quarantine limits (FINOPS_QUARANTINE_* settings)."""
+    settings = settings or Settings.from_env()
+    return QuarantineLimits(
+        max_share=settings.quarantine_max_share,
+        max_amount=settings.quarantine_max_amount,
+        max_refused_files=settings.quarantine_max_refused_files,
+    )
+
+
+def raw_kept_money(source: ModuleType, rows: pl.DataFrame) -> pl.DataFrame:
+    """[currency, money_column, amount] of the rows a source-day kept.
+
+    BilledCost from the source's billed_totals; a source whose raw rows carry the other FOCUS
+    money columns (RAW_MONEY_COLUMNS, e.g. FOCUS exports) adds them.
+    """
+    billed = source.billed_totals(rows).select(
+        "currency", pl.lit("BilledCost").alias("money_column"), pl.col("amount").cast(MONEY)
+    )
+    columns = getattr(source, "RAW_MONEY_COLUMNS", {})
+    currency = getattr(source, "RAW_CURRENCY_COLUMN", None)
+    others = [
+        rows.group_by(pl.col(currency).alias("currency")).agg(
+            pl.lit(focus_name).alias("money_column"),
+            pl.col(raw_name).sum().cast(MONEY).alias("amount"),
+        )
+        for focus_name, raw_name in columns.items()
+        if focus_name != "BilledCost" and currency
+    ]
+    return pl.concat([billed, *others], how="vertical") if others else billed
 
 
 def quarantine_threshold_result(
-    billed_totals: pl.DataFrame, quarantine: pl.DataFrame, max_share: Decimal | None = None
+    source: ModuleType,
+    ingested: IngestedDay,
+    day: dt.date,
+    limits: QuarantineLimits | None = None,
 ) -> ValidationOutcome:
-    """check_quarantined_money: quarantined money stays under a share of the day's money.
+    """check_quarantined_money: a source-day passes only while its quarantine stays in limits.
 
-    Per currency, the share is |quarantined amounts| / (|quarantined| + |billed total of the
-    rows that parsed|), over quarantined rows whose amount could be read;
-    FINOPS_QUARANTINE_MAX_SHARE sets the limit (default 0.01).
+    Per currency and money column, quarantined money over the day's money (share) and in
+    absolute terms, and the number of files refused as unreadable (FINOPS_QUARANTINE_*).
+    Each failure names the day, the files and the top reasons.
     """
-    limit = max_share if max_share is not None else Settings.from_env().quarantine_max_share
-    if quarantine.is_empty():
-        return ValidationOutcome(True, 0, [])
-    bad = (
-        quarantine.with_columns(parse_money_expr("x_amount").abs().alias("amount"))
-        .group_by("x_currency")
-        .agg(pl.col("amount").sum().alias("quarantined"), pl.len().alias("quarantined_rows"))
+    limits = limits or quarantine_limits()
+    quarantined = quarantined_money(ingested.quarantine, getattr(source, "RAW_MONEY_COLUMNS", {}))
+    kept = raw_kept_money(source, ingested.rows)
+    failures = limit_failures(day, kept, quarantined, limits)
+    failures += refused_file_failures(
+        day, ingested.refused_files, len(ingested.payload_names), limits
     )
-    good = {r["currency"]: abs(r["amount"] or Decimal(0)) for r in billed_totals.to_dicts()}
-    failures = []
-    for record in bad.to_dicts():
-        quarantined = record["quarantined"] or Decimal(0)
-        total = quarantined + good.get(record["x_currency"], Decimal(0))
-        share = quarantined / total if total else Decimal(0)
-        if share > limit:
-            failures.append(
-                {
-                    "currency": record["x_currency"],
-                    "quarantined": str(quarantined),
-                    "share": str(round(share, 6)),
-                    "limit": str(limit),
-                }
-            )
     return ValidationOutcome(not failures, len(failures), failures)
 
 

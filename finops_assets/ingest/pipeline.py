@@ -1,7 +1,6 @@
 """One day of one source: archive every payload, parse it, split good rows from quarantined ones."""
 
 import datetime as dt
-import json
 from dataclasses import dataclass, field
 from types import ModuleType
 
@@ -16,8 +15,10 @@ from finops_assets.domain.deliveries import (
 from finops_assets.domain.sources.common import (
     QUARANTINE_COLUMNS,
     ParseResult,
+    SourceFormatError,
     content_hash,
     ingestion_key,
+    refused_file_row,
 )
 from finops_assets.resources.payloads import Payload
 from finops_assets.storage.archive import RawArchive
@@ -25,7 +26,13 @@ from finops_assets.storage.archive import RawArchive
 
 @dataclass(frozen=True)
 class IngestedDay:
-    """What one day of one source produced."""
+    """What one day of one source produced.
+
+    `parsed_rows` are the rows the payloads claim for this day before any filter: every row of
+    a one-day file, the day's rows of a day-spanning one (check_raw_contract looks at them);
+    `refused_files` lists each file that could not be read at all (file, reason, bytes), also
+    present as one quarantine row each.
+    """
 
     rows: pl.DataFrame
     quarantine: pl.DataFrame
@@ -33,6 +40,8 @@ class IngestedDay:
     payload_names: list[str]
     # {name of a payload skipped as a byte-for-byte copy: the name of the one counted}
     duplicates: dict[str, str] = field(default_factory=dict)
+    parsed_rows: pl.DataFrame = field(default_factory=pl.DataFrame)
+    refused_files: list[dict] = field(default_factory=list)
 
 
 # Parse results of one run, by source and content hash: a delivery spanning many days is parsed
@@ -54,10 +63,13 @@ def ingest_payloads(
     it), fails the day with IncompleteDeliveryError naming the file. In a payload that
     `spans_days` (a billing-period file) only the day's rows are kept (bad rows dated outside
     its period or not at all go to the period's first day); other days are their own partitions.
+    A file that cannot be read at all is quarantined as one row (file, reason, bytes) and the
+    day's other files still ingest; the quarantine check decides whether the day may pass.
     """
     keep, duplicates = unique_by_content([(p.name, p.data) for p in payloads])
     payloads = [payloads[i] for i in keep]
-    archived, frames, quarantines = [], [], []
+    archived, frames, quarantines, claimed = [], [], [], []
+    refused: list[dict] = []
     cache = {} if cache is None else cache
     for payload in payloads:
         check_not_cut(payload.data, payload.name)
@@ -66,17 +78,41 @@ def ingest_payloads(
         if not payload.vouched:
             _refuse_cut_copy(archive, source.SOURCE, home_day, payload)
         archived.append(archive.store(source.SOURCE, home_day, payload.name, payload.data))
-        parsed = _parse_once(source, payload, home_day, cache)
-        frames.append(parsed.rows.filter(pl.col("x_charge_date") == day))
+        try:
+            parsed = _parse_once(source, payload, home_day, cache)
+        except SourceFormatError as error:
+            refused.append({"file": payload.name, "reason": str(error), "bytes": len(payload.data)})
+            quarantines.append(_refused(source, payload, day, str(error)))
+            continue
+        in_day = parsed.rows.filter(pl.col("x_charge_date") == day)
+        frames.append(in_day)
+        claimed.append(in_day if payload.spans_days else parsed.rows)
         if payload.spans_days:  # a period file: other days' rows belong to their own partitions
             quarantines.append(_spanning_quarantine(parsed.quarantine, day, period))
             continue
         quarantines.append(_with_day(parsed.quarantine, day))
-        quarantines.append(_other_days(parsed.rows, day, source.SOURCE))
+        quarantines.append(_other_days(source, parsed.rows, day))
     columns = dict(source.RAW_COLUMNS)
-    rows = pl.concat(frames, how="vertical") if frames else pl.DataFrame(schema=columns)
-    quarantine = pl.concat(quarantines, how="vertical") if quarantines else _empty_quarantine()
-    return IngestedDay(rows, quarantine, archived, [p.name for p in payloads], duplicates)
+    return IngestedDay(
+        rows=_concat(frames, columns),
+        quarantine=_concat(quarantines, QUARANTINE_COLUMNS),
+        archived=archived,
+        payload_names=[p.name for p in payloads],
+        duplicates=duplicates,
+        parsed_rows=_concat(claimed, columns),
+        refused_files=refused,
+    )
+
+
+def _concat(frames: list[pl.DataFrame], schema: dict) -> pl.DataFrame:
+    return pl.concat(frames, how="vertical") if frames else pl.DataFrame(schema=schema)
+
+
+def _refused(source: ModuleType, payload: Payload, day: dt.date, reason: str) -> pl.DataFrame:
+    key = payload.ingestion_key or ingestion_key(source.PROVIDER, source.SOURCE, day, payload.data)
+    return refused_file_row(
+        day=day, source=source.SOURCE, name=payload.name, data=payload.data, key=key, reason=reason
+    )
 
 
 def _parse_once(
@@ -135,16 +171,16 @@ def _with_day(quarantine: pl.DataFrame, day: dt.date) -> pl.DataFrame:
     )
 
 
-def _other_days(rows: pl.DataFrame, day: dt.date, source: str) -> pl.DataFrame:
-    """Rows a payload of `day` carried for another day: quarantined with the reason."""
+def _other_days(source: ModuleType, rows: pl.DataFrame, day: dt.date) -> pl.DataFrame:
+    """Rows a payload of `day` carried for another day: quarantined with amount and currency."""
     stray = rows.filter(pl.col("x_charge_date") != day)
     if stray.is_empty():
         return _empty_quarantine()
-    records = [json.dumps(r, default=str, sort_keys=True) for r in stray.to_dicts()]
+    amounts = source.row_amounts(stray)
     return pl.DataFrame(
         {
             "x_charge_date": [day] * stray.height,
-            "x_source": [source] * stray.height,
+            "x_source": [source.SOURCE] * stray.height,
             "x_ingestion_key": stray["x_ingestion_key"],
             "x_source_file": stray["x_source_file"],
             "x_source_line": stray["x_source_line"],
@@ -152,9 +188,11 @@ def _other_days(rows: pl.DataFrame, day: dt.date, source: str) -> pl.DataFrame:
             "x_reason": [
                 f"charge day {d} is outside the file's day {day}" for d in stray["x_charge_date"]
             ],
-            "x_raw_record": records,
-            "x_amount": [None] * stray.height,
-            "x_currency": [None] * stray.height,
+            "x_raw_record": stray.select(
+                pl.struct(pl.all()).struct.json_encode().alias("r")
+            ).to_series(),
+            "x_amount": amounts["amount"].cast(pl.Utf8),
+            "x_currency": amounts["currency"],
         },
         schema=QUARANTINE_COLUMNS,
     )

@@ -25,6 +25,7 @@ from finops_assets.domain.sources.aws_cost_explorer_focus import (
     PROVIDER,
     SOURCE,
     billed_totals,
+    row_amounts,
     to_focus,
 )
 from finops_assets.domain.sources.common import (
@@ -34,7 +35,7 @@ from finops_assets.domain.sources.common import (
     SourceFormatError,
 )
 
-__all__ = ["METRICS", "PROVIDER", "RAW_COLUMNS", "SOURCE", "billed_totals", "parse", "to_focus"]
+__all__ = ["METRICS", "PROVIDER", "RAW_COLUMNS", "SOURCE", "billed_totals", "parse", "row_amounts", "to_focus"]
 
 METRICS = {
     "UnblendedCost": "unblended_cost",

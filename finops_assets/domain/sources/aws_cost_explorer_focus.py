@@ -142,6 +142,14 @@ def to_focus(raw: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+def row_amounts(raw: pl.DataFrame) -> pl.DataFrame:
+    """Per row, in order: the billed amount (UnblendedCost) and its currency."""
+    return raw.select(
+        pl.col("unblended_cost_amount").cast(MONEY).alias("amount"),
+        pl.col("unblended_cost_unit").cast(pl.Utf8).alias("currency"),
+    )
+
+
 def billed_totals(raw: pl.DataFrame) -> pl.DataFrame:
     """Sum of UnblendedCost per currency: what AWS billed in this raw frame."""
     return (

@@ -15,13 +15,20 @@ import re
 import polars as pl
 
 from finops_assets.domain.money import MONEY, parse_money_expr
-from finops_assets.domain.sources.aws_cur_focus import PROVIDER, SOURCE, billed_totals, to_focus
+from finops_assets.domain.sources.aws_cur_focus import (
+    PROVIDER,
+    SOURCE,
+    billed_totals,
+    row_amounts,
+    to_focus,
+)
 from finops_assets.domain.sources.common import (
     INGEST_METADATA_COLUMNS,
     MAX_INFLATED_BYTES,
     QUARANTINE_COLUMNS,
     ParseResult,
     SourceFormatError,
+    refuse_duplicate_columns,
 )
 from finops_assets.domain.sources.extra_columns import (
     EXTRA_COLUMN,
@@ -30,7 +37,7 @@ from finops_assets.domain.sources.extra_columns import (
 )
 from finops_assets.security.hardening import GzipBombError, bounded_gunzip
 
-__all__ = ["PROVIDER", "RAW_COLUMNS", "SOURCE", "billed_totals", "cur2_column_name", "parse"]
+__all__ = ["PROVIDER", "RAW_COLUMNS", "SOURCE", "billed_totals", "cur2_column_name", "parse", "row_amounts"]
 __all__ += ["to_focus"]
 
 UTC_TS = pl.Datetime("us", "UTC")
@@ -257,6 +264,7 @@ def parse(
     A CSV.gz that inflates past `max_inflated_bytes` is refused (a gzip bomb), not unpacked.
     """
     frame, first_line = _read_table(data, source_file, max_inflated_bytes)
+    refuse_duplicate_columns(frame.columns, source_file)
     text = _normalized(frame, source_file).with_row_index("x_source_line", offset=first_line)
     unknown = [
         c

@@ -179,6 +179,14 @@ def to_focus(raw: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+def row_amounts(raw: pl.DataFrame) -> pl.DataFrame:
+    """Per row, in order: the billed amount (line_item_unblended_cost) and its currency."""
+    return raw.select(
+        pl.col("line_item_unblended_cost").cast(MONEY).alias("amount"),
+        pl.col("line_item_currency_code").cast(pl.Utf8).alias("currency"),
+    )
+
+
 def billed_totals(raw: pl.DataFrame) -> pl.DataFrame:
     """Sum of line_item_unblended_cost per currency: what AWS billed in this raw frame."""
     return (

@@ -14,7 +14,11 @@ import json
 import polars as pl
 
 from finops_assets.domain.sources import azure_cost
-from finops_assets.domain.sources.common import ParseResult, SourceFormatError
+from finops_assets.domain.sources.common import (
+    ParseResult,
+    SourceFormatError,
+    refuse_duplicate_columns,
+)
 
 # A file is an Azure export when it has a cost, a date and one Azure-only column.
 _COST = {"costinbillingcurrency", "pretaxcost", "cost", "costinusd"}
@@ -57,6 +61,7 @@ def parse(
         )
     except pl.exceptions.PolarsError as exc:
         raise SourceFormatError(f"{source_file}: unreadable CSV: {exc}") from exc
+    refuse_duplicate_columns(text.columns, source_file)
     text = text.rename({c: c.lstrip("\ufeff").strip() for c in text.columns})
     if not is_azure_export(text.columns):
         raise SourceFormatError(

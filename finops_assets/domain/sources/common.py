@@ -68,3 +68,64 @@ def ingestion_key(provider: str, account: str, day: dt.date, request: Mapping | 
 
 def content_hash(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+# Polars renames a repeated CSV header 'X' to 'X_duplicated_0', 'X_duplicated_1', ...
+_DUPLICATED_SUFFIX = "_duplicated_"
+# How much of a refused file's start is shown (printable characters only).
+EXCERPT_CHARS = 80
+
+
+def refuse_duplicate_columns(columns: list[str], source_file: str) -> None:
+    """SourceFormatError naming the file and column when a header repeats a column name.
+
+    Which of two `BilledCost` columns holds the bill cannot be guessed; reading either would
+    silently drop the other's money.
+    """
+    present = set(columns)
+    for name in columns:
+        base, marker, index = name.rpartition(_DUPLICATED_SUFFIX)
+        if marker and index.isdigit() and base in present:
+            raise SourceFormatError(
+                f"{source_file}: duplicated column '{base}' in the header; "
+                "each column name must appear once"
+            )
+
+
+def printable_excerpt(data: bytes, limit: int = EXCERPT_CHARS) -> str:
+    """The start of a payload as printable text: undecodable or control bytes become '?'."""
+    text = data[: limit * 4].decode("utf-8", errors="replace")
+    shown = "".join(c if c.isprintable() and c != "\ufffd" else "?" for c in text[:limit])
+    return shown + ("..." if len(data) > len(shown.encode()) else "")
+
+
+def printable_text(text: str, limit: int = 400) -> str:
+    """A message safe to print: control characters replaced, bounded length."""
+    shown = "".join(c if c.isprintable() else "?" for c in text[:limit])
+    return shown + ("..." if len(text) > limit else "")
+
+
+def refused_file_row(
+    *, day: dt.date, source: str, name: str, data: bytes, key: str, reason: str
+) -> pl.DataFrame:
+    """The one quarantine row of a file that could not be read at all: file, reason, bytes."""
+    record = {
+        "bytes": len(data),
+        "sha256": content_hash(data),
+        "excerpt": printable_excerpt(data),
+    }
+    return pl.DataFrame(
+        {
+            "x_charge_date": [day],
+            "x_source": [source],
+            "x_ingestion_key": [key],
+            "x_source_file": [name],
+            "x_source_line": [None],
+            "x_column": ["<file>"],
+            "x_reason": [printable_text(f"file refused ({len(data):,} bytes): {reason}")],
+            "x_raw_record": [json.dumps(record, sort_keys=True)],
+            "x_amount": [None],
+            "x_currency": [None],
+        },
+        schema=QUARANTINE_COLUMNS,
+    )

@@ -36,6 +36,9 @@ RAW_COLUMNS: dict[str, pl.DataType] = {
     **common.INGEST_METADATA_COLUMNS,
 }
 
+# The FOCUS money columns a raw FOCUS row carries under their own names (quarantine limits).
+RAW_MONEY_COLUMNS = {c: c for c in ("BilledCost", "EffectiveCost", "ListCost", "ContractedCost")}
+RAW_CURRENCY_COLUMN = "BillingCurrency"
 _TIMESTAMPS = tuple(c for c, t in FOCUS_RAW_COLUMNS.items() if t == focus.TS)
 _AMOUNTS = tuple(c for c, t in FOCUS_RAW_COLUMNS.items() if t == MONEY)
 _REQUIRED_AMOUNTS = ("BilledCost", "EffectiveCost")
@@ -82,6 +85,7 @@ def parse(
     A gzipped CSV that inflates past `max_inflated_bytes` is refused (a gzip bomb).
     """
     text, first_line = _read_text_frame(data, source_file, max_inflated_bytes)
+    common.refuse_duplicate_columns(text.columns, source_file)
     _check_headers(text.columns, source_file)
     if text.is_empty():
         return common.ParseResult(pl.DataFrame(schema=RAW_COLUMNS), common.empty_quarantine())
@@ -143,6 +147,14 @@ def to_focus(raw: pl.DataFrame) -> pl.DataFrame:
         ).alias("x_source_row_key"),
         pl.col("ServiceName").alias("x_service_code"),
     ).select([pl.col(c).cast(t) for c, t in focus.SOURCE_FOCUS_COLUMNS.items()])
+
+
+def row_amounts(raw: pl.DataFrame) -> pl.DataFrame:
+    """Per row, in order: BilledCost and BillingCurrency."""
+    return raw.select(
+        pl.col("BilledCost").cast(MONEY).alias("amount"),
+        pl.col("BillingCurrency").cast(pl.Utf8).alias("currency"),
+    )
 
 
 def billed_totals(raw: pl.DataFrame) -> pl.DataFrame:

@@ -21,6 +21,7 @@ from finops_assets.domain.sources.common import (
     QUARANTINE_COLUMNS,
     ParseResult,
     SourceFormatError,
+    refuse_duplicate_columns,
 )
 from finops_assets.domain.sources.extra_columns import EXTRA_COLUMNS, extra_columns_expr
 
@@ -93,6 +94,7 @@ def parse(
         text = _flatten_parquet(data, source_file)
     else:
         text = _read_csv_text(data, source_file)
+    refuse_duplicate_columns(text.columns, source_file)
     missing = [c for c in _REQUIRED if c not in text.columns]
     if missing:
         raise SourceFormatError(
@@ -110,6 +112,14 @@ def parse(
 def to_focus(raw: pl.DataFrame) -> pl.DataFrame:
     """Raw export rows -> FOCUS rows: one per export row plus one Credit row per credit."""
     return _focus.to_focus(raw)
+
+
+def row_amounts(raw: pl.DataFrame) -> pl.DataFrame:
+    """Per row, in order: cost + its credits (what the row charges) and its currency."""
+    return raw.select(
+        (pl.col("cost") + pl.col(_CREDITS_TOTAL)).cast(MONEY).alias("amount"),
+        pl.col("currency").cast(pl.Utf8),
+    )
 
 
 def billed_totals(raw: pl.DataFrame) -> pl.DataFrame:
