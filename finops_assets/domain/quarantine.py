@@ -10,6 +10,7 @@ import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 import polars as pl
 
@@ -30,6 +31,15 @@ class QuarantineLimits:
     max_share: Decimal = Decimal("0.01")
     max_amount: Decimal | None = None
     max_refused_files: int = 1
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> "QuarantineLimits":
+        """The deployment's limits (FINOPS_QUARANTINE_* in settings.Settings)."""
+        return cls(
+            max_share=settings.quarantine_max_share,
+            max_amount=settings.quarantine_max_amount,
+            max_refused_files=settings.quarantine_max_refused_files,
+        )
 
 
 def quarantined_money(quarantine: pl.DataFrame, raw_columns: Mapping[str, str]) -> pl.DataFrame:
@@ -86,8 +96,7 @@ def limit_failures(
         pl.col("amount").abs().sum().cast(MONEY).alias("quarantined"), pl.len().alias("rows")
     )
     good = {
-        (r["currency"], r["money_column"]): abs(r["amount"] or Decimal(0))
-        for r in kept.to_dicts()
+        (r["currency"], r["money_column"]): abs(r["amount"] or Decimal(0)) for r in kept.to_dicts()
     }
     failures = []
     for record in per_key.sort("x_currency", "money_column").to_dicts():

@@ -54,16 +54,6 @@ def _located(failure: dict, rows: pl.DataFrame, day: dt.date) -> dict:
     }
 
 
-def quarantine_limits(settings: Settings | None = None) -> QuarantineLimits:
-    """The deployment's quarantine limits (FINOPS_QUARANTINE_* settings)."""
-    settings = settings or Settings.from_env()
-    return QuarantineLimits(
-        max_share=settings.quarantine_max_share,
-        max_amount=settings.quarantine_max_amount,
-        max_refused_files=settings.quarantine_max_refused_files,
-    )
-
-
 def raw_kept_money(source: ModuleType, rows: pl.DataFrame) -> pl.DataFrame:
     """[currency, money_column, amount] of the rows a source-day kept.
 
@@ -98,7 +88,7 @@ def quarantine_threshold_result(
     absolute terms, and the number of files refused as unreadable (FINOPS_QUARANTINE_*).
     Each failure names the day, the files and the top reasons.
     """
-    limits = limits or quarantine_limits()
+    limits = limits or QuarantineLimits.from_settings(Settings.from_env())
     quarantined = quarantined_money(ingested.quarantine, getattr(source, "RAW_MONEY_COLUMNS", {}))
     kept = raw_kept_money(source, ingested.rows)
     failures = limit_failures(day, kept, quarantined, limits)

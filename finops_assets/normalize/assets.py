@@ -13,20 +13,24 @@ from dagster._core.definitions.data_version import (
 from finops_assets.concurrency import writer_pool
 from finops_assets.domain import catalog as catalog_domain
 from finops_assets.domain import fx, fx_feed
+from finops_assets.domain.normalize import gross_net_summary
+from finops_assets.domain.quarantine import QuarantineLimits
 from finops_assets.domain.reference import load_tag_aliases
 from finops_assets.ingest.assets import SINGLE_RUN
 from finops_assets.metadata import markdown_table
 from finops_assets.normalize.checks import (
     FX_RATES_SCHEMA,
     conservation_result,
-    gross_net_result,
     missing_rate_failures,
+    money_conserved_result,
     normalized_contract_result,
+    normalized_quarantine_result,
 )
 from finops_assets.normalize.pipeline import normalize_day
 from finops_assets.partitions import daily_partitions, partition_days
 from finops_assets.resources.lake import LakeResource
 from finops_assets.resources.reference import FxFeedError, FxRatesResource
+from finops_assets.settings import Settings
 from finops_assets.sources import BILLING_SOURCES
 from finops_assets.storage import tables
 from finops_assets.storage.validation import validate_frame
@@ -150,7 +154,8 @@ def service_catalog(lake: LakeResource) -> dg.MaterializeResult:
         dg.AssetCheckSpec("check_normalized_contract", asset="normalized_costs", blocking=True),
         dg.AssetCheckSpec("check_billed_cost_conserved", asset="normalized_costs", blocking=True),
         dg.AssetCheckSpec("check_services_mapped", asset="normalized_costs", blocking=False),
-        dg.AssetCheckSpec("check_gross_net_reconciles", asset="normalized_costs", blocking=True),
+        dg.AssetCheckSpec("check_money_conserved", asset="normalized_costs", blocking=True),
+        dg.AssetCheckSpec("check_quarantined_money", asset="normalized_costs", blocking=True),
         dg.AssetCheckSpec("check_fx_rates_available", asset="normalized_costs", blocking=True),
     ],
 )
@@ -161,8 +166,10 @@ def normalized_costs(context: AssetExecutionContext, lake: LakeResource) -> dg.M
     aliases = load_tag_aliases()
     summary, contract_failures, conservation_failures, unmapped = [], [], [], []
     gross_net_days: list[pl.DataFrame] = []
-    gross_net_failures: list[dict] = []
+    money_failures: list[dict] = []
+    limit_failures: list[dict] = []
     rate_failures: list[dict] = []
+    limits = QuarantineLimits.from_settings(Settings.from_env())
     for day in partition_days(context):
         result = normalize_day(
             delta,
@@ -173,14 +180,19 @@ def normalized_costs(context: AssetExecutionContext, lake: LakeResource) -> dg.M
             tag_aliases=aliases,
         )
         contract = normalized_contract_result(result.rows)
-        reconciled, gross_net = gross_net_result(result.rows)
-        gross_net_days.append(gross_net)
+        gross_net_days.append(gross_net_summary(result.rows))
         conserved = conservation_result(result.source_totals, result.rows, result.quarantine)
+        every_column, _ = money_conserved_result(
+            day, result.source_rows, result.rows, result.quarantine
+        )
+        within = normalized_quarantine_result(day, result.rows, result.quarantine, limits)
         unmapped.append(result.unmapped_services)
-        gross_net_failures += reconciled.failures
+        money_failures += every_column.failures
+        limit_failures += within.failures
         missing_rates = missing_rate_failures(result.quarantine, day)
         rate_failures += missing_rates
-        if missing_rates or not (contract.passed and conserved.passed and reconciled.passed):
+        passed = contract.passed and conserved.passed and every_column.passed and within.passed
+        if missing_rates or not passed:
             contract_failures += contract.failures
             conservation_failures += [] if conserved.passed else conserved.failures
             continue
@@ -202,7 +214,8 @@ def normalized_costs(context: AssetExecutionContext, lake: LakeResource) -> dg.M
             {
                 "check_normalized_contract": contract_failures,
                 "check_billed_cost_conserved": conservation_failures,
-                "check_gross_net_reconciles": gross_net_failures,
+                "check_money_conserved": money_failures,
+                "check_quarantined_money": limit_failures,
                 "check_fx_rates_available": rate_failures,
             },
             gross_net=_gross_net_total(gross_net_days),
@@ -215,7 +228,7 @@ def _normalized_check_results(
     failures: dict[str, list], gross_net: pl.DataFrame, unmapped: pl.DataFrame
 ) -> list[dg.AssetCheckResult]:
     """The blocking checks (failures listed in metadata) and the unmapped-services warning."""
-    extra = {"check_gross_net_reconciles": {"gross_net": markdown_table(gross_net)}}
+    extra = {"check_money_conserved": {"gross_net": markdown_table(gross_net)}}
     results = [
         dg.AssetCheckResult(
             check_name=name,

@@ -1,9 +1,19 @@
 """Checks on normalized_costs: the FOCUS contract and exact conservation of billed money."""
 
+import datetime as dt
+
 import pandera.polars as pa
 import polars as pl
 
+from finops_assets.domain.conservation import money_conservation
 from finops_assets.domain.focus import CHARGE_CATEGORIES
+from finops_assets.domain.money import MONEY
+from finops_assets.domain.quarantine import (
+    MONEY_COLUMNS,
+    QuarantineLimits,
+    limit_failures,
+    quarantined_money,
+)
 from finops_assets.storage import tables
 from finops_assets.storage.validation import ValidationOutcome, contract_schema, validate_frame
 
@@ -79,19 +89,40 @@ FX_RATES_SCHEMA = contract_schema(
 )
 
 
-def gross_net_result(rows: pl.DataFrame) -> tuple[ValidationOutcome, pl.DataFrame]:
-    """check_gross_net_reconciles: per currency, usage + purchase + credits + adjustments + tax
-    == billed exactly, and every row is in one of the five FOCUS charge categories."""
-    from finops_assets.domain.normalize import gross_net_summary
+def money_conserved_result(
+    day: dt.date, source_rows: pl.DataFrame, rows: pl.DataFrame, quarantine: pl.DataFrame
+) -> tuple[ValidationOutcome, pl.DataFrame]:
+    """check_money_conserved: per currency, ChargeCategory and money column (Billed, Effective,
+    List, Contracted), the sources' FOCUS rows == normalized + quarantined, exactly."""
+    report = money_conservation(source_rows, rows, quarantine)
+    broken = report.filter(pl.col("difference") != 0)
+    failures = [
+        {"day": day.isoformat(), **{k: str(v) for k, v in r.items()}} for r in broken.to_dicts()
+    ]
+    return ValidationOutcome(not failures, len(failures), failures), report
 
-    summary = gross_net_summary(rows)
-    parts = ["usage_gross", "purchase_gross", "credits", "adjustments", "tax"]
-    broken = summary.filter(pl.sum_horizontal(parts) != pl.col("billed"))
-    outside = rows.filter(~pl.col("ChargeCategory").is_in(list(CHARGE_CATEGORIES)).fill_null(True))
-    failures = [{k: str(v) for k, v in r.items()} for r in broken.to_dicts()]
-    if outside.height:
-        failures.append({"rows_outside_the_five_categories": str(outside.height)})
-    return ValidationOutcome(not failures, len(failures), failures), summary
+
+def normalized_quarantine_result(
+    day: dt.date,
+    rows: pl.DataFrame,
+    quarantine: pl.DataFrame,
+    limits: QuarantineLimits,
+) -> ValidationOutcome:
+    """check_quarantined_money (normalize stage): per currency and money column, what
+    normalization put aside stays within the FINOPS_QUARANTINE_* limits."""
+    files = quarantine.with_columns(
+        pl.col("x_source_file")
+        .str.extract(r"^[^|]*\|(.*)\|[^|]*$", 1)
+        .fill_null(pl.col("x_source_file"))
+    )
+    quarantined = quarantined_money(files, {c: c for c in MONEY_COLUMNS})
+    kept = (
+        rows.group_by(pl.col("BillingCurrency").alias("currency"))
+        .agg(pl.col(c).sum().cast(MONEY) for c in MONEY_COLUMNS)
+        .unpivot(index="currency", variable_name="money_column", value_name="amount")
+    )
+    failures = limit_failures(day, kept, quarantined, limits)
+    return ValidationOutcome(not failures, len(failures), failures)
 
 
 def missing_rate_failures(quarantine: pl.DataFrame, day) -> list[dict]:

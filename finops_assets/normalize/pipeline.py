@@ -20,6 +20,7 @@ class NormalizedDay:
     quarantine: pl.DataFrame
     unmapped_services: pl.DataFrame
     source_totals: pl.DataFrame  # x_source, currency, amount: what the raw tables billed
+    source_rows: pl.DataFrame  # every source's raw rows of the day as FOCUS, before normalizing
 
 
 def read_source_rows(delta: DeltaLake, day: dt.date) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -57,7 +58,7 @@ def normalize_day(
         tag_aliases=tag_aliases,
     )
     quarantine = result.quarantine.with_columns(pl.lit("normalized_costs").alias("x_source"))
-    return NormalizedDay(result.rows, quarantine, result.unmapped_services, totals)
+    return NormalizedDay(result.rows, quarantine, result.unmapped_services, totals, rows)
 
 
 def day_rates_to_conversion(day_rates: pl.DataFrame, base_currency: str) -> pl.DataFrame:

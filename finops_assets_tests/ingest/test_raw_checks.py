@@ -74,7 +74,9 @@ def instance():
 
 
 def test_a_row_of_another_day_fails_check_raw_contract(tmp_path, instance):
-    _land(tmp_path / "landing", "mixed.csv", _row(DAY, "10", "10"), _row(DAY.replace(day=4), "5", "5"))
+    _land(
+        tmp_path / "landing", "mixed.csv", _row(DAY, "10", "10"), _row(DAY.replace(day=4), "5", "5")
+    )
 
     _materialize(tmp_path, instance)
 

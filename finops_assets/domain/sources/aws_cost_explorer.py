@@ -35,7 +35,16 @@ from finops_assets.domain.sources.common import (
     SourceFormatError,
 )
 
-__all__ = ["METRICS", "PROVIDER", "RAW_COLUMNS", "SOURCE", "billed_totals", "parse", "row_amounts", "to_focus"]
+__all__ = [
+    "METRICS",
+    "PROVIDER",
+    "RAW_COLUMNS",
+    "SOURCE",
+    "billed_totals",
+    "parse",
+    "row_amounts",
+    "to_focus",
+]
 
 METRICS = {
     "UnblendedCost": "unblended_cost",

@@ -37,7 +37,15 @@ from finops_assets.domain.sources.extra_columns import (
 )
 from finops_assets.security.hardening import GzipBombError, bounded_gunzip
 
-__all__ = ["PROVIDER", "RAW_COLUMNS", "SOURCE", "billed_totals", "cur2_column_name", "parse", "row_amounts"]
+__all__ = [
+    "PROVIDER",
+    "RAW_COLUMNS",
+    "SOURCE",
+    "billed_totals",
+    "cur2_column_name",
+    "parse",
+    "row_amounts",
+]
 __all__ += ["to_focus"]
 
 UTC_TS = pl.Datetime("us", "UTC")

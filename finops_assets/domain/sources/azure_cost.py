@@ -257,9 +257,7 @@ def to_focus(raw: pl.DataFrame) -> pl.DataFrame:
 
 def row_amounts(raw: pl.DataFrame) -> pl.DataFrame:
     """Per row, in order: the billed amount (cost) and its currency."""
-    return raw.select(
-        pl.col("cost").cast(MONEY).alias("amount"), pl.col("currency").cast(pl.Utf8)
-    )
+    return raw.select(pl.col("cost").cast(MONEY).alias("amount"), pl.col("currency").cast(pl.Utf8))
 
 
 def billed_totals(raw: pl.DataFrame) -> pl.DataFrame:
