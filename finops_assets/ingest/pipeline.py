@@ -1,5 +1,6 @@
 """One day of one source: archive every payload, parse it, split good rows from quarantined ones."""
 
+import csv
 import datetime as dt
 from dataclasses import dataclass, field
 from types import ModuleType
@@ -72,13 +73,15 @@ def ingest_payloads(
     refused: list[dict] = []
     cache = {} if cache is None else cache
     for payload in payloads:
-        check_not_cut(payload.data, payload.name)
+        unreadable = _unreadable_csv(payload)
         period = payload.period or _month_of(day)
         home_day = period[0] if payload.spans_days else day
         if not payload.vouched:
             _refuse_cut_copy(archive, source.SOURCE, home_day, payload)
         archived.append(archive.store(source.SOURCE, home_day, payload.name, payload.data))
         try:
+            if unreadable:
+                raise SourceFormatError(unreadable)
             parsed = _parse_once(source, payload, home_day, cache)
         except SourceFormatError as error:
             refused.append({"file": payload.name, "reason": str(error), "bytes": len(payload.data)})
@@ -102,6 +105,18 @@ def ingest_payloads(
         parsed_rows=_concat(claimed, columns),
         refused_files=refused,
     )
+
+
+def _unreadable_csv(payload: Payload) -> str | None:
+    """Why a payload is not readable as text at all (binary garbage), else None.
+
+    A CSV cut in its last row still raises IncompleteDeliveryError: that fails the day.
+    """
+    try:
+        check_not_cut(payload.data, payload.name)
+    except csv.Error as error:
+        return f"{payload.name}: not a readable CSV ({error})"
+    return None
 
 
 def _concat(frames: list[pl.DataFrame], schema: dict) -> pl.DataFrame:

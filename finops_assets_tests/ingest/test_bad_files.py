@@ -89,7 +89,8 @@ def test_a_refused_file_never_echoes_binary_bytes(tmp_path):
 def test_one_refused_file_passes_the_day_but_a_day_of_only_refused_files_fails(tmp_path):
     good = _payload("good.csv", _csv(_row("2024-01-05", "10.25")))
     one_bad = _ingest(tmp_path, good, _payload("empty.csv", b""))
-    all_bad = _ingest(tmp_path, _payload("empty.csv", b""), _payload("e2.csv", b""))
+    latin1 = _payload("e2.csv", BAD_FILES["latin1.csv"])
+    all_bad = _ingest(tmp_path, _payload("empty.csv", b""), latin1)
 
     def check(day):
         return quarantine_threshold_result(focus_export, day, DAY)
