@@ -62,12 +62,19 @@ def coverage_sums(allocated: pl.DataFrame) -> pl.DataFrame:
 
 
 def coverage_shares(sums: pl.DataFrame) -> pl.DataFrame:
-    """coverage_sums (of one frame or of several chunks) with each method's share."""
+    """coverage_sums (of one frame or of several chunks) with each method's share.
+
+    A share is the method's part of the currency's signed total (so an all-credit day has
+    positive shares); where that total is zero (an empty, all-zero or netted-out day) the
+    shares are null, not a division by zero.
+    """
     totals = sums.group_by("x_base_currency", "x_allocation_method").agg(
         pl.col("x_effective_cost_base").sum().cast(MONEY), pl.col("rows").sum()
     )
     total = pl.col("x_effective_cost_base").sum().over("x_base_currency").cast(SHARE)
-    share = pl.when(total != 0).then(pl.col("x_effective_cost_base").cast(SHARE) / total)
+    # Polars may evaluate a when/then division on every row: divide by null, never by zero.
+    divisor = pl.when(total != 0).then(total)
+    share = pl.col("x_effective_cost_base").cast(SHARE) / divisor
     return totals.with_columns(share.cast(SHARE).alias("share")).sort(
         "x_base_currency", "x_allocation_method"
     )
