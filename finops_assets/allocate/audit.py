@@ -1,13 +1,17 @@
-"""allocation_audit: what each re-allocation moved, per day and business unit."""
+"""allocation_audit: the append-only ledger of what each re-allocation of a day moved."""
 
 import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
 
 import dagster as dg
 import polars as pl
 from dagster import AssetExecutionContext
 
 from finops_assets.concurrency import writer_pool
-from finops_assets.domain.audit import audit_conservation_failures, compare_allocations
+from finops_assets.domain.audit import AllocationRecord, LedgerEntry, latest_entry, ledger_entry
+from finops_assets.domain.money import quantize_half_up
+from finops_assets.domain.reference import minor_units_table
 from finops_assets.ingest.assets import SINGLE_RUN
 from finops_assets.metadata import check_result, markdown_table
 from finops_assets.partitions import daily_partitions, partition_days
@@ -16,27 +20,110 @@ from finops_assets.storage import tables
 from finops_assets.storage.delta import DeltaLake
 
 KEY = "allocation_audit"
+_SOURCE_COLUMNS = ["x_base_currency", "x_billed_cost_base", "x_effective_cost_base"]
 
 
-def audit_day(delta: DeltaLake, day: dt.date) -> tuple[pl.DataFrame | None, list[dict]]:
-    """(audit rows, conservation failures) of one day; (None, []) when it was never allocated."""
-    record = delta.read_day(tables.ALLOCATION_VERSIONS, day)
-    if record.is_empty():
-        return None, []
-    row = record.row(0, named=True)
-    before_version, after_version = row["x_delta_version_before"], row["x_delta_version_after"]
-    before = (
-        delta.read_day(tables.ALLOCATED_COSTS, day, version=before_version)
-        if before_version is not None
-        else tables.ALLOCATED_COSTS.empty_frame()
+@dataclass
+class AuditedDay:
+    """One day's outcome: the entry appended (or None: nothing changed), check failures."""
+
+    day: dt.date
+    entry: LedgerEntry | None = None
+    failures: list[dict] = field(default_factory=list)
+    allocated: bool = True
+
+
+def allocation_record(delta: DeltaLake, day: dt.date) -> AllocationRecord | None:
+    """The day's latest allocation as allocated_costs recorded it; None when never allocated."""
+    frame = delta.read_day(tables.ALLOCATION_VERSIONS, day)
+    if frame.is_empty():
+        return None
+    row = frame.row(0, named=True)
+    return AllocationRecord(
+        day=day,
+        run_id=row["x_run_id"],
+        rule_version=row["x_rule_version"],
+        delta_version_after=row["x_delta_version_after"],
+        input_version=row["x_input_version"],
+        normalized_version=row["x_normalized_version"],
     )
-    after = delta.read_day(tables.ALLOCATED_COSTS, day, version=after_version)
-    source = delta.read_day(tables.NORMALIZED_COSTS, day)
-    failures = [
-        {"day": day.isoformat(), **f} for f in audit_conservation_failures(source, before, after)
-    ]
-    audit = compare_allocations(before, after, row["x_run_id"], before_version, after_version)
-    return audit, failures
+
+
+def audit_day(delta: DeltaLake, day: dt.date) -> AuditedDay:
+    """Compare the day's latest allocation with its latest ledger entry; append what changed.
+
+    The allocation is read at the allocated_costs version it wrote and checked against the
+    normalized_costs version it read (its own input); the earlier side against the source
+    totals its own entry recorded. A day that fails appends nothing.
+    """
+    record = allocation_record(delta, day)
+    if record is None:
+        return AuditedDay(day, allocated=False)
+    after = delta.read_day(tables.ALLOCATED_COSTS, day, version=record.delta_version_after)
+    source = delta.read_day_columns(
+        tables.NORMALIZED_COSTS, day, _SOURCE_COLUMNS, version=record.normalized_version
+    )
+    previous = latest_entry(delta.read_day(tables.ALLOCATION_AUDIT, day))
+    entry = ledger_entry(previous, after, source, record)
+    if entry is None or entry.failures:
+        return AuditedDay(day, entry, entry.failures if entry else [])
+    delta.append_day(tables.ALLOCATION_AUDIT, entry.rows, day)
+    return AuditedDay(day, entry)
+
+
+def _minor(amount: Decimal, currency: str) -> str:
+    """An amount in its currency's minor units with thousands separators (e.g. -1,234.50)."""
+    return f"{quantize_half_up(Decimal(amount), minor_units_table().get(currency, 2)):,}"
+
+
+def moved_rows(days: list[AuditedDay]) -> list[dict]:
+    """Per appended entry and business unit that moved: before, after and delta, for the UI."""
+    rows = []
+    for audited in days:
+        if audited.entry is None or audited.failures:
+            continue
+        moved = audited.entry.rows.filter(
+            (pl.col("billed_cost_delta") != 0) | (pl.col("effective_cost_delta") != 0)
+        )
+        for r in moved.iter_rows(named=True):
+            currency = r["x_base_currency"]
+            rows.append(
+                {
+                    "day": audited.day.isoformat(),
+                    "cause": r["cause"],
+                    "business unit": r["x_business_unit"],
+                    "currency": currency,
+                    "effective before": _minor(r["effective_cost_before"], currency),
+                    "effective after": _minor(r["effective_cost_after"], currency),
+                    "effective moved": _minor(r["effective_cost_delta"], currency),
+                    "billed moved": _minor(r["billed_cost_delta"], currency),
+                }
+            )
+    return rows
+
+
+def entry_summary(audited: AuditedDay) -> dict:
+    """One line per day for the UI: what was appended (or why nothing was)."""
+    entry = audited.entry
+    if not audited.allocated:
+        status = "never allocated"
+    elif audited.failures:
+        status = "FAILED: not appended"
+    elif entry is None:
+        status = "unchanged: nothing appended"
+    else:
+        status = f"entry {entry.rows['x_sequence'][0]} appended"
+    rows = entry.rows if entry is not None else None
+    return {
+        "day": audited.day.isoformat(),
+        "ledger": status,
+        "cause": entry.cause if entry is not None else "",
+        "units": rows.height if rows is not None else 0,
+        "units moved": rows.filter(pl.col("effective_cost_delta") != 0).height
+        if rows is not None
+        else 0,
+        "rule version": rows["rule_version_after"][0] if rows is not None else "",
+    }
 
 
 @dg.asset(
@@ -46,33 +133,33 @@ def audit_day(delta: DeltaLake, day: dt.date) -> tuple[pl.DataFrame | None, list
     backfill_policy=SINGLE_RUN,
     kinds={"delta", "polars"},
     deps=["allocated_costs"],
-    check_specs=[dg.AssetCheckSpec("check_audit_versions_conserved", asset=KEY, blocking=True)],
+    check_specs=[
+        dg.AssetCheckSpec(
+            "check_audit_versions_conserved",
+            asset=KEY,
+            blocking=True,
+            description=(
+                "Both sides of a new ledger entry add up to their own inputs: the allocation "
+                "to the normalized_costs version it read, the earlier side to the source "
+                "totals its entry recorded (a restated day passes; money made or lost fails)."
+            ),
+        )
+    ],
 )
 def allocation_audit(context: AssetExecutionContext, lake: LakeResource) -> dg.MaterializeResult:
-    """Per re-allocated day and business unit: totals before and after, delta, rule versions.
+    """Append-only ledger: per re-allocated day and business unit, before, after, delta, cause.
 
-    Both versions of a day must sum to the day's normalized total; a day that does not is not
-    written and the check names it.
+    One entry per real change of a day (first allocation, rule change, restatement, FX change);
+    an identical re-run appends nothing and earlier entries are never rewritten.
     """
     delta = lake.delta()
-    failures: list[dict] = []
-    summary: list[dict] = []
-    for day in partition_days(context):
-        audit, day_failures = audit_day(delta, day)
-        if audit is None or day_failures:
-            failures += day_failures
-            continue
-        delta.write_day(tables.ALLOCATION_AUDIT, audit, day)
-        moved = audit.filter(pl.col("billed_cost_delta") != 0)
-        summary.append(
-            {
-                "day": day.isoformat(),
-                "units_changed": moved.height,
-                "rule_version_before": audit["rule_version_before"].drop_nulls().first(),
-                "rule_version_after": audit["rule_version_after"].first(),
-            }
-        )
+    days = [audit_day(delta, day) for day in partition_days(context)]
+    failures = [f for d in days for f in d.failures]
     return dg.MaterializeResult(
-        metadata={"days_written": len(summary), "per_day": markdown_table(summary)},
+        metadata={
+            "entries_appended": sum(1 for d in days if d.entry is not None and not d.failures),
+            "per_day": markdown_table([entry_summary(d) for d in days]),
+            "moved": markdown_table(moved_rows(days)),
+        },
         check_results=[check_result("check_audit_versions_conserved", failures)],
     )

@@ -28,6 +28,7 @@ from finops_assets.domain.allocate_conservation import (
     money_sums,
     sums_violations,
 )
+from finops_assets.domain.audit_inputs import InputDigest
 from finops_assets.domain.rules import AllocationRules
 from finops_assets.storage import tables
 from finops_assets.storage.delta import DeltaLake
@@ -48,6 +49,8 @@ class DayResult:
     conservation_failures: list[dict] = field(default_factory=list)
     coverage: list[pl.DataFrame] = field(default_factory=list)  # coverage_sums per chunk
     delta_version: int | None = None
+    inputs: InputDigest = field(default_factory=InputDigest)  # what was read, for the ledger
+    normalized_version: int | None = None  # the normalized_costs version read
 
     @property
     def passed(self) -> bool:
@@ -101,6 +104,8 @@ class AllocatedDayWriter:
                     "x_rule_version": self._rule_version,
                     "x_delta_version_before": before,
                     "x_delta_version_after": after,
+                    "x_input_version": result.inputs.version().text(),
+                    "x_normalized_version": result.normalized_version,
                 }
             ],
             schema=tables.ALLOCATION_VERSIONS.schema,
@@ -121,11 +126,14 @@ def allocate_day(
     chunk_rows = chunk_rows or ALLOCATION_CHUNK_ROWS
     stream_above_rows = stream_above_rows or STREAM_ABOVE_ROWS
     usage = delta.read_day(tables.K8S_USAGE_RAW, day)
-    if delta.count_day(tables.NORMALIZED_COSTS, day) > stream_above_rows:
-        return _allocate_streamed(delta, day, rules, usage, writer, chunk_rows)
-    normalized = delta.read_day_columns(tables.NORMALIZED_COSTS, day, INPUT_COLUMNS)
+    version = delta.version(tables.NORMALIZED_COSTS)  # read at one version, recorded
+    if delta.count_day(tables.NORMALIZED_COSTS, day, version) > stream_above_rows:
+        return _allocate_streamed(delta, day, rules, usage, writer, chunk_rows, version)
+    normalized = delta.read_day_columns(tables.NORMALIZED_COSTS, day, INPUT_COLUMNS, version)
     allocated = allocate_costs(normalized, rules, usage)
-    result = DayResult(day, normalized.height, allocated.height)
+    result = DayResult(day, normalized.height, allocated.height, normalized_version=version)
+    result.inputs.add_normalized(normalized)
+    result.inputs.add_usage(usage)
     result.contract_failures = allocated_contract_result(allocated).failures
     result.conservation_failures = conservation_result(normalized, allocated).failures
     result.coverage.append(coverage_sums(allocated))
@@ -142,14 +150,20 @@ def _allocate_streamed(
     usage: pl.DataFrame,
     writer: AllocatedDayWriter,
     chunk_rows: int,
+    version: int | None,
 ) -> DayResult:
-    result = DayResult(day)
+    result = DayResult(day, normalized_version=version)
+    result.inputs.add_usage(usage)
     sums_in: list[pl.DataFrame] = []
     sums_out: list[pl.DataFrame] = []
 
     def read() -> Iterator[pl.DataFrame]:
-        for chunk in delta.read_day_chunks(tables.NORMALIZED_COSTS, day, INPUT_COLUMNS, chunk_rows):
+        chunks = delta.read_day_chunks(
+            tables.NORMALIZED_COSTS, day, INPUT_COLUMNS, chunk_rows, version
+        )
+        for chunk in chunks:
             result.source_rows += chunk.height
+            result.inputs.add_normalized(chunk)
             sums_in.append(money_sums(chunk))
             yield chunk
 

@@ -122,6 +122,31 @@ class DeltaLake:
                     raise failure[0] from error
                 raise
 
+    def append_day(self, contract: TableContract, frame: pl.DataFrame, day: dt.date) -> int:
+        """Add `frame`'s rows of `day` to the table in one commit, rewriting nothing (a ledger).
+
+        The frame must match the contract and hold only rows of `day`; returns the new version.
+        """
+        if contract.day_column is None:
+            raise ContractError(f"table {contract.name} is not day-partitioned")
+        frame = contract.conform(frame)
+        _day_predicate(contract, day, None, frame)
+        table = self._open(contract)
+        options: dict = {"partition_by": list(contract.partition_by)}
+        if table is None:
+            options["configuration"] = TABLE_PROPERTIES
+        elif _adds_columns_only(table, contract):
+            options["schema_mode"] = "merge"
+        deltalake.write_deltalake(
+            table if table is not None else self.table_uri(contract),
+            frame.to_arrow(),
+            mode="append",
+            storage_options=self._options(),
+            writer_properties=writer_properties(contract),
+            **options,
+        )
+        return table.version() if table is not None else (self.version(contract) or 0)
+
     def _overwrite(self, contract: TableContract, data: Any, predicate: str) -> int:
         """Overwrite the rows matching `predicate` with `data`; the new table version."""
         # One log load: the opened table is written through and knows its new version.
@@ -141,17 +166,24 @@ class DeltaLake:
         )
         return table.version() if table is not None else (self.version(contract) or 0)
 
-    def count_day(self, contract: TableContract, day: dt.date) -> int:
+    def count_day(self, contract: TableContract, day: dt.date, version: int | None = None) -> int:
         """Rows of one day, from the Parquet footers (no data read)."""
-        return self._day_dataset(contract, day).count_rows() if self.exists(contract) else 0
+        if not self.exists(contract):
+            return 0
+        return self._day_dataset(contract, day, version).count_rows()
 
     def read_day_chunks(
-        self, contract: TableContract, day: dt.date, columns: Sequence[str], chunk_rows: int
+        self,
+        contract: TableContract,
+        day: dt.date,
+        columns: Sequence[str],
+        chunk_rows: int,
+        version: int | None = None,
     ) -> Iterator[pl.DataFrame]:
         """The day's `columns` in frames of about `chunk_rows` rows, streamed from the files."""
         if not self.exists(contract):
             return
-        dataset = self._day_dataset(contract, day)
+        dataset = self._day_dataset(contract, day, version)
         schema = {c: contract.columns[c] for c in columns}
         pending: list[pa.RecordBatch] = []
         rows = 0
@@ -164,10 +196,14 @@ class DeltaLake:
         if pending:
             yield _frame(pending, schema)
 
-    def _day_dataset(self, contract: TableContract, day: dt.date) -> Any:
+    def _day_dataset(
+        self, contract: TableContract, day: dt.date, version: int | None = None
+    ) -> Any:
         if contract.day_column is None:
             raise ContractError(f"table {contract.name} is not day-partitioned")
-        table = deltalake.DeltaTable(self.table_uri(contract), storage_options=self._options())
+        table = deltalake.DeltaTable(
+            self.table_uri(contract), version=version, storage_options=self._options()
+        )
         return table.to_pyarrow_dataset(partitions=[(contract.day_column, "=", day.isoformat())])
 
     def _open(self, contract: TableContract) -> deltalake.DeltaTable | None:
@@ -214,11 +250,15 @@ class DeltaLake:
         return self.read_days(contract, [day], version)
 
     def read_day_columns(
-        self, contract: TableContract, day: dt.date, columns: Sequence[str]
+        self,
+        contract: TableContract,
+        day: dt.date,
+        columns: Sequence[str],
+        version: int | None = None,
     ) -> pl.DataFrame:
         """Only `columns` of one day (a narrow read: the other columns' pages are not read)."""
         assert contract.day_column is not None
-        lazy = self.scan(contract).filter(pl.col(contract.day_column) == day)
+        lazy = self.scan(contract, version).filter(pl.col(contract.day_column) == day)
         return lazy.select([pl.col(c).cast(contract.columns[c]) for c in columns]).collect()
 
     def read_all(self, contract: TableContract, version: int | None = None) -> pl.DataFrame:

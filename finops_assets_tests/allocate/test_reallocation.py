@@ -137,8 +137,15 @@ def test_sensor_requests_one_backfill_of_the_stale_days_and_everything_downstrea
 def test_backfill_refreshes_and_the_audit_explains_what_moved(reallocation, estate):
     assert reallocation.backfill.success
     assert reallocation.stale_after_backfill == []
-    audit = reallocation.audit
+    ledger = reallocation.audit
+    # The ledger keeps the days' first allocations and appends the rule change after them.
+    initial = ledger.filter(pl.col("cause") == "initial")
+    assert set(initial["x_charge_date"].to_list()) == set(DAYS)
+    assert initial["x_sequence"].unique().to_list() == [1]
+    audit = ledger.filter(pl.col("cause") == "rule_change")
+    assert audit.height + initial.height == ledger.height
     assert set(audit["x_charge_date"].to_list()) == set(DAYS)
+    assert audit["x_sequence"].unique().to_list() == [2]
     assert audit["rule_version_before"].unique().to_list() == [reallocation.old_version]
     assert audit["rule_version_after"].unique().to_list()[0].startswith(f"{NEW_VERSION}-")
     assert audit["x_run_id"].unique().to_list() == [reallocation.backfill.run_id]
