@@ -14,6 +14,7 @@ appends nothing; earlier entries are never rewritten.
 import datetime as dt
 import hashlib
 from dataclasses import dataclass, field
+from typing import Any
 
 import polars as pl
 
@@ -124,7 +125,7 @@ def latest_entry(ledger: pl.DataFrame) -> pl.DataFrame:
     return ledger.filter(pl.col("delta_version_after") == ledger["delta_version_after"].max())
 
 
-def _first(frame: pl.DataFrame, column: str) -> object:
+def _first(frame: pl.DataFrame, column: str) -> Any:
     values = frame[column].drop_nulls() if column in frame.columns else pl.Series([])
     return values[0] if values.len() else None
 

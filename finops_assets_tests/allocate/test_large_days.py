@@ -25,6 +25,7 @@ def test_a_streamed_day_equals_the_day_allocated_in_memory(estate, tmp_path, mon
     day = DAYS[0]
     assert run_assets(defs, estate.instance, ["allocated_costs"], [day]).success
     in_memory = _allocated(estate, day)
+    read = estate.lake.read_day(tables.ALLOCATION_VERSIONS, day)["x_input_version"].item()
     source_rows = estate.lake.count_day(tables.NORMALIZED_COSTS, day)
     assert source_rows > 180  # several chunks of 60
 
@@ -53,6 +54,8 @@ def test_a_streamed_day_equals_the_day_allocated_in_memory(estate, tmp_path, mon
     assert_frame_equal(_allocated(estate, day), in_memory)
     record = estate.lake.read_day(tables.ALLOCATION_VERSIONS, day).row(0, named=True)
     assert record["x_run_id"] == result.run_id
+    # The inputs' fingerprint does not depend on chunking (the ledger sees no change).
+    assert record["x_input_version"] == read
 
 
 def test_a_check_failing_in_a_later_chunk_leaves_the_day_as_it_was(estate, tmp_path, monkeypatch):

@@ -1,0 +1,194 @@
+"""The allocation ledger and degenerate days through real materializations and Delta tables."""
+
+import datetime as dt
+from decimal import Decimal
+
+import dagster as dg
+import polars as pl
+import pytest
+from polars.testing import assert_frame_equal
+
+from finops_assets.domain.money import MONEY
+from finops_assets.storage import tables
+from finops_assets_tests.allocate.conftest import DAYS, Estate, run_assets
+from finops_assets_tests.allocate.rules_change import definitions_with_rules, write_shipped_rules
+
+AUDITED = ["allocated_costs", "allocation_audit"]
+ACTUATED = [*AUDITED, "cost_by_business_unit", "budget_status", "budget_events", "finops_kpis"]
+MONEY_COLUMNS = ["BilledCost", "EffectiveCost", "x_billed_cost_base", "x_effective_cost_base"]
+HUNDRED = Decimal(100)
+
+
+@pytest.fixture(scope="module")
+def defs(estate: Estate, tmp_path_factory) -> dg.Definitions:
+    return definitions_with_rules(write_shipped_rules(tmp_path_factory.mktemp("r") / "rules.yaml"))
+
+
+def ledger(estate: Estate, day: dt.date) -> pl.DataFrame:
+    return estate.lake.read_day(tables.ALLOCATION_AUDIT, day).sort("x_sequence", "x_business_unit")
+
+
+def checks_passed(result: dg.ExecuteInProcessResult) -> dict[str, bool]:
+    return {c.check_name: c.passed for c in result.get_asset_check_evaluations()}
+
+
+def test_an_identical_rerun_appends_nothing_to_the_ledger(estate, defs):
+    day = DAYS[0]
+    assert run_assets(defs, estate.instance, AUDITED, [day]).success
+    kept = ledger(estate, day)
+    assert kept.height > 0 and kept["cause"][0] == "initial"
+    version = estate.lake.version(tables.ALLOCATION_AUDIT)
+    result = run_assets(defs, estate.instance, AUDITED, [day])
+    assert result.success and checks_passed(result)["check_audit_versions_conserved"]
+    assert estate.lake.version(tables.ALLOCATION_AUDIT) == version  # no commit at all
+    assert_frame_equal(ledger(estate, day), kept)
+    [audit] = result.asset_materializations_for_node("allocation_audit")
+    assert audit.metadata["entries_appended"].value == 0
+
+
+def _restate(estate: Estate, day: dt.date) -> str:
+    """+100 USD on one USD row of the day's normalized_costs (as a restated bill would)."""
+    normalized = estate.lake.read_day(tables.NORMALIZED_COSTS, day).sort("x_source_row_key")
+    usd = (pl.col("BillingCurrency") == "USD") & (pl.col("x_base_currency") == "USD")
+    key = normalized.filter(usd)["x_source_row_key"][0]
+    restated = normalized.with_columns(
+        pl.when(pl.col("x_source_row_key") == key)
+        .then(pl.col(c) + pl.lit(HUNDRED, MONEY))
+        .otherwise(pl.col(c))
+        .cast(MONEY)
+        .alias(c)
+        for c in MONEY_COLUMNS
+    )
+    estate.lake.write_day(tables.NORMALIZED_COSTS, restated, day)
+    return key
+
+
+def test_a_restated_day_is_reallocated_and_recorded_as_a_restatement(estate, defs):
+    day = DAYS[1]
+    assert run_assets(defs, estate.instance, AUDITED, [day]).success
+    earlier = ledger(estate, day)
+    source_before = estate.lake.read_day(tables.NORMALIZED_COSTS, day)["x_effective_cost_base"]
+    _restate(estate, day)
+    result = run_assets(defs, estate.instance, AUDITED, [day])
+    assert result.success
+    assert checks_passed(result) == {
+        "check_allocated_contract": True,
+        "check_allocation_conserved": True,
+        "check_audit_versions_conserved": True,
+    }
+    after = ledger(estate, day)
+    # Append-only: the earlier entries are still there, unchanged.
+    assert_frame_equal(after.head(earlier.height), earlier)
+    entry = after.filter(pl.col("x_sequence") == earlier["x_sequence"].max() + 1)
+    assert entry.height == after.height - earlier.height > 0
+    assert entry["cause"].unique().to_list() == ["restatement"]
+    assert entry["x_run_id"].unique().to_list() == [result.run_id]
+    assert sum(entry["effective_cost_delta"].to_list(), Decimal(0)) == HUNDRED
+    assert sum(entry["billed_cost_delta"].to_list(), Decimal(0)) == HUNDRED
+    assert entry["source_effective_cost_before"].unique().to_list() == [source_before.sum()]
+    assert entry["source_effective_cost_after"].unique().to_list() == [source_before.sum() + 100]
+    assert sum(entry["effective_cost_after"].to_list(), Decimal(0)) == source_before.sum() + 100
+    assert entry["input_version_before"][0] != entry["input_version_after"][0]
+    assert entry["rule_version_before"][0] == entry["rule_version_after"][0]
+    [audit] = result.asset_materializations_for_node("allocation_audit")
+    moved = audit.metadata["moved"].value
+    assert "restatement" in moved and "100.00" in moved
+
+
+def test_an_allocation_that_does_not_add_up_fails_the_audit_and_appends_nothing(estate, defs):
+    day = DAYS[0]
+    assert run_assets(defs, estate.instance, AUDITED, [day]).success
+    kept = ledger(estate, day)
+    # Someone rewrites the day's allocation by hand: one cent more on one row.
+    allocated = estate.lake.read_day(tables.ALLOCATED_COSTS, day).sort("x_allocation_row_key")
+    tampered = allocated.with_columns(
+        pl.when(pl.int_range(pl.len()) == 0)
+        .then(pl.col("x_effective_cost_base") + pl.lit(Decimal("0.01"), MONEY))
+        .otherwise(pl.col("x_effective_cost_base"))
+        .cast(MONEY)
+        .alias("x_effective_cost_base")
+    )
+    version = estate.lake.write_day(tables.ALLOCATED_COSTS, tampered, day)
+    record = estate.lake.read_day(tables.ALLOCATION_VERSIONS, day)
+    estate.lake.write_day(
+        tables.ALLOCATION_VERSIONS,
+        record.with_columns(pl.lit(version, pl.Int64).alias("x_delta_version_after")),
+        day,
+    )
+    result = run_assets(defs, estate.instance, ["allocation_audit"], [day])
+    assert not checks_passed(result)["check_audit_versions_conserved"]
+    [evaluation] = result.get_asset_check_evaluations()
+    failures = evaluation.metadata["failures"].value
+    assert failures[0]["version"] == "after" and failures[0]["day"] == day.isoformat()
+    assert failures[0]["column"] == "x_effective_cost_base"
+    assert_frame_equal(ledger(estate, day), kept)
+    # The real allocation restores the day; the ledger then records nothing new.
+    assert run_assets(defs, estate.instance, AUDITED, [day]).success
+    assert_frame_equal(ledger(estate, day), kept)
+
+
+DEGENERATE = {
+    "zero_total": ["5.00", "-5.00"],
+    "all_credits": ["-5.00", "-2.50", "-0.01"],
+    "negative_total": ["10.00", "-30.00", "0.03"],
+    "one_row": ["0.01"],
+    "empty": [],
+}
+DEGENERATE_START = dt.date(2026, 10, 5)
+
+
+def _degenerate_days(estate: Estate) -> dict[dt.date, str]:
+    """Writes normalized days made of real sample rows with degenerate amounts."""
+    usd = (pl.col("BillingCurrency") == "USD") & (pl.col("x_base_currency") == "USD")
+    sample = estate.lake.read_day(tables.NORMALIZED_COSTS, DAYS[0]).filter(usd)
+    sample = sample.sort("x_source_row_key")
+    money = [c for c, t in tables.NORMALIZED_COSTS.columns.items() if t == MONEY and "ost" in c]
+    days = {}
+    for n, (name, amounts) in enumerate(DEGENERATE.items()):
+        day = DEGENERATE_START + dt.timedelta(days=n)
+        rows = sample.slice(n * 3, len(amounts)).with_columns(
+            pl.lit(day).alias("x_charge_date"),
+            *[pl.Series(c, [Decimal(a) for a in amounts], dtype=MONEY) for c in money],
+        )
+        estate.lake.write_day(tables.NORMALIZED_COSTS, rows, day)
+        days[day] = name
+    return days
+
+
+def test_degenerate_days_through_allocation_and_actuation(estate, defs):
+    days = _degenerate_days(estate)
+    result = run_assets(defs, estate.instance, ACTUATED, sorted(days))
+    assert result.success
+    assert all(checks_passed(result).values()), checks_passed(result)
+    budgets = estate.lake.read_days(tables.BUDGET_STATUS, sorted(days))
+    per_day_budgets = budgets.group_by("x_charge_date").len()
+    assert per_day_budgets["len"].n_unique() == 1 and per_day_budgets.height == len(days)
+    for day, name in days.items():
+        normalized = estate.lake.read_day(tables.NORMALIZED_COSTS, day)
+        allocated = estate.lake.read_day(tables.ALLOCATED_COSTS, day)
+        for column in MONEY_COLUMNS:
+            assert allocated[column].sum() == normalized[column].sum(), (name, column)
+        entries = ledger(estate, day)
+        if name == "empty":
+            assert allocated.is_empty() and entries.is_empty()
+            continue
+        assert entries["cause"].unique().to_list() == ["initial"], name
+        total = normalized["x_effective_cost_base"].sum()
+        assert sum(entries["effective_cost_after"].to_list(), Decimal(0)) == total, name
+    kpis = estate.lake.read_days(tables.FINOPS_KPIS, sorted(days))
+    zero_day = next(d for d, n in days.items() if n == "zero_total")
+    assert kpis.filter(pl.col("x_charge_date") == zero_day)["share"].null_count() > 0
+
+
+@pytest.mark.parametrize("name", ["zero_total", "empty"])
+def test_a_degenerate_day_alone_runs_green(estate, defs, name):
+    """One day whose EffectiveCost sums to 0 crashed allocated_costs after it was written."""
+    days = _degenerate_days(estate)
+    day = next(d for d, n in days.items() if n == name)
+    result = run_assets(defs, estate.instance, ACTUATED, [day])
+    assert result.success
+    assert all(checks_passed(result).values()), checks_passed(result)
+    [allocated] = result.asset_materializations_for_node("allocated_costs")
+    if name == "zero_total":
+        assert "| USD |" in allocated.metadata["coverage"].value  # shares shown empty, not 0/0
+    assert estate.lake.read_day(tables.BUDGET_STATUS, day).height > 0
