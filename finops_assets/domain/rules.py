@@ -14,6 +14,8 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
+import polars as pl
+
 from finops_assets.domain.reference import load_tag_aliases
 from finops_assets.domain.rules_schema import RulesShapeError, validate_rules_document
 from finops_assets.domain.strict_yaml import StrictYamlError, load_strict_yaml
@@ -307,3 +309,12 @@ def load_rules_file(path: Path) -> AllocationRules:
 
 
 SHIPPED_RULES_PATH = Path(__file__).resolve().parents[1] / "config" / "allocation_rules.yaml"
+
+
+# One stored rule set (the allocation_rules table): its version, data version and YAML text.
+RULE_SET_COLUMNS: dict[str, pl.DataType] = {
+    "rules_version": pl.Utf8(),
+    "data_version": pl.Utf8(),
+    "content_hash": pl.Utf8(),
+    "rules_yaml": pl.Utf8(),
+}

@@ -15,6 +15,7 @@ from finops_assets.domain.k8s import K8S_USAGE_COLUMNS
 from finops_assets.domain.kpis import ALLOCATION_COVERAGE_COLUMNS, KPI_VALUE_COLUMNS
 from finops_assets.domain.reporting import COST_BY_UNIT_COLUMNS
 from finops_assets.domain.rightsizing import RIGHTSIZING_COLUMNS
+from finops_assets.domain.rules import RULE_SET_COLUMNS
 from finops_assets.domain.sources.common import QUARANTINE_COLUMNS
 from finops_assets.storage.contract import DAY_COLUMN, TableContract
 
@@ -83,6 +84,13 @@ FINOPS_KPIS = TableContract(
     name="finops_kpis",
     columns=ALLOCATION_COVERAGE_COLUMNS,
     description="Allocation coverage per day and method",
+)
+ALLOCATION_RULES = TableContract(
+    name="allocation_rules",
+    columns=RULE_SET_COLUMNS,
+    partition_by=(),
+    day_column=None,
+    description="Every materialized rule set, by data version; a version is written once",
 )
 ALLOCATION_VERSIONS = TableContract(
     name="allocation_versions",
