@@ -4,9 +4,11 @@ import dagster as dg
 
 from finops_assets.allocate.assets import allocated_costs, allocation_rules
 from finops_assets.allocate.audit import allocation_audit
+from finops_assets.allocate.rule_currency import check_rules_current
 from finops_assets.allocate.sensors import reallocation_sensor
 
 defs = dg.Definitions(
     assets=[allocation_rules, allocated_costs, allocation_audit],
+    asset_checks=[check_rules_current],
     sensors=[reallocation_sensor],
 )

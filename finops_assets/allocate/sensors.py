@@ -11,6 +11,7 @@ downstream; requesting it here would race that run for the same day.
 """
 
 import hashlib
+import json
 
 import dagster as dg
 from dagster._core.asset_graph_view.asset_graph_view import AssetGraphView, TemporalContext
@@ -23,6 +24,13 @@ from dagster._core.definitions.data_version import (
 )
 from dagster._core.definitions.events import AssetKeyPartitionKey
 from dagster._time import get_current_datetime
+
+from finops_assets.allocate.rule_currency import (
+    FOLLOWERS,
+    days_behind_rules,
+    rule_currency_events,
+    rules_effective_since,
+)
 
 ALLOCATED = dg.AssetKey("allocated_costs")
 RULES = dg.AssetKey("allocation_rules")
@@ -75,10 +83,31 @@ def reallocation_subset(asset_graph: BaseAssetGraph, days: list[str]) -> AssetGr
 
 
 def _fingerprint(instance: dg.DagsterInstance, days: list[str]) -> str:
-    """Which rules materialization and which days a request was for (the sensor's cursor)."""
+    """Which rules materialization and which days a request was for."""
     event = instance.get_latest_materialization_event(RULES)
     rules_id = f"{event.run_id}@{event.timestamp}" if event else "none"
     return hashlib.sha256(f"{rules_id}|{','.join(days)}".encode()).hexdigest()[:32]
+
+
+def _decode(cursor: str | None) -> tuple[str | None, dict[str, list[str]]]:
+    """(fingerprint of the last request, days reported behind per asset) from the cursor."""
+    if not cursor:
+        return None, {}
+    if not cursor.startswith("{"):  # the cursor before rule-currency checks: a fingerprint
+        return cursor, {}
+    state = json.loads(cursor)
+    return state.get("request"), state.get("behind", {})
+
+
+def _rule_currency(
+    context: dg.SensorEvaluationContext, asset_graph: BaseAssetGraph, reported: dict
+) -> tuple[dict[str, list[str]], list[dg.AssetCheckEvaluation]]:
+    """Days behind the rules now, and the check results for what changed since the last tick."""
+    keys = [dg.AssetKey(a) for a in FOLLOWERS if asset_graph.has(dg.AssetKey(a))]
+    behind = days_behind_rules(context.instance, keys)
+    effective = rules_effective_since(context.instance)
+    events = rule_currency_events(reported, behind, effective[1] if effective else "none")
+    return behind, events
 
 
 @dg.sensor(
@@ -86,17 +115,31 @@ def _fingerprint(instance: dg.DagsterInstance, days: list[str]) -> str:
     minimum_interval_seconds=30,
     default_status=dg.DefaultSensorStatus.STOPPED,
 )
-def reallocation_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult | dg.SkipReason:
-    """Backfills the days a rule change made stale, and everything downstream, once per change."""
+def reallocation_sensor(
+    context: dg.SensorEvaluationContext,
+) -> dg.SensorResult | dg.SkipReason:
+    """Backfills the days a rule change made stale, and everything downstream, once per change.
+
+    It also reports check_rules_current on allocated_costs and each report after it: failed
+    on the days computed before the rules in force, passed again once they are re-allocated.
+    """
     asset_graph = context.repository_def.asset_graph  # type: ignore[union-attr]
+    requested, reported = _decode(context.cursor)
+    behind, events = _rule_currency(context, asset_graph, reported)
     days = stale_allocated_partitions(context.instance, asset_graph)
+    fingerprint = _fingerprint(context.instance, days) if days else requested
+    cursor = json.dumps({"request": fingerprint, "behind": behind}, sort_keys=True)
     if not days:
-        return dg.SkipReason("no day of allocated_costs is stale from a rule change")
-    fingerprint = _fingerprint(context.instance, days)
-    if fingerprint == context.cursor:
-        return dg.SkipReason(f"a backfill of these {len(days)} stale day(s) was already requested")
-    request = dg.RunRequest.for_asset_graph_subset(
-        reallocation_subset(asset_graph, days),
-        tags={TRIGGER_TAG: "reallocation_sensor"},
-    )
-    return dg.SensorResult(run_requests=[request], cursor=fingerprint)
+        skip = "no day of allocated_costs is stale from a rule change"
+    elif fingerprint == requested:
+        skip = f"a backfill of these {len(days)} stale day(s) was already requested"
+    else:
+        request = dg.RunRequest.for_asset_graph_subset(
+            reallocation_subset(asset_graph, days),
+            tags={TRIGGER_TAG: "reallocation_sensor"},
+        )
+        return dg.SensorResult(run_requests=[request], cursor=cursor, asset_events=events)
+    if events:  # Dagster drops a SensorResult's skip message; the check results say it all
+        return dg.SensorResult(cursor=cursor, asset_events=events)
+    context.update_cursor(cursor)
+    return dg.SkipReason(skip)

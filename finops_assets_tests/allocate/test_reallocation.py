@@ -47,6 +47,8 @@ class Reallocation:
     stale_after_backfill: list[str]
     audit: pl.DataFrame
     old_version: str
+    check_run_before_backfill: dg.ExecuteInProcessResult
+    tick_after_backfill: Any
 
 
 def _tick(defs: dg.Definitions, instance: dg.DagsterInstance, cursor: str | None = None):
@@ -72,6 +74,23 @@ def _stale(defs: dg.Definitions, instance: dg.DagsterInstance, key: str) -> list
     ]
 
 
+def _run_rule_currency_check(defs, instance, key: str) -> dg.ExecuteInProcessResult:
+    """Execute check_rules_current of one asset, as from the UI."""
+    job = defs.resolve_implicit_global_asset_job_def().get_subset(
+        asset_selection=set(),
+        asset_check_selection={dg.AssetCheckKey(dg.AssetKey(key), "check_rules_current")},
+    )
+    return job.execute_in_process(instance=instance)
+
+
+def _rule_currency(tick) -> dict[str, tuple[bool, list[str]]]:
+    return {
+        e.asset_key.to_user_string(): (e.passed, e.metadata["days"].value)
+        for e in tick.asset_events
+        if e.check_name == "check_rules_current"
+    }
+
+
 @pytest.fixture(scope="module")
 def reallocation(estate: Estate, tmp_path_factory) -> Reallocation:
     """Bump the rules, tick the sensor, run the requested backfill in-process, read the audit."""
@@ -93,6 +112,7 @@ def reallocation(estate: Estate, tmp_path_factory) -> Reallocation:
     requested = {
         k.to_user_string() for k in tick_after.run_requests[0].asset_graph_subset.asset_keys
     }
+    check_run = _run_rule_currency_check(defs, instance, "budget_status")
     backfill = run_assets(defs, instance, sorted(requested), DAYS)
     return Reallocation(
         stale_before_change=stale_before,
@@ -105,6 +125,8 @@ def reallocation(estate: Estate, tmp_path_factory) -> Reallocation:
         stale_after_backfill=stale_allocated_partitions(instance, graph),
         audit=estate.lake.read_days(tables.ALLOCATION_AUDIT, DAYS),
         old_version=old_version,
+        check_run_before_backfill=check_run,
+        tick_after_backfill=_tick(defs, instance, cursor=tick_again.cursor),
     )
 
 
@@ -132,6 +154,17 @@ def test_sensor_requests_one_backfill_of_the_stale_days_and_everything_downstrea
     assert {day for _, day in requested} == {d.isoformat() for d in DAYS}
     # The same change is not requested twice.
     assert not reallocation.tick_again.run_requests
+
+
+def test_every_report_after_allocated_costs_shows_the_days_behind_the_rules(reallocation):
+    followers = set(_rule_currency(reallocation.tick_after_change))
+    assert set(DOWNSTREAM) <= followers
+    days = [d.isoformat() for d in DAYS]
+    assert _rule_currency(reallocation.tick_after_change) == {k: (False, days) for k in followers}
+    [evaluation] = reallocation.check_run_before_backfill.get_asset_check_evaluations()
+    assert not evaluation.passed and evaluation.metadata["days"].value == days
+    # once the backfill re-allocated every day, each of those checks turns green
+    assert _rule_currency(reallocation.tick_after_backfill) == {k: (True, []) for k in followers}
 
 
 def test_backfill_refreshes_and_the_audit_explains_what_moved(reallocation, estate):

@@ -88,3 +88,53 @@ def test_a_rule_change_requests_exactly_the_rule_stale_days_once():
         (key, day) for key in ("allocated_costs", "cost_by_business_unit") for day in DAYS
     }
     assert not again.run_requests
+
+
+def _checks(result) -> dict[str, tuple[bool, list[str]]]:
+    return {
+        e.asset_key.to_user_string(): (e.passed, e.metadata["days"].value)
+        for e in result.asset_events
+        if e.check_name == "check_rules_current"
+    }
+
+
+def test_reports_after_allocated_costs_show_the_days_behind_the_rules_until_reallocated():
+    VERSION.update(rules="r1", normalized={})
+    with dg.instance_for_test() as instance:
+        _history(instance)
+        quiet = _tick(instance)
+        VERSION["rules"] = "r2"
+        _materialize(instance, [allocation_rules])
+        changed = _tick(instance, quiet.cursor)
+        # the same rules materialized again: still the change above that counts
+        _materialize(instance, [allocation_rules])
+        unchanged = _tick(instance, changed.cursor)
+        _materialize(instance, [allocated_costs, cost_by_business_unit], DAYS[0])
+        _materialize(instance, [allocated_costs], DAYS[1])
+        partly = _tick(instance, unchanged.cursor)
+        _materialize(instance, [cost_by_business_unit], DAYS[1])
+        done = _tick(instance, partly.cursor)
+    assert _checks(quiet) == {}
+    assert _checks(changed) == {
+        "allocated_costs": (False, DAYS),
+        "cost_by_business_unit": (False, DAYS),
+    }
+    assert _checks(unchanged) == {}
+    # a report day stays behind until it is re-run itself, though allocated_costs caught up
+    assert _checks(partly) == {
+        "allocated_costs": (True, []),
+        "cost_by_business_unit": (False, DAYS[1:]),
+    }
+    assert _checks(done) == {"cost_by_business_unit": (True, [])}
+
+
+def test_rule_currency_checks_cover_everything_after_allocated_costs_and_say_what_they_mean():
+    from finops_assets.allocate.rule_currency import FOLLOWERS, check_rules_current
+    from finops_assets.definitions import defs
+
+    graph = defs.resolve_asset_graph()
+    after = dg.AssetSelection.assets("allocated_costs").downstream().resolve(graph)
+    assert set(FOLLOWERS) == {k.to_user_string() for k in after}
+    specs = list(check_rules_current.check_specs)
+    assert len(specs) == len(FOLLOWERS)
+    assert all(spec.description for spec in specs)
