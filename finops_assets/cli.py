@@ -38,6 +38,20 @@ def _inspect(args: argparse.Namespace) -> int:
     return 0
 
 
+def _load(args: argparse.Namespace) -> int:
+    from finops_assets.loading import LoadError, load_paths, render
+
+    try:
+        outcome, notes = load_paths(Settings.from_env(), [Path(p) for p in args.paths])
+    except LoadError as error:
+        print(f"finops load: {error}", file=sys.stderr)
+        return 2
+    for line in notes:
+        print(line)
+    print(render(outcome))
+    return 0 if outcome.reconciled else 1
+
+
 def _check(args: argparse.Namespace) -> int:
     from finops_assets.deploy_checks import StartupCheckError, run_startup_checks
 
@@ -78,6 +92,11 @@ def build_parser() -> argparse.ArgumentParser:
     inspect = commands.add_parser("inspect", help="detect, parse and total a billing file")
     inspect.add_argument("path")
     inspect.set_defaults(handler=_inspect)
+    load = commands.add_parser(
+        "load", help="load export files or folders as downloaded, run their days, reconcile"
+    )
+    load.add_argument("paths", nargs="+", metavar="PATH")
+    load.set_defaults(handler=_load)
     check = commands.add_parser("check", help="check the instance database and lake are reachable")
     check.set_defaults(handler=_check)
     dev = commands.add_parser("dev", help="start the Dagster UI on 127.0.0.1")

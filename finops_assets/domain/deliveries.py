@@ -137,11 +137,18 @@ def check_not_cut(data: bytes, name: str) -> None:
     header = text.split(b"\n", 1)[0]
     width = _fields(header)
     last = _fields(lines[-1])
-    if last < width and not text.endswith(b"\n"):
-        line = text.count(b"\n") + 1
+    if text.endswith(b"\n"):
+        return
+    line = text.count(b"\n") + 1
+    if last < width:
         raise IncompleteDeliveryError(
             f"{name}: the last row (line {line}) has {last} of the header's {width} fields "
             "and no line end: the file was cut; deliver it again"
+        )
+    if lines[-1].count(b'"') % 2:
+        raise IncompleteDeliveryError(
+            f"{name}: the last row (line {line}) ends inside a quoted field, with no line end: "
+            "the file was cut; deliver it again"
         )
 
 

@@ -95,3 +95,10 @@ def test_the_same_bytes_under_any_name_count_once(cur_bytes):
     )
     assert keep == [0, 2]
     assert duplicates == {"b/copy.csv": "a/cur.csv"}
+
+
+def test_a_csv_cut_inside_a_quoted_last_field_fails(shared_data):
+    data = (shared_data / "focus-sample-data" / "FOCUS-1.0" / "focus_sample.csv").read_bytes()
+    deliveries.check_not_cut(data, "focus_sample.csv")
+    with pytest.raises(IncompleteDeliveryError, match="ends inside a quoted field"):
+        deliveries.check_not_cut(data[:-25], "focus_sample.csv")

@@ -6,10 +6,6 @@ product's own (urllib), unmocked.
 """
 
 import datetime as dt
-import http.server
-import io
-import threading
-import zipfile
 from collections.abc import Iterator
 from decimal import Decimal
 
@@ -22,6 +18,8 @@ from finops_assets.resources.lake import LakeResource
 from finops_assets.resources.reference import FxFeedError, FxRatesResource
 from finops_assets.storage import tables
 from finops_assets.storage.delta import DeltaLake
+from finops_assets_tests.servers import ecb as servers_ecb
+from finops_assets_tests.servers.ecb import Feed
 
 NEW_DAY = dt.date(2026, 11, 2)  # after the shipped seed (which ends on 2026-10-30)
 XML = """<?xml version="1.0" encoding="UTF-8"?>
@@ -35,52 +33,13 @@ XML = """<?xml version="1.0" encoding="UTF-8"?>
 """
 
 
-class _Feed:
-    """Files the fake ECB site serves, by path; every request is recorded."""
-
-    def __init__(self) -> None:
-        self.files: dict[str, bytes] = {}
-        self.requests: list[str] = []
-        self.after_first_request: dict[str, bytes] = {}
-
-
 @pytest.fixture
-def ecb_site() -> Iterator[tuple[str, _Feed]]:
-    feed = _Feed()
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 (http.server's name)
-            feed.requests.append(self.path)
-            body = feed.files.get(self.path)
-            if feed.after_first_request:
-                feed.files.update(feed.after_first_request)
-                feed.after_first_request = {}
-            if body is None:
-                self.send_error(404)
-                return
-            self.send_response(200)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/stats/eurofxref", feed
-    finally:
-        server.shutdown()
-        server.server_close()
+def ecb_site() -> Iterator[tuple[str, Feed]]:
+    with servers_ecb.ecb_site() as site:
+        yield site
 
 
-def _zip(csv_text: str) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr("eurofxref-hist.csv", csv_text)
-    return buffer.getvalue()
+_zip = servers_ecb.history_zip
 
 
 def _history_with_new_day(real_csv: str, usd: str) -> str:

@@ -1,0 +1,153 @@
+"""`finops load`, steps 2 to 4: lay deliveries into the landing folder, materialize their days,
+reconcile per day and currency.
+
+Landing layout: `<landing>/<source>/<YYYYMMDD-YYYYMMDD>/<export>/` holds one export's current
+delivery for the period (first and last charge day); loading a newer delivery of the same export
+and billing month replaces that folder, so superseded files never mix with the new ones, and
+the days the old delivery covered are run again (a day that lost all its rows becomes empty).
+"""
+
+import datetime as dt
+import os
+import shutil
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+import polars as pl
+
+from finops_assets.domain import reconcile
+from finops_assets.loading.plan import Delivery, LoadError
+from finops_assets.resources.payloads import period_folder_name, period_span
+from finops_assets.settings import Settings
+from finops_assets.storage import tables
+from finops_assets.storage.delta import DeltaLake
+
+
+@dataclass(frozen=True)
+class LoadOutcome:
+    """What a load did: the table of reconciliation and each run's id and success."""
+
+    table: pl.DataFrame
+    runs: list[tuple[str, bool]]
+    reasons: pl.DataFrame
+
+    @property
+    def reconciled(self) -> bool:
+        return all(ok for _, ok in self.runs) and bool(self.table["reconciled"].all())
+
+
+def lay_out(deliveries: list[Delivery], landing: Path) -> set[dt.date]:
+    """Write each delivery into its period folder; the days of replaced deliveries are returned."""
+    replaced: set[dt.date] = set()
+    for delivery in deliveries:
+        assert delivery.source is not None and delivery.period is not None
+        base = landing / delivery.source.SOURCE
+        month = delivery.period[0].replace(day=1)
+        for old in sorted(base.glob(f"*/{delivery.export}")) if base.is_dir() else []:
+            span = period_span(old.parent.name)
+            if span and span[0].replace(day=1) == month:
+                replaced |= _days(span)
+                shutil.rmtree(old)
+                if not any(old.parent.iterdir()):
+                    old.parent.rmdir()
+        folder = base / period_folder_name(*delivery.period) / delivery.export
+        folder.mkdir(parents=True, exist_ok=True)
+        for file in delivery.files:
+            shutil.copy2(file.path, folder / file.name)
+        if delivery.manifest is not None:
+            (folder / delivery.manifest[0]).write_bytes(delivery.manifest[1])
+    return replaced
+
+
+def ensure_partitions_reach(first: dt.date) -> None:
+    """Let the daily partitions start early enough for `first` (before definitions load)."""
+    from finops_assets.settings import partitions_start
+
+    if first >= dt.date.fromisoformat(partitions_start()):
+        return
+    if "finops_assets.definitions" in __import__("sys").modules:
+        raise LoadError(
+            f"charge days from {first} precede FINOPS_PARTITIONS_START={partitions_start()}: "
+            f"set FINOPS_PARTITIONS_START={first} and run again"
+        )
+    os.environ["FINOPS_PARTITIONS_START"] = first.isoformat()
+
+
+def materialize_days(settings: Settings, days: set[dt.date]) -> list[tuple[str, bool]]:
+    """One in-process ranged run per stretch of consecutive days (one run for one period)."""
+    from finops_assets.demo import materialize_window, prepare_instance
+
+    instance = prepare_instance(settings)
+    runs = []
+    for start, end in _stretches(sorted(days)):
+        result = materialize_window(instance, start, end)
+        runs.append((result.run_id, result.success))
+    return runs
+
+
+def reconcile_lake(settings: Settings, deliveries: list[Delivery]) -> LoadOutcome:
+    """Per day and currency: the files' totals against normalized_costs and the quarantine."""
+    delta = DeltaLake(settings.lake_uri, settings.storage_options)
+    keys = set().union(*(d.ingestion_keys() for d in deliveries))
+    days = sorted({day for d in deliveries for day in _days(d.period)})  # type: ignore[arg-type]
+    ours = pl.col("x_ingestion_key").is_in(sorted(keys))
+    normalized = delta.read_days(tables.NORMALIZED_COSTS, days).filter(ours)
+    quarantine = delta.read_days(tables.QUARANTINE, days).filter(ours)
+    files = (
+        pl.concat([d.totals() for d in deliveries])
+        .group_by("day", "currency")
+        .agg(pl.col("amount").sum())
+    )
+    table = reconcile.reconcile(
+        files,
+        reconcile.normalized_amounts(normalized),
+        reconcile.quarantined_amounts(quarantine, "x_charge_date"),
+    )
+    reasons = (
+        quarantine.group_by("x_charge_date", "x_source", "x_reason")
+        .agg(pl.len().alias("rows"))
+        .sort("x_charge_date", "x_source", "x_reason")
+    )
+    return LoadOutcome(table, [], reasons)
+
+
+def render(outcome: LoadOutcome) -> str:
+    """The report printed by `finops load`: one line per day and currency, then the reasons."""
+    columns = ("file_total", "normalized", "quarantined", "difference")
+    lines = [f"{'day':<10}  {'currency':<8}" + "".join(f"  {c:>20}" for c in columns)]
+    for row in outcome.table.iter_rows(named=True):
+        amounts = "".join(f"  {_money(row[c]):>20}" for c in columns)
+        mark = "" if row["reconciled"] else "  NOT RECONCILED"
+        lines.append(f"{row['day']!s:<10}  {row['currency']:<8}{amounts}{mark}")
+    if outcome.reasons.height:
+        lines.append("quarantined rows, with reasons:")
+        for row in outcome.reasons.iter_rows(named=True):
+            lines.append(
+                f"  {row['x_charge_date']}  {row['x_source']}: {row['rows']} x {row['x_reason']}"
+            )
+    for run_id, ok in outcome.runs:
+        lines.append(f"run {run_id}: {'succeeded' if ok else 'FAILED (open `finops dev`)'}")
+    verdict = "reconciled exactly" if outcome.reconciled else "does NOT reconcile"
+    lines.append(f"finops load: {verdict}")
+    return "\n".join(lines)
+
+
+def _money(value: Decimal) -> str:
+    """A Decimal without exponent or trailing zeros (0E-10 -> 0, 1.2300000000 -> 1.23)."""
+    text = f"{value:f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def _days(span: tuple[dt.date, dt.date]) -> set[dt.date]:
+    return {span[0] + dt.timedelta(days=n) for n in range((span[1] - span[0]).days + 1)}
+
+
+def _stretches(days: list[dt.date]) -> list[tuple[dt.date, dt.date]]:
+    stretches: list[tuple[dt.date, dt.date]] = []
+    for day in days:
+        if stretches and day - stretches[-1][1] == dt.timedelta(days=1):
+            stretches[-1] = (stretches[-1][0], day)
+        else:
+            stretches.append((day, day))
+    return stretches

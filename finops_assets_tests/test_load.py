@@ -1,0 +1,131 @@
+"""`finops load`: real public export files, as downloaded, through the whole graph; per day and
+currency, file total = normalized + quarantined, exactly. The command runs as a user runs it (a
+process of its own, a fresh FINOPS_HOME); FX rates come from an ECB-format server on 127.0.0.1.
+"""
+
+import csv
+import datetime as dt
+import os
+import subprocess
+import sys
+from collections import defaultdict
+from decimal import Decimal
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from finops_assets.cli import main
+from finops_assets.storage import tables
+from finops_assets.storage.delta import DeltaLake
+from finops_assets_tests.servers.ecb import HISTORY_PATH, ecb_site, history_zip
+
+PUBLIC_FILES = (
+    "koku/aws/test_cur.csv",
+    "koku/azure/azure_version_2.csv",
+    "koku/gcp/2022-08-01_5.csv",
+    "koku/gcp/2024-03-01_5.csv",
+    "focus-sample-data/FOCUS-1.0/focus_sample.csv",
+    "focus-spec-examples/commitment_discount_scenarios_index",
+)
+
+
+def _load(home: Path, paths: list[Path], ecb_url: str) -> subprocess.CompletedProcess:
+    env = {
+        **os.environ,
+        "FINOPS_HOME": str(home),
+        "FINOPS_ECB_BASE_URL": ecb_url,
+        "FINOPS_FX_WAIT_RETRIES": "0",
+    }
+    env.pop("FINOPS_PARTITIONS_START", None)
+    env.pop("DAGSTER_HOME", None)
+    command = [sys.executable, "-m", "finops_assets.cli", "load", *map(str, paths)]
+    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=1500)
+
+
+def _focus_file_totals(path: Path) -> dict[tuple[dt.date, str], Decimal]:
+    """Per charge day (UTC) and billing currency, sum(BilledCost), with Python's csv and decimal."""
+    totals: dict[tuple[dt.date, str], Decimal] = defaultdict(Decimal)
+    with path.open(newline="", encoding="utf-8-sig") as handle:
+        for row in csv.DictReader(handle):
+            day = dt.date.fromisoformat(row["ChargePeriodStart"][:10])
+            totals[(day, row["BillingCurrency"])] += Decimal(row["BilledCost"] or "0")
+    return dict(totals)
+
+
+def _lake_totals(lake: DeltaLake, days: list[dt.date]) -> dict[tuple[dt.date, str], Decimal]:
+    """Per day and currency: normalized BilledCost plus quarantined amounts, from the Delta tables."""
+    totals: dict[tuple[dt.date, str], Decimal] = defaultdict(Decimal)
+    for row in lake.read_days(tables.NORMALIZED_COSTS, days).iter_rows(named=True):
+        totals[(row["x_charge_date"], row["BillingCurrency"])] += row["BilledCost"]
+    for row in lake.read_days(tables.QUARANTINE, days).iter_rows(named=True):
+        totals[(row["x_charge_date"], row["x_currency"])] += Decimal(row["x_amount"] or "0")
+    return dict(totals)
+
+
+@pytest.mark.slow
+def test_public_exports_reconcile_per_day_and_currency(tmp_path, shared_data):
+    paths = [shared_data / p for p in PUBLIC_FILES]
+    real_history = (shared_data / "reference-fx-currency" / "ecb-eurofxref-hist.csv").read_text()
+    with ecb_site() as (base_url, feed):
+        feed.files[HISTORY_PATH] = history_zip(real_history)
+        done = _load(tmp_path / "home", paths, base_url)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "finops load: reconciled exactly" in done.stdout
+    assert "NOT RECONCILED" not in done.stdout
+    for day_line in ("2018-06-01  USD", "2020-09-01", "2022-08-01  USD", "2024-09-30  USD"):
+        assert day_line in done.stdout
+    # Independently of the command's own report: the FOCUS sample, summed with Python decimal,
+    # against what the lake holds for its 30 days.
+    focus = _focus_file_totals(shared_data / PUBLIC_FILES[4])
+    september = sorted({day for day, _ in focus})
+    lake = DeltaLake(str(tmp_path / "home" / "lake"))
+    assert _lake_totals(lake, september) == focus
+    normalized = lake.read_days(tables.NORMALIZED_COSTS, september)
+    assert normalized.height > 0 and normalized["x_source"].unique().to_list() == ["focus_export"]
+
+
+def test_an_unsupported_file_is_refused_in_one_clear_line(tmp_path, shared_data, capsys, monkeypatch):
+    monkeypatch.setenv("FINOPS_HOME", str(tmp_path / "home"))
+    pod_usage = next((shared_data / "koku" / "ocp").glob("*_storage.csv"))
+    assert main(["load", str(pod_usage)]) == 2
+    error = capsys.readouterr().err.strip()
+    assert error.count("\n") == 0
+    assert error.startswith(f"finops load: {pod_usage}: not a billing file we recognise")
+    notes = tmp_path / "notes.txt"
+    notes.write_text("hello")
+    assert main(["load", str(notes)]) == 2
+    assert capsys.readouterr().err.strip() == (
+        f"finops load: {notes}: not an export file (expected .csv, .csv.gz, .parquet or a "
+        "manifest .json)"
+    )
+    assert not (tmp_path / "home" / "landing").exists()  # nothing was laid out
+
+
+def test_a_cut_file_is_refused_naming_it_before_anything_is_written(
+    tmp_path, shared_data, capsys, monkeypatch
+):
+    monkeypatch.setenv("FINOPS_HOME", str(tmp_path / "home"))
+    data = (shared_data / PUBLIC_FILES[4]).read_bytes()
+    cut = tmp_path / "focus_sample.csv"
+    cut.write_bytes(data[: len(data) - 25])
+    assert main(["load", str(cut)]) == 2
+    error = capsys.readouterr().err.strip()
+    assert error.startswith(f"finops load: {cut}: the last row (line 1001) ends inside a quoted")
+    assert not (tmp_path / "home" / "landing").exists()
+
+
+def test_a_manifest_listing_more_rows_than_delivered_is_refused(tmp_path, shared_data, capsys, monkeypatch):
+    monkeypatch.setenv("FINOPS_HOME", str(tmp_path / "home"))
+    run = tmp_path / "exports" / "focus-daily" / "20240901-20240930" / "run-7"
+    run.mkdir(parents=True)
+    (run / "part_0_0001.csv").write_bytes((shared_data / PUBLIC_FILES[4]).read_bytes())
+    (run / "manifest.json").write_text(
+        '{"exportConfig": {"exportName": "focus-daily"}, '
+        '"blobs": [{"blobName": "part_0_0001.csv", "dataRowCount": 1001}]}'
+    )
+    assert main(["load", str(tmp_path / "exports")]) == 2
+    error = capsys.readouterr().err.strip()
+    assert error == "finops load: part_0_0001.csv: 1000 data rows, " + str(
+        run / "manifest.json"
+    ) + " lists 1001"
