@@ -9,7 +9,7 @@ import os
 import subprocess
 import sys
 from collections import defaultdict
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 import polars as pl
@@ -20,6 +20,7 @@ from finops_assets.storage import tables
 from finops_assets.storage.delta import DeltaLake
 from finops_assets_tests.servers.ecb import HISTORY_PATH, ecb_site, history_zip
 
+TEN_DECIMALS = Decimal("1e-10")
 PUBLIC_FILES = (
     "koku/aws/test_cur.csv",
     "koku/azure/azure_version_2.csv",
@@ -44,12 +45,16 @@ def _load(home: Path, paths: list[Path], ecb_url: str) -> subprocess.CompletedPr
 
 
 def _focus_file_totals(path: Path) -> dict[tuple[dt.date, str], Decimal]:
-    """Per charge day (UTC) and billing currency, sum(BilledCost), with Python's csv and decimal."""
+    """Per charge day (UTC) and billing currency, sum(BilledCost), with Python's csv and decimal.
+
+    Each amount is rounded half-up at the 10th decimal first: the stored scale (MONEY).
+    """
     totals: dict[tuple[dt.date, str], Decimal] = defaultdict(Decimal)
     with path.open(newline="", encoding="utf-8-sig") as handle:
         for row in csv.DictReader(handle):
             day = dt.date.fromisoformat(row["ChargePeriodStart"][:10])
-            totals[(day, row["BillingCurrency"])] += Decimal(row["BilledCost"] or "0")
+            amount = Decimal(row["BilledCost"] or "0").quantize(TEN_DECIMALS, ROUND_HALF_UP)
+            totals[(day, row["BillingCurrency"])] += amount
     return dict(totals)
 
 
