@@ -12,7 +12,6 @@ from collections import defaultdict
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
-import polars as pl
 import pytest
 
 from finops_assets.cli import main
@@ -90,7 +89,9 @@ def test_public_exports_reconcile_per_day_and_currency(tmp_path, shared_data):
     assert normalized.height > 0 and normalized["x_source"].unique().to_list() == ["focus_export"]
 
 
-def test_an_unsupported_file_is_refused_in_one_clear_line(tmp_path, shared_data, capsys, monkeypatch):
+def test_an_unsupported_file_is_refused_in_one_clear_line(
+    tmp_path, shared_data, capsys, monkeypatch
+):
     monkeypatch.setenv("FINOPS_HOME", str(tmp_path / "home"))
     pod_usage = next((shared_data / "koku" / "ocp").glob("*_storage.csv"))
     assert main(["load", str(pod_usage)]) == 2
@@ -120,7 +121,9 @@ def test_a_cut_file_is_refused_naming_it_before_anything_is_written(
     assert not (tmp_path / "home" / "landing").exists()
 
 
-def test_a_manifest_listing_more_rows_than_delivered_is_refused(tmp_path, shared_data, capsys, monkeypatch):
+def test_a_manifest_listing_more_rows_than_delivered_is_refused(
+    tmp_path, shared_data, capsys, monkeypatch
+):
     monkeypatch.setenv("FINOPS_HOME", str(tmp_path / "home"))
     run = tmp_path / "exports" / "focus-daily" / "20240901-20240930" / "run-7"
     run.mkdir(parents=True)
@@ -131,6 +134,9 @@ def test_a_manifest_listing_more_rows_than_delivered_is_refused(tmp_path, shared
     )
     assert main(["load", str(tmp_path / "exports")]) == 2
     error = capsys.readouterr().err.strip()
-    assert error == "finops load: part_0_0001.csv: 1000 data rows, " + str(
-        run / "manifest.json"
-    ) + " lists 1001"
+    assert (
+        error
+        == "finops load: part_0_0001.csv: 1000 data rows, "
+        + str(run / "manifest.json")
+        + " lists 1001"
+    )
