@@ -21,6 +21,7 @@ from finops_assets.domain.money import parse_money_expr
 from finops_assets.domain.quarantine import QuarantineLimits
 from finops_assets.domain.reference import load_tag_aliases
 from finops_assets.domain.sources.common import (
+    MAX_INFLATED_BYTES,
     QUARANTINE_COLUMNS,
     SourceFormatError,
     ingestion_key,
@@ -31,6 +32,7 @@ from finops_assets.ingest.checks import quarantine_threshold_result
 from finops_assets.ingest.pipeline import IngestedDay
 from finops_assets.normalize.checks import normalized_quarantine_result
 from finops_assets.resources.reference import FxFeedError, FxRatesResource
+from finops_assets.security.payload_bounds import check_payload_bounds
 from finops_assets.settings import Settings
 from finops_assets.sources import BILLING_SOURCES
 
@@ -62,6 +64,7 @@ def _report(path: Path) -> str:
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such file")
     data = path.read_bytes()
+    check_payload_bounds(data, str(path), MAX_INFLATED_BYTES)  # a bomb is refused unopened
     fmt = detect_format(data, path.name)
     source = _BY_NAME.get(fmt)
     if source is None:

@@ -9,16 +9,15 @@ last row), and whether a file is only a cut copy of what was delivered before.
 """
 
 import csv
-import gzip
 import hashlib
 import io
 import json
-import zlib
 from dataclasses import dataclass
 
 import pyarrow.parquet as pq
 
 from finops_assets.domain.sources.common import MAX_INFLATED_BYTES
+from finops_assets.security.hardening import GzipBombError, bounded_gunzip
 
 MANIFEST_SUFFIXES = ("-manifest.json", "manifest.json")
 
@@ -175,16 +174,15 @@ def _fields(line: bytes) -> int:
 
 
 def _gunzip(data: bytes, name: str) -> bytes:
-    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    """The inflated file, multi-member aware and bounded like every other inflation."""
     try:
-        out = inflater.decompress(data, MAX_INFLATED_BYTES)
-    except zlib.error as error:
-        raise IncompleteDeliveryError(f"{name}: gzip stream is damaged ({error})") from error
-    if not inflater.eof:
-        raise IncompleteDeliveryError(f"{name}: gzip stream ends early: the file was cut")
-    if inflater.unused_data[:2] == b"\x1f\x8b":  # concatenated gzip members
-        return out + gzip.decompress(inflater.unused_data)
-    return out
+        return bounded_gunzip(data, MAX_INFLATED_BYTES)
+    except GzipBombError as error:
+        if "truncated" in str(error):
+            raise IncompleteDeliveryError(
+                f"{name}: gzip stream ends early: the file was cut"
+            ) from None
+        raise IncompleteDeliveryError(f"{name}: gzip stream is damaged ({error})") from None
 
 
 def _base(path: str) -> str:

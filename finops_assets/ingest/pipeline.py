@@ -14,6 +14,7 @@ from finops_assets.domain.deliveries import (
     unique_by_content,
 )
 from finops_assets.domain.sources.common import (
+    MAX_INFLATED_BYTES,
     QUARANTINE_COLUMNS,
     ParseResult,
     SourceFormatError,
@@ -22,6 +23,7 @@ from finops_assets.domain.sources.common import (
     refused_file_row,
 )
 from finops_assets.resources.payloads import Payload
+from finops_assets.security.payload_bounds import PayloadBoundsError, check_payload_bounds
 from finops_assets.storage.archive import RawArchive
 
 
@@ -108,10 +110,14 @@ def ingest_payloads(
 
 
 def _unreadable_csv(payload: Payload) -> str | None:
-    """Why a payload is not readable as text at all (binary garbage), else None.
+    """Why a payload is not readable at all (a decompression bomb, binary garbage), else None.
 
     A CSV cut in its last row still raises IncompleteDeliveryError: that fails the day.
     """
+    try:  # first, in constant memory: a bomb is never inflated by what follows
+        check_payload_bounds(payload.data, payload.name, MAX_INFLATED_BYTES)
+    except PayloadBoundsError as error:
+        return str(error)
     try:
         check_not_cut(payload.data, payload.name)
     except csv.Error as error:

@@ -44,12 +44,62 @@ class SourceFormatError(ValueError):
     """
 
 
+# The most a quarantine row keeps of a bad record's text columns: an excerpt, never a whole
+# 268 MB cell. A longer raw record is kept as {"x_excerpt": first chars, "x_chars": length}.
+MAX_RAW_RECORD_CHARS = 4096
+MAX_REASON_CHARS = 1024
+MAX_FIELD_CHARS = 256  # x_column, x_amount, x_currency
+
+
+def _bounded_text(column: str, limit: int) -> pl.Expr:
+    text = pl.col(column)
+    cut = pl.concat_str(
+        text.str.slice(0, limit),
+        pl.lit("... ("),
+        text.str.len_chars().cast(pl.Utf8),
+        pl.lit(" chars)"),
+    )
+    return pl.when(text.str.len_chars() > limit).then(cut).otherwise(text).alias(column)
+
+
+def _bounded_record(limit: int = MAX_RAW_RECORD_CHARS) -> pl.Expr:
+    record = pl.col("x_raw_record")
+    excerpt = pl.struct(
+        record.str.slice(0, limit).alias("x_excerpt"),
+        record.str.len_chars().alias("x_chars"),
+    ).struct.json_encode()
+    return (
+        pl.when(record.str.len_chars() > limit)
+        .then(excerpt)
+        .otherwise(record)
+        .alias("x_raw_record")
+    )
+
+
+def bounded_quarantine(quarantine: pl.DataFrame) -> pl.DataFrame:
+    """The quarantine with each text column cut to its bound (see MAX_RAW_RECORD_CHARS)."""
+    if quarantine.is_empty() or "x_raw_record" not in quarantine.columns:
+        return quarantine
+    limits = {"x_reason": MAX_REASON_CHARS, "x_column": MAX_FIELD_CHARS}
+    limits |= {"x_amount": MAX_FIELD_CHARS, "x_currency": MAX_FIELD_CHARS}
+    present = [c for c in limits if c in quarantine.columns]
+    return quarantine.with_columns(
+        _bounded_record(), *[_bounded_text(c, limits[c]) for c in present]
+    )
+
+
 @dataclass(frozen=True)
 class ParseResult:
-    """Rows that parsed (raw contract columns) and rows that did not (QUARANTINE_COLUMNS)."""
+    """Rows that parsed (raw contract columns) and rows that did not (QUARANTINE_COLUMNS).
+
+    The quarantine keeps a bounded excerpt of each bad record (bounded_quarantine).
+    """
 
     rows: pl.DataFrame
     quarantine: pl.DataFrame
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "quarantine", bounded_quarantine(self.quarantine))
 
 
 def empty_quarantine() -> pl.DataFrame:
