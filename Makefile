@@ -26,6 +26,7 @@ demo: venv
 test: venv tools
 	$(BIN)/pytest
 
+# ruff's rule set includes S (flake8-bandit: bandit's security checks), see pyproject.toml.
 lint: venv
 	$(BIN)/ruff check finops_assets finops_assets_tests bench scripts
 	$(BIN)/ruff format --check finops_assets finops_assets_tests bench scripts

@@ -8,6 +8,7 @@ call, so the demo runs offline. A day outside it is answered from the ECB feed o
 
 import datetime as dt
 import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -83,9 +84,11 @@ class FxRatesResource(ConfigurableResource):
 
 def fetch_bytes(url: str, timeout: float) -> bytes:
     """GET `url`; FxFeedError naming the URL on any HTTP or network failure."""
-    request = urllib.request.Request(url, headers={"User-Agent": "finops-assets"})
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
+    if urllib.parse.urlsplit(url).scheme not in ("https", "http"):
+        raise FxFeedError(f"ECB feed {url}: only http(s) URLs are fetched", transient=False)
+    request = urllib.request.Request(url, headers={"User-Agent": "finops-assets"})  # noqa: S310
+    try:  # S310: the scheme is checked just above (no file: or custom schemes)
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
             return response.read()
     except urllib.error.HTTPError as error:
         message = f"ECB feed {url}: HTTP {error.code} {error.reason}"

@@ -257,7 +257,8 @@ class DeltaLake:
         version: int | None = None,
     ) -> pl.DataFrame:
         """Only `columns` of one day (a narrow read: the other columns' pages are not read)."""
-        assert contract.day_column is not None
+        if contract.day_column is None:
+            raise ContractError(f"table {contract.name}: no day column, no day to read")
         lazy = self.scan(contract, version).filter(pl.col(contract.day_column) == day)
         return lazy.select([pl.col(c).cast(contract.columns[c]) for c in columns]).collect()
 
@@ -269,7 +270,8 @@ def _day_predicate(
     contract: TableContract, day: dt.date, scope: Mapping[str, str] | None, frame: pl.DataFrame
 ) -> str:
     """The overwrite predicate of one day (and scope); refuses rows outside them."""
-    assert contract.day_column is not None
+    if contract.day_column is None:
+        raise ContractError(f"table {contract.name}: no day column, no day to overwrite")
     outside = frame.filter(pl.col(contract.day_column) != day)
     if outside.height:
         days = sorted({str(d) for d in outside[contract.day_column].unique().to_list()})
@@ -298,7 +300,8 @@ def _arrow_schema(contract: TableContract) -> pa.Schema:
 
 def _frame(batches: list[pa.RecordBatch], schema: Mapping[str, pl.DataType]) -> pl.DataFrame:
     frame = pl.from_arrow(pa.Table.from_batches(batches))
-    assert isinstance(frame, pl.DataFrame)
+    if not isinstance(frame, pl.DataFrame):  # from_arrow of a Table is always a frame
+        raise TypeError(f"expected a DataFrame from Arrow, got {type(frame).__name__}")
     return frame.cast(dict(schema))  # type: ignore[arg-type]
 
 
