@@ -3,7 +3,7 @@
 `python -m finops_assets_tests.security.peak_memory inspect PATH` runs `finops inspect PATH`;
 `... ingest PATH ARCHIVE_DIR` runs the pipeline's ingestion (ingest_payloads, the code every
 ingest asset calls) of PATH as an AWS CUR file. The last line of stdout is a JSON document:
-{"peak_kb": ..., "error": "..."}. Measured in a process of its own, so earlier work of the test
+{"peak_kb": ..., "error": "..."} (the exception, or the files the ingestion refused). Measured in a process of its own, so earlier work of the test
 session cannot inflate the figure (RUSAGE_CHILDREN would include every earlier child).
 """
 
@@ -26,7 +26,7 @@ def _inspect(path: str) -> None:
     inspect_file(Path(path))
 
 
-def _ingest(path: str, archive_dir: str) -> None:
+def _ingest(path: str, archive_dir: str) -> str:
     from finops_assets.domain.sources import aws_cur
     from finops_assets.ingest.pipeline import ingest_payloads
     from finops_assets.resources.payloads import Payload
@@ -34,7 +34,8 @@ def _ingest(path: str, archive_dir: str) -> None:
 
     fetched = dt.datetime(2026, 10, 2, tzinfo=dt.UTC)
     payload = Payload(Path(path).name, Path(path).read_bytes(), fetched)
-    ingest_payloads(aws_cur, [payload], dt.date(2026, 10, 1), RawArchive(archive_dir))
+    day = ingest_payloads(aws_cur, [payload], dt.date(2026, 10, 1), RawArchive(archive_dir))
+    return "; ".join(f"refused {r['file']}: {r['reason']}" for r in day.refused_files)
 
 
 def main(argv: list[str]) -> int:
@@ -43,7 +44,7 @@ def main(argv: list[str]) -> int:
         if argv[0] == "inspect":
             _inspect(argv[1])
         else:
-            _ingest(argv[1], argv[2])
+            error = _ingest(argv[1], argv[2])  # a refused file is quarantined, not raised
     except Exception as exc:  # the refusal is the expected outcome: report it
         error = f"{type(exc).__name__}: {exc}"
     print(json.dumps({"peak_kb": _peak_kb(), "error": error}))
