@@ -25,7 +25,8 @@ def load_paths(settings: Settings, paths: list[Path]) -> tuple[LoadOutcome, list
     deliveries = plan_deliveries(paths)
     notes = [line for d in deliveries for line in d.skipped]
     for delivery in deliveries:
-        assert delivery.source is not None and delivery.period is not None
+        # S101: type narrowing only: plan_deliveries sets source and period on every delivery (or raises)
+        assert delivery.source is not None and delivery.period is not None  # noqa: S101
         notes.append(
             f"{delivery.source.SOURCE} delivery '{delivery.export}' "
             f"{delivery.period[0]}..{delivery.period[1]}: {len(delivery.files)} file(s)"

@@ -41,7 +41,8 @@ def lay_out(deliveries: list[Delivery], landing: Path) -> set[dt.date]:
     """Write each delivery into its period folder; the days of replaced deliveries are returned."""
     replaced: set[dt.date] = set()
     for delivery in deliveries:
-        assert delivery.source is not None and delivery.period is not None
+        # S101: type narrowing only: plan_deliveries sets source and period on every delivery (or raises)
+        assert delivery.source is not None and delivery.period is not None  # noqa: S101
         base = landing / delivery.source.SOURCE
         month = delivery.period[0].replace(day=1)
         for old in sorted(base.glob(f"*/{delivery.export}")) if base.is_dir() else []:
