@@ -29,6 +29,7 @@ from finops_assets.domain.sources.common import (
     ParseResult,
     SourceFormatError,
     refuse_duplicate_columns,
+    refuse_ragged_rows,
 )
 from finops_assets.domain.sources.extra_columns import (
     EXTRA_COLUMN,
@@ -128,11 +129,17 @@ def _read_table(data: bytes, source_file: str, max_inflated: int) -> tuple[pl.Da
         text = bounded_gunzip(data, max_inflated) if data[:2] == b"\x1f\x8b" else data
         if not text.strip():
             raise SourceFormatError(f"{source_file}: empty file, no CUR header")
+        refuse_ragged_rows(text, source_file, _essential_header)
         return pl.read_csv(io.BytesIO(text), infer_schema=False), 2
     except GzipBombError as exc:
         raise SourceFormatError(f"{source_file}: refused: {exc}") from exc
     except (pl.exceptions.PolarsError, OSError, EOFError) as exc:
         raise SourceFormatError(f"{source_file}: not a readable CUR file ({exc})") from exc
+
+
+def _essential_header(header: str) -> bool:
+    """A column a row cannot lack: a required one, a cost or a time."""
+    return cur2_column_name(header) in (*REQUIRED_COLUMNS, *MONEY_COLUMNS, *TIME_COLUMNS)
 
 
 def _json_text(expr: pl.Expr) -> pl.Expr:

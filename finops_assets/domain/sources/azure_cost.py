@@ -20,6 +20,7 @@ from finops_assets.domain.sources.common import (
     ParseResult,
     SourceFormatError,
 )
+from finops_assets.domain.sources.dates import parse_date_text_expr
 
 SOURCE = "azure_cost"
 PROVIDER = "azure"
@@ -55,7 +56,7 @@ RAW_COLUMNS: dict[str, pl.DataType] = {
 _ALIASES: dict[str, tuple[str, ...]] = {
     "cost": ("pretaxcost", "cost", "costinbillingcurrency", "totalcost"),
     "cost_usd": ("pretaxcostusd", "costusd", "costinusd"),
-    "usage_date": ("usagedate", "date"),
+    "usage_date": ("usagedate", "date", "usagedatetime"),
     "currency": ("currency", "billingcurrency", "billingcurrencycode"),
     "subscription_id": ("subscriptionid", "subscriptionguid"),
     "subscription_name": ("subscriptionname",),
@@ -158,10 +159,8 @@ def _pick(index: dict[str, int]) -> dict[str, int]:
 
 
 def _usage_date_expr(column: str) -> pl.Expr:
-    text = pl.col(column).str.strip_chars()
-    compact = text.str.to_date("%Y%m%d", strict=False)
-    iso = text.str.slice(0, 10).str.to_date("%Y-%m-%d", strict=False)
-    return pl.when(text.str.len_chars() == 8).then(compact).otherwise(iso)
+    """The row's UTC usage day: ISO, YYYYMMDD, M/D/YYYY or M/D/YY (see dates.py)."""
+    return parse_date_text_expr(pl.col(column))
 
 
 def parse(

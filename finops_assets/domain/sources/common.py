@@ -1,9 +1,11 @@
 """What every source module shares: ingestion metadata, quarantine rows, the parse result."""
 
+import csv
 import datetime as dt
 import hashlib
+import io
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import polars as pl
@@ -178,4 +180,65 @@ def refused_file_row(
             "x_currency": [None],
         },
         schema=QUARANTINE_COLUMNS,
+    )
+
+
+def refuse_ragged_rows(
+    text: bytes, source_file: str, essential: Callable[[str], bool] = lambda _: True
+) -> None:
+    """SourceFormatError naming file, line and field counts when a CSV row has more fields than
+    its header, or fewer and the fields it lacks include an `essential` column.
+
+    A row short only of trailing non-essential columns is what an export writes when a column
+    (e.g. a cost category) was added to the header later: those cells are empty. A row short of
+    a cost or a date cannot be read safely. Counted per line outside quoted text; a file with
+    line breaks inside quoted fields is left to the CSV reader (a line is then not a row).
+    """
+    counted = _field_counts(text)
+    if counted is None:
+        return
+    header = next(csv.reader([counted["line"][0]]))
+    width = len(header)
+    long = counted.filter(pl.col("fields") > width)
+    if long.height:
+        _refuse_row(source_file, long.row(0, named=True), width, long.height, "")
+    short = counted.filter((pl.col("fields") < width) & (pl.col("line") != ""))
+    if short.height:
+        first = short.sort("fields").row(0, named=True)
+        lacking = [c for c in header[first["fields"] :] if essential(c)]
+        if lacking:
+            _refuse_row(source_file, first, width, short.height, f"; it lacks {lacking[:5]}")
+
+
+def _field_counts(text: bytes) -> pl.DataFrame | None:
+    """[number, line, fields] per data line, or None when lines are not rows."""
+    try:  # one column per line: \x1f (unit separator) does not occur in billing text
+        lines = pl.read_csv(
+            io.BytesIO(text),
+            has_header=False,
+            separator="\x1f",
+            quote_char=None,
+            infer_schema=False,
+            new_columns=["line"],
+        ).with_row_index("number", offset=1)
+    except pl.exceptions.PolarsError:
+        return None  # not line-shaped text: the CSV reader gives its own error
+    line = pl.col("line").fill_null("").str.strip_suffix("\r")
+    quotes = line.str.count_matches('"', literal=True)
+    unquoted = pl.when(quotes > 0).then(line.str.replace_all(r'"[^"]*"', ""))
+    counted = lines.select(
+        "number",
+        line.alias("line"),
+        quotes.alias("quotes"),
+        (pl.coalesce(unquoted, line).str.count_matches(",", literal=True) + 1).alias("fields"),
+    )
+    if counted.height < 2 or (counted["quotes"] % 2 != 0).any():
+        return None
+    return counted
+
+
+def _refuse_row(source_file: str, row: dict, width: int, count: int, detail: str) -> None:
+    raise SourceFormatError(
+        f"{source_file}: line {row['number']} has {row['fields']} fields, the header has "
+        f"{width} ({count} such row(s)){detail}; the row cannot be read safely"
     )

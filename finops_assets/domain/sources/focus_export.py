@@ -16,6 +16,7 @@ import polars as pl
 from finops_assets.domain import focus
 from finops_assets.domain.money import MONEY, parse_money_expr
 from finops_assets.domain.sources import common
+from finops_assets.domain.sources.dates import parse_timestamp_text_expr
 from finops_assets.domain.sources.extra_columns import EXTRA_COLUMNS, extra_columns_expr
 from finops_assets.security.hardening import GzipBombError, bounded_gunzip
 
@@ -285,16 +286,8 @@ def _canonical_case_expr(text: pl.Expr, values: tuple[str | None, ...]) -> pl.Ex
 
 
 def _parse_timestamp_expr(raw: pl.Expr) -> pl.Expr:
-    """RFC 3339 or 'YYYY-MM-DD[ T]HH:MM:SS[.f][Z|±HH:MM]' text -> UTC; naive means UTC."""
-    text = (
-        raw.str.strip_chars()
-        .str.replace(r"^(\d{4}-\d{2}-\d{2})$", r"${1}T00:00:00")
-        .str.replace(r"^(\d{4}-\d{2}-\d{2})[ T]", r"${1}T")
-        .str.replace(r"[Zz]$", "+00:00")
-    )
-    text = pl.when(text.str.contains(r"[+-]\d{2}:?\d{2}$")).then(text).otherwise(text + "+00:00")
-    parsed = text.str.to_datetime("%Y-%m-%dT%H:%M:%S%.f%z", time_unit="us", strict=False)
-    return parsed.dt.convert_time_zone("UTC")
+    """ISO 8601 (zone or not), M/D/YYYY, M/D/YY or YYYYMMDD text -> UTC; naive means UTC."""
+    return parse_timestamp_text_expr(raw)
 
 
 def _problem_expr() -> pl.Expr:

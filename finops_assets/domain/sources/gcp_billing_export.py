@@ -24,6 +24,7 @@ from finops_assets.domain.sources.common import (
     refuse_duplicate_columns,
 )
 from finops_assets.domain.sources.extra_columns import EXTRA_COLUMNS, extra_columns_expr
+from finops_assets.domain.sources.pyrepr import json_or_repr_series
 
 SOURCE = "gcp_billing_export"
 PROVIDER = "gcp"
@@ -243,8 +244,8 @@ def _timestamp_expr(column: str, dtype: Any) -> pl.Expr:
 def _typed(
     text: pl.DataFrame, source_file: str, ingestion_key: str, fetched_at: dt.datetime
 ) -> ParseResult:
-    labels, labels_ok = _canonical_labels(text["labels"])
-    credits = _credit_columns(text)
+    labels, labels_ok = _canonical_labels(json_or_repr_series(text["labels"]))
+    credits = _credit_columns(text.with_columns(json_or_repr_series(text["credits"])))
     originals = [c for c in text.columns if c not in ("__line", "__extra")]
     text = text.rename({c: f"t.{c}" for c in originals})
     exprs = []
