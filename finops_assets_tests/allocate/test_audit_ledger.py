@@ -95,6 +95,34 @@ def test_a_restated_day_is_reallocated_and_recorded_as_a_restatement(estate, def
     assert "restatement" in moved and "100.00" in moved
 
 
+def test_an_fx_change_is_recorded_as_such(estate, defs):
+    day = DAYS[0]
+    assert run_assets(defs, estate.instance, AUDITED, [day]).success
+    earlier = ledger(estate, day)
+    # A new rate for one non-USD row: its base-currency amounts move, its bill does not.
+    normalized = estate.lake.read_day(tables.NORMALIZED_COSTS, day).sort("x_source_row_key")
+    key = normalized.filter(pl.col("BillingCurrency") != "USD")["x_source_row_key"][0]
+    base = ["x_billed_cost_base", "x_effective_cost_base"]
+    moved = normalized.with_columns(
+        pl.when(pl.col("x_source_row_key") == key)
+        .then(pl.col(c) + pl.lit(Decimal("1.25"), MONEY))
+        .otherwise(pl.col(c))
+        .cast(MONEY)
+        .alias(c)
+        for c in base
+    )
+    estate.lake.write_day(tables.NORMALIZED_COSTS, moved, day)
+    try:
+        result = run_assets(defs, estate.instance, AUDITED, [day])
+        assert result.success and all(checks_passed(result).values())
+        entry = ledger(estate, day).slice(earlier.height)
+        assert entry["cause"].unique().to_list() == ["fx_change"]
+        assert sum(entry["effective_cost_delta"].to_list(), Decimal(0)) == Decimal("1.25")
+        assert sum(entry["billed_cost_delta"].to_list(), Decimal(0)) == Decimal("1.25")
+    finally:
+        estate.lake.write_day(tables.NORMALIZED_COSTS, normalized, day)
+
+
 def test_an_allocation_that_does_not_add_up_fails_the_audit_and_appends_nothing(estate, defs):
     day = DAYS[0]
     assert run_assets(defs, estate.instance, AUDITED, [day]).success

@@ -19,6 +19,7 @@ from finops_assets.domain.allocate_conservation import (
 )
 from finops_assets.domain.anomalies import cost_anomalies
 from finops_assets.domain.budgets import Budget, budget_status
+from finops_assets.domain.commitments import commitment_recommendations
 from finops_assets.domain.kpis import allocation_coverage as kpi_coverage
 from finops_assets.domain.money import quantize_half_up
 from finops_assets.domain.reporting import cost_by_business_unit, totals_match
@@ -143,3 +144,23 @@ def test_negative_month_to_date_is_ok_not_over() -> None:
     assert row["actual_mtd"] == D("-19.97")
     assert row["state"] == "ok" and row["highest_threshold_crossed_actual"] is None
     assert row["percent_of_budget_actual"] == D("-19.97")
+
+
+@pytest.mark.parametrize("name", sorted(DEGENERATE_DAYS))
+def test_degenerate_windows_give_sensible_commitments(name: str) -> None:
+    """Degenerate windows: no division by zero, sensible coverage, nothing from no usage."""
+    window = pl.concat(
+        [
+            frame([dict(r, x_charge_date=DAY - dt.timedelta(days=n)) for r in rows])
+            for n in range(30)
+            for rows in [DEGENERATE_DAYS[name]]
+        ]
+    ).with_columns(
+        pl.format("{}-{}", "x_source_row_key", "x_charge_date").alias("x_source_row_key")
+    )
+    recommendations = commitment_recommendations(window, DAY)
+    # Commitments follow gross compute usage: credits do not cancel it, no usage gives none.
+    if name in {"all_credits", "all_zero_rows", "one_row_zero", "empty"}:
+        assert recommendations.is_empty(), name
+    for row in recommendations.iter_rows(named=True):
+        assert 0 < row["expected_coverage"] <= 1 and row["estimated_monthly_savings"] > 0
