@@ -8,6 +8,7 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
+from finops_assets.demo import materialize_window
 from finops_assets.domain.money import MONEY
 from finops_assets.storage import tables
 from finops_assets_tests.allocate.conftest import DAYS, Estate, run_assets
@@ -93,6 +94,38 @@ def test_a_restated_day_is_reallocated_and_recorded_as_a_restatement(estate, def
     [audit] = result.asset_materializations_for_node("allocation_audit")
     moved = audit.metadata["moved"].value
     assert "restatement" in moved and "100.00" in moved
+
+
+def _restate_landing_file(estate: Estate, day: dt.date) -> None:
+    """The provider re-delivers the day's FOCUS file with +100 USD on its first row."""
+    [path] = (estate.home / "landing" / "focus_export" / day.isoformat()).glob("*.csv")
+    header, first, *rest = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    columns = header.rstrip("\n").split(",")
+    fields = first.split(",")
+    for column in ("BilledCost", "EffectiveCost"):
+        index = columns.index(column)
+        fields[index] = str(Decimal(fields[index]) + HUNDRED)
+    path.write_text(header + ",".join(fields) + "".join(rest), encoding="utf-8")
+
+
+def test_a_restated_file_runs_green_through_the_whole_graph_and_is_audited(estate):
+    """Issue 14/16: a restated file used to fail every run at check_audit_versions_conserved."""
+    day = DAYS[1]
+    assert materialize_window(estate.instance, day, day).success
+    earlier = ledger(estate, day)
+    total = estate.lake.read_day(tables.NORMALIZED_COSTS, day)["x_effective_cost_base"].sum()
+    _restate_landing_file(estate, day)
+    result = materialize_window(estate.instance, day, day)
+    assert result.success
+    failed = [c.check_name for c in result.get_asset_check_evaluations() if not c.passed]
+    assert failed == []
+    normalized = estate.lake.read_day(tables.NORMALIZED_COSTS, day)["x_effective_cost_base"]
+    assert normalized.sum() == total + HUNDRED
+    entry = ledger(estate, day).slice(earlier.height)
+    assert entry["cause"].unique().to_list() == ["restatement"]
+    assert sum(entry["effective_cost_delta"].to_list(), Decimal(0)) == HUNDRED
+    assert entry["source_effective_cost_after"].unique().to_list() == [total + HUNDRED]
+    assert_frame_equal(ledger(estate, day).head(earlier.height), earlier)
 
 
 def test_an_fx_change_is_recorded_as_such(estate, defs):
