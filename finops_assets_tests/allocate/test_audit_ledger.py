@@ -72,11 +72,9 @@ def test_a_restated_day_is_reallocated_and_recorded_as_a_restatement(estate, def
     _restate(estate, day)
     result = run_assets(defs, estate.instance, AUDITED, [day])
     assert result.success
-    assert checks_passed(result) == {
-        "check_allocated_contract": True,
-        "check_allocation_conserved": True,
-        "check_audit_versions_conserved": True,
-    }
+    checks = checks_passed(result)
+    assert all(checks.values()), checks
+    assert {"check_allocation_conserved", "check_audit_versions_conserved"} <= set(checks)
     after = ledger(estate, day)
     # Append-only: the earlier entries are still there, unchanged.
     assert_frame_equal(after.head(earlier.height), earlier)
