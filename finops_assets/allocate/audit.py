@@ -9,7 +9,7 @@ import polars as pl
 from dagster import AssetExecutionContext
 
 from finops_assets.concurrency import writer_pool
-from finops_assets.domain.audit import AllocationRecord, LedgerEntry, latest_entry, ledger_entry
+from finops_assets.domain.audit import AllocationRecord, LedgerEntry, ledger_entry
 from finops_assets.domain.money import quantize_half_up
 from finops_assets.domain.reference import minor_units_table
 from finops_assets.ingest.assets import SINGLE_RUN
@@ -63,8 +63,7 @@ def audit_day(delta: DeltaLake, day: dt.date) -> AuditedDay:
     source = delta.read_day_columns(
         tables.NORMALIZED_COSTS, day, _SOURCE_COLUMNS, version=record.normalized_version
     )
-    previous = latest_entry(delta.read_day(tables.ALLOCATION_AUDIT, day))
-    entry = ledger_entry(previous, after, source, record)
+    entry = ledger_entry(delta.read_day(tables.ALLOCATION_AUDIT, day), after, source, record)
     if entry is None or entry.failures:
         return AuditedDay(day, entry, entry.failures if entry else [])
     delta.append_day(tables.ALLOCATION_AUDIT, entry.rows, day)

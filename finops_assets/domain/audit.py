@@ -116,13 +116,18 @@ def source_totals(normalized: pl.DataFrame) -> pl.DataFrame:
 
 
 def latest_entry(ledger: pl.DataFrame) -> pl.DataFrame:
-    """The rows of a day's latest ledger entry (rows written before the ledger: the latest run)."""
+    """The rows of a day's latest ledger entry (rows written before the ledger: the latest run).
+
+    Should two runs ever have appended the same entry (or two entries under one number), the
+    one with the latest allocation counts once: a duplicate never doubles the next before side.
+    """
     if ledger.is_empty():
         return ledger
     sequence = ledger["x_sequence"].max()
     if sequence is not None:
-        return ledger.filter(pl.col("x_sequence") == sequence)
-    return ledger.filter(pl.col("delta_version_after") == ledger["delta_version_after"].max())
+        ledger = ledger.filter(pl.col("x_sequence") == sequence)
+    latest = ledger.filter(pl.col("delta_version_after") == ledger["delta_version_after"].max())
+    return latest.unique(subset=["x_business_unit", "x_base_currency"], keep="first").sort(_KEYS)
 
 
 def _first(frame: pl.DataFrame, column: str) -> Any:
@@ -191,13 +196,12 @@ def ledger_entry(
 ) -> LedgerEntry | None:
     """The entry to append for `record`'s allocation `after` of a day; None when nothing changed.
 
-    `previous` holds the rows of the day's latest entry (latest_entry; empty for none), and
+    `previous` holds the day's ledger rows (all of them, or its latest entry; empty: none), and
     `normalized` the day's normalized rows as that allocation read them (its own input). Each
     side is checked against its own source total: the after side against `normalized`, the
     before side against the totals its entry recorded; a failure is in LedgerEntry.failures.
     """
-    if previous.is_empty():
-        previous = pl.DataFrame(schema=AUDIT_COLUMNS)
+    previous = latest_entry(previous) if previous.height else pl.DataFrame(schema=AUDIT_COLUMNS)
     sides = _sides(previous, after)
     if previous.is_empty() and sides.is_empty():
         return None  # an empty day never allocated before: nothing to record

@@ -190,6 +190,16 @@ def test_latest_entry_is_the_highest_sequence() -> None:
     assert latest_entry(EMPTY).is_empty()
 
 
+def test_an_entry_appended_twice_counts_once() -> None:
+    first = first_entry()
+    twice = pl.concat([first, first])
+    assert latest_entry(twice).equals(first)
+    assert ledger_entry(twice, OLD, SOURCE, record("run-1", 9)) is None
+    entry = ledger_entry(twice, NEW, SOURCE, record("run-1", 7, rules="v2"))
+    assert entry is not None and entry.failures == []
+    assert sum(entry.rows["billed_cost_before"].to_list(), D(0)) == D(20)
+
+
 def test_input_version_ignores_row_order_and_chunks_and_names_what_changed() -> None:
     rows = [{"cost": "1.00", "SubAccountId": "111"}, {"cost": "2.50", "SubAccountId": "998"}]
     normalized = frame([dict(r) for r in rows])
