@@ -23,7 +23,9 @@ from finops_assets.domain.commitments import commitment_recommendations
 from finops_assets.domain.kpis import allocation_coverage as kpi_coverage
 from finops_assets.domain.money import quantize_half_up
 from finops_assets.domain.reporting import cost_by_business_unit, totals_match
+from finops_assets.domain.rightsizing import rightsizing_recommendations
 from finops_assets_tests.domain.test_allocate import DAY, RULES, frame
+from finops_assets_tests.domain.test_rightsizing import CATALOG, costs, utilization
 
 NAT = {"SubAccountId": "999", "ResourceId": "natgateway-1"}
 # Rows as the sample and real bills give them: hierarchy, fixed-share and driver-split pools.
@@ -164,3 +166,15 @@ def test_degenerate_windows_give_sensible_commitments(name: str) -> None:
         assert recommendations.is_empty(), name
     for row in recommendations.iter_rows(named=True):
         assert 0 < row["expected_coverage"] <= 1 and row["estimated_monthly_savings"] > 0
+
+
+@pytest.mark.parametrize("total", ["0", "-25.00", "1.00"])
+def test_rightsizing_with_zero_or_credited_cost_falls_back_to_catalog_prices(total: str) -> None:
+    """A resource whose allocated cost nets to zero or below never gets negative savings."""
+    found = rightsizing_recommendations(utilization(7, 27.0, 35.0), costs(total), CATALOG, DAY)
+    [row] = found.to_dicts()
+    assert row["estimated_monthly_savings"] > 0
+    if D(total) <= 0:
+        assert row["observed_monthly_cost"] is None and row["currency"] == "USD"
+    else:
+        assert row["observed_monthly_cost"] == D("4.29")  # 1.00 over 7 days, per 30 days
