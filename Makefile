@@ -4,6 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
+# `make dev FINOPS_UI_PORT=3100` (or the variable in the environment) moves the UI off 3000.
+FINOPS_UI_PORT ?= 3000
+
 .PHONY: venv tools demo test lint dev bench clean focus-check
 
 $(STAMP): pyproject.toml setup.cfg
@@ -33,7 +36,7 @@ lint: venv
 	$(BIN)/mypy finops_assets
 
 dev: venv
-	$(BIN)/finops dev
+	FINOPS_UI_PORT=$(FINOPS_UI_PORT) $(BIN)/finops dev
 
 bench: venv
 	$(BIN)/python -m bench.run

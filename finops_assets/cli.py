@@ -3,11 +3,13 @@
 import argparse
 import datetime as dt
 import os
+import socket
 import sys
-import warnings
 from pathlib import Path
 
 from finops_assets.settings import Settings, SettingsError
+
+UI_HOST = "127.0.0.1"
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -64,20 +66,42 @@ def _check(args: argparse.Namespace) -> int:
     return 0
 
 
+def port_in_use_message(host: str, port: int) -> str | None:
+    """One line saying why `port` on `host` cannot be served, or None when it is free."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind((host, port))
+        except OSError as error:
+            return (
+                f"port {port} on {host} is already in use ({error.strerror}); "
+                "stop what uses it or set FINOPS_UI_PORT to a free port"
+            )
+    return None
+
+
+# `dagster dev` warns that `dg dev` supersedes it; `dg` is not part of this project's install.
+_DEV_WARNING_FILTER = "ignore:Function `dev_command` is superseded"
+
+
 def _dev(args: argparse.Namespace) -> int:
     from finops_assets.demo import prepare_instance
 
     settings = Settings.from_env()
+    port = args.port or settings.ui_port
+    busy = port_in_use_message(UI_HOST, port)
+    if busy:
+        print(f"finops dev: {busy}", file=sys.stderr)
+        return 3
     prepare_instance(settings)
     workspace = Path(__file__).resolve().parents[1] / "workspace.yaml"
-    command = ["dagster", "dev", "-h", "127.0.0.1", "-p", str(args.port)]
+    command = ["-W", _DEV_WARNING_FILTER, "-m", "dagster", "dev", "-h", UI_HOST, "-p", str(port)]
     if workspace.exists():
         command += ["-w", str(workspace)]
     else:
         command += ["-m", "finops_assets.definitions"]
-    dagster = Path(sys.executable).with_name("dagster")
-    # The dagster script next to this interpreter, argv built from constants and an int port.
-    os.execv(str(dagster), [str(dagster), *command[1:]])  # noqa: S606
+    print(f"finops dev: the Dagster UI starts on http://{UI_HOST}:{port}", flush=True)
+    # This interpreter running dagster's CLI; argv built from constants and an int port.
+    os.execv(sys.executable, [sys.executable, *command])  # noqa: S606
     return 0
 
 
@@ -101,15 +125,13 @@ def build_parser() -> argparse.ArgumentParser:
     check = commands.add_parser("check", help="check the instance database and lake are reachable")
     check.set_defaults(handler=_check)
     dev = commands.add_parser("dev", help="start the Dagster UI on 127.0.0.1")
-    dev.add_argument("--port", type=int, default=3000)
+    dev.add_argument("--port", type=int, default=None, help="default: FINOPS_UI_PORT or 3000")
     dev.set_defaults(handler=_dev)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `finops` console script; errors print one clear line, not a traceback."""
-    warnings.filterwarnings("ignore", message=".*is currently in beta.*")
-    warnings.filterwarnings("ignore", message=".*is currently in preview.*")
     args = build_parser().parse_args(argv)
     try:
         return args.handler(args)

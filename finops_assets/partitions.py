@@ -1,10 +1,20 @@
 """The charge-day partitions every cost asset shares (UTC days)."""
 
 import datetime as dt
+import warnings
 
-from dagster import AssetExecutionContext, DailyPartitionsDefinition
+from dagster import AssetExecutionContext, BetaWarning, DailyPartitionsDefinition
 
 from finops_assets.settings import partitions_start
+
+# Every cost asset takes `backfill_policy` (single-run backfills), which Dagster 1.13 marks beta and
+# warns about once per asset in every process that loads the code (17 lines per start, thousands
+# in dev.log). Every asset module imports this one, so exactly that warning is silenced here.
+warnings.filterwarnings(
+    "ignore",
+    message=r"Parameter `backfill_policy` of function `(multi_)?asset` is currently in beta",
+    category=BetaWarning,
+)
 
 # FINOPS_PARTITIONS_START, read when the code location loads (default: the sample's first day).
 PARTITIONS_START = partitions_start()

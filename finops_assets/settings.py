@@ -19,6 +19,7 @@ _STORAGE_OPTION_PREFIXES = ("AWS_", "GOOGLE_", "AZURE_")
 
 
 DEFAULT_ECB_BASE_URL = "https://www.ecb.europa.eu/stats/eurofxref"
+DEFAULT_UI_PORT = 3000
 
 # FINOPS_SOURCE_AWS_CUR=s3://bucket/prefix, FINOPS_SOURCE_AWS_COST_EXPLORER=api, ...
 _SOURCE_PREFIX = "FINOPS_SOURCE_"
@@ -50,6 +51,8 @@ class Settings:
     ecb_base_url: str = DEFAULT_ECB_BASE_URL
     fx_wait_seconds: int = 3600
     fx_wait_retries: int = 24
+    # FINOPS_UI_PORT: where `finops dev` (make dev) serves the Dagster UI on 127.0.0.1
+    ui_port: int = DEFAULT_UI_PORT
 
     @property
     def lake_is_local(self) -> bool:
@@ -91,6 +94,7 @@ class Settings:
             ecb_base_url=env.get("FINOPS_ECB_BASE_URL", DEFAULT_ECB_BASE_URL).strip().rstrip("/"),
             fx_wait_seconds=_non_negative_int(env, "FINOPS_FX_WAIT_SECONDS", 3600),
             fx_wait_retries=_non_negative_int(env, "FINOPS_FX_WAIT_RETRIES", 24),
+            ui_port=_ui_port(env.get("FINOPS_UI_PORT", "")),
             source_locations=locations,
             quarantine_max_share=max_share,
             quarantine_max_amount=max_amount,
@@ -132,6 +136,14 @@ def _quarantine_limits(env: Mapping[str, str]) -> tuple[Decimal, Decimal | None,
     if not files_text.isdigit():
         raise SettingsError("FINOPS_QUARANTINE_MAX_REFUSED_FILES must be a whole number such as 1")
     return max_share, max_amount, int(files_text)
+
+
+def _ui_port(value: str) -> int:
+    """FINOPS_UI_PORT as a TCP port number (default 3000)."""
+    value = value.strip() or str(DEFAULT_UI_PORT)
+    if not value.isdigit() or not 1 <= int(value) <= 65535:
+        raise SettingsError(f"FINOPS_UI_PORT={value!r} is not a TCP port such as 3000")
+    return int(value)
 
 
 def lake_scheme(uri: str) -> str:
