@@ -6,6 +6,7 @@ from finops_assets.actuate import definitions as actuate
 from finops_assets.allocate import definitions as allocate
 from finops_assets.ingest import definitions as ingest
 from finops_assets.normalize import definitions as normalize
+from finops_assets.report import definitions as report
 from finops_assets.resources.events import EventSinksResource
 from finops_assets.resources.lake import LakeResource, LandingResource
 from finops_assets.resources.reference import FxRatesResource
@@ -29,5 +30,6 @@ defs = dg.Definitions.merge(
     allocate.defs,
     store.defs,
     actuate.defs,
+    report.defs,
     dg.Definitions(resources=RESOURCES),
 )

@@ -66,7 +66,7 @@ def allocated_costs(context: AssetExecutionContext, lake: LakeResource) -> dg.Ma
     """
     delta = lake.delta()
     loaded = rules_in_force(delta, materialized_rules_version(context.instance))
-    writer = AllocatedDayWriter(delta, context.run_id, loaded.data_version)
+    writer = AllocatedDayWriter(delta, context.run.run_id, loaded.data_version)
     results = []
     try:
         for day in partition_days(context):

@@ -204,7 +204,9 @@ class DeltaLake:
         table = deltalake.DeltaTable(
             self.table_uri(contract), version=version, storage_options=self._options()
         )
-        return table.to_pyarrow_dataset(partitions=[(contract.day_column, "=", day.isoformat())])
+        return table.to_pyarrow_dataset(
+            file_pruning_predicate=[(contract.day_column, "=", day.isoformat())]
+        )
 
     def _open(self, contract: TableContract) -> deltalake.DeltaTable | None:
         if not self.exists(contract):

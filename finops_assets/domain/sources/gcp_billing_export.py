@@ -214,7 +214,7 @@ def _credit_columns(text: pl.DataFrame) -> pl.DataFrame:
     amounts = (
         frame.select("i", "c")
         .filter(pl.col("c").list.len() > 0)
-        .explode("c")
+        .explode("c", empty_as_null=True)
         .with_columns(pl.col("c").struct.field("amount").alias("a"))
         .with_columns(parse_money_expr("a").alias("m"))
         .group_by("i")

@@ -135,7 +135,7 @@ def _credit_rows(raw: pl.DataFrame) -> pl.DataFrame:
         .with_columns(pl.col("credits_json").str.json_decode(_CREDIT_DTYPE).alias("__credit"))
         .filter(pl.col("__credit").list.len() > 0)
         .with_columns(pl.int_ranges(pl.col("__credit").list.len()).alias("__credit_no"))
-        .explode("__credit", "__credit_no")
+        .explode("__credit", "__credit_no", empty_as_null=True)
         .unnest("__credit", separator=".")
     )
     amount = parse_money_expr("__credit.amount")

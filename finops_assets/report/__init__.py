@@ -1,0 +1,1 @@
+"""The report stage: the FinOps dashboard and showback files per billing month."""
