@@ -24,7 +24,8 @@ _LAYOUT = {
 def figure_html(figure: go.Figure, div_id: str, title: str, currency: str) -> str:
     """One chart as an HTML fragment (plotly.js itself is inlined once in the page head).
 
-    The x axis is categorical: days, budgets and resources are labels, not a time scale.
+    The x axis is categorical: days, budgets and resources are labels, not a time scale. The
+    div's id is `chart-<div_id>` (sections use the bare names as anchors).
     """
     figure.update_layout(
         title={"text": title},
@@ -35,7 +36,7 @@ def figure_html(figure: go.Figure, div_id: str, title: str, currency: str) -> st
     return figure.to_html(
         full_html=False,
         include_plotlyjs=False,
-        div_id=div_id,
+        div_id=f"chart-{div_id}",
         default_height=f"{_LAYOUT['height']}px",
         config={"displaylogo": False},
     )
