@@ -18,7 +18,15 @@ def _demo(args: argparse.Namespace) -> int:
 
     settings = Settings.from_env()
     print(f"Generating the sample estate into {settings.landing_dir} ...", flush=True)
-    run = run_demo(settings, args.start, args.days, args.rows_per_day, args.seed)
+    print("Materializing every asset (one line per step as it finishes):", flush=True)
+    run = run_demo(
+        settings,
+        args.start,
+        args.days,
+        args.rows_per_day,
+        args.seed,
+        progress=lambda line: print(line, flush=True),
+    )
     if not run.success:
         print(
             f"The Dagster run {run.run_id} failed; open `make dev` and look at that run.",

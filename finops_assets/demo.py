@@ -1,7 +1,9 @@
 """`finops demo`: the sample estate through every stage, in-process, on the embedded default."""
 
 import datetime as dt
+import logging
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import dagster as dg
@@ -87,18 +89,59 @@ def prepare_instance(settings: Settings) -> dg.DagsterInstance:
     return instance
 
 
+class _StepProgress(logging.Handler):
+    """Turns Dagster's step events into one line per finished step (asset), nothing else."""
+
+    def __init__(self, report: Callable[[str], None]) -> None:
+        super().__init__(level=logging.DEBUG)
+        self.report = report
+
+    def emit(self, record: logging.LogRecord) -> None:
+        meta = getattr(record, "dagster_meta", None)
+        event = meta.get("dagster_event") if isinstance(meta, dict) else None
+        if not isinstance(event, dg.DagsterEvent) or event.step_key is None:
+            return
+        if event.event_type == dg.DagsterEventType.STEP_SUCCESS:
+            seconds = getattr(event.event_specific_data, "duration_ms", 0) / 1000
+            self.report(f"  done    {event.step_key} ({seconds:.1f} s)")
+        elif event.event_type == dg.DagsterEventType.STEP_FAILURE:
+            self.report(f"  FAILED  {event.step_key}")
+
+
+def progress_logger(report: Callable[[str], None]) -> dg.LoggerDefinition:
+    """A Dagster logger that reports each step as it finishes (the demo's quiet progress)."""
+
+    def progress(_init_context: dg.InitLoggerContext) -> logging.Logger:
+        log = logging.Logger("finops_progress", level=logging.DEBUG)
+        log.addHandler(_StepProgress(report))
+        return log
+
+    return dg.LoggerDefinition(progress, description="one line per finished step")
+
+
 def materialize_window(
-    instance: dg.DagsterInstance, start: dt.date, end: dt.date, selection: str = "*"
+    instance: dg.DagsterInstance,
+    start: dt.date,
+    end: dt.date,
+    selection: str = "*",
+    progress: Callable[[str], None] | None = None,
 ) -> dg.ExecuteInProcessResult:
-    """Materialize every asset for the days start..end in one in-process, ranged run."""
+    """Materialize every asset for the days start..end in one in-process, ranged run.
+
+    Dagster's console logs only warnings; `progress`, when given, gets one line per finished step.
+    """
     from finops_assets.definitions import defs
 
     job = defs.resolve_implicit_global_asset_job_def()
     if selection != "*":
         job = job.get_subset(asset_selection={dg.AssetKey(k) for k in selection.split(",")})
+    loggers: dict = {"console": {"config": {"log_level": "WARNING"}}}
+    if progress is not None:
+        job = job.with_logger_defs({**job.loggers, "progress": progress_logger(progress)})
+        loggers["progress"] = {}
     return job.execute_in_process(
         instance=instance,
-        run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
+        run_config={"loggers": loggers},
         tags={
             "dagster/asset_partition_range_start": start.isoformat(),
             "dagster/asset_partition_range_end": end.isoformat(),
@@ -114,6 +157,7 @@ def run_demo(
     days: int = DEMO_DAYS,
     rows_per_day: int = DEFAULT_ROWS_PER_DAY,
     seed: int = DEFAULT_SEED,
+    progress: Callable[[str], None] | None = None,
 ) -> DemoRun:
     """Generate the sample estate into the landing folder, then materialize the whole graph."""
     if days < 1:
@@ -123,5 +167,5 @@ def run_demo(
     check_partition_key(end.isoformat())
     generated = generate_estate(settings.landing_dir, start, days, seed, rows_per_day)
     instance = prepare_instance(settings)
-    result = materialize_window(instance, start, end)
+    result = materialize_window(instance, start, end, progress=progress)
     return DemoRun(start, end, generated.changed, result.run_id, result.success)

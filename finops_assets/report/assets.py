@@ -12,6 +12,7 @@ import dagster as dg
 import polars as pl
 from dagster import AssetExecutionContext
 
+from finops_assets.concurrency import writer_pool
 from finops_assets.domain import report
 from finops_assets.domain.fx import minor_units
 from finops_assets.domain.report_format import format_money
@@ -114,6 +115,7 @@ def write_month(folder: ReportFolder, inputs: ReportInputs) -> dict[str, str]:
     backfill_policy=SINGLE_RUN,
     kinds={"html", "plotly", "parquet"},
     deps=_UPSTREAM,
+    pool=writer_pool("finops_report"),  # one writer of a month's files at a time
 )
 def finops_report(
     context: AssetExecutionContext, lake: LakeResource, budgets: BudgetsResource

@@ -63,10 +63,10 @@ def stacked_daily(
     return figure
 
 
-def lines(x: list[str], series: dict[str, list[Decimal]], minor_units: int) -> go.Figure:
-    """One line per named series over the same x values."""
+def lines(series: dict[str, tuple[list[str], list[Decimal]]], minor_units: int) -> go.Figure:
+    """One line per named series of (x labels, amounts)."""
     figure = go.Figure()
-    for name, values in series.items():
+    for name, (x, values) in series.items():
         figure.add_trace(
             go.Scatter(x=x, y=_amounts(values, minor_units), name=name, mode="lines+markers")
         )

@@ -46,15 +46,15 @@ def month_to_date_section(inputs: ReportInputs) -> str:
             "run rate (month)": money(mtd.run_rate),
         }
     ]
-    daily = report.billed_vs_amortized(inputs.allocated)
-    last = report.billed_vs_amortized(inputs.allocated_last_month)
-    running = [sum(daily["amortized"][: n + 1]) for n in range(daily.height)]
-    previous = [sum(last["amortized"][: n + 1]) for n in range(last.height)]
-    figure = charts.lines(
-        [str(n + 1) for n in range(max(len(running), len(previous)))],
-        {"this month": running, "last month": previous},
-        inputs.minor_units,
-    )
+    series = {}
+    for name, frame in (
+        ("this month", inputs.allocated),
+        ("last month", inputs.allocated_last_month),
+    ):
+        daily = report.billed_vs_amortized(frame)
+        running = daily["amortized"].cum_sum().to_list()
+        series[name] = ([str(d.day) for d in daily["day"]], running)
+    figure = charts.lines(series, inputs.minor_units)
     title = f"Cumulative amortized cost by day of month ({inputs.currency})"
     chart = charts.figure_html(figure, "month-to-date", title, inputs.currency)
     return section(
@@ -94,9 +94,12 @@ def budget_section(inputs: ReportInputs) -> str:
 def billed_section(inputs: ReportInputs) -> str:
     """Billed (cash) against amortized cost per day."""
     daily = report.billed_vs_amortized(inputs.allocated)
+    days = [str(d) for d in daily["day"]]
     figure = charts.lines(
-        [str(d) for d in daily["day"]],
-        {"billed": daily["billed"].to_list(), "amortized": daily["amortized"].to_list()},
+        {
+            "billed": (days, daily["billed"].to_list()),
+            "amortized": (days, daily["amortized"].to_list()),
+        },
         inputs.minor_units,
     )
     title = f"Billed against amortized cost per day ({inputs.currency})"

@@ -130,9 +130,11 @@ def freshness_section(inputs: ReportInputs) -> str:
 def header(inputs: ReportInputs) -> str:
     """The page title block: month, as-of day, currency and what the amounts mean."""
     month = inputs.month.strftime("%B %Y")
+    first = str(inputs.allocated["x_charge_date"].min())
     return (
         f"<header><h1>FinOps report: {html.escape(month)}</h1>"
-        f"<p>Charge days {inputs.month} .. {inputs.as_of}, amounts in {inputs.currency} "
+        f"<p>Charge days {first} .. {inputs.as_of} "
+        f"(billing month to date), amounts in {inputs.currency} "
         "(amortized = effective cost, commitments spread over the usage they cover; billed = "
         "what the invoice shows). Every amount is a sum of allocated_costs rows.</p></header>"
     )
