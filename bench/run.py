@@ -101,6 +101,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--history-days", type=int, default=365)
     parser.add_argument("--realloc-days", type=int, default=90)
     parser.add_argument("--realloc-rows", type=int, default=1_000_000)
+    parser.add_argument("--period-rows", type=int, default=20_000, help="rows a day, 31-day file")
+    parser.add_argument("--skip-period-parse", action="store_true")
     parser.add_argument("--skip-incremental", action="store_true")
     parser.add_argument("--skip-reallocation", action="store_true")
     parser.add_argument("--profile", action="store_true", help="pyinstrument profile of (a)")
@@ -118,6 +120,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.quick:
         args.rows, args.naive_rows = [100_000], min(args.naive_rows, 20_000)
         args.realloc_days, args.realloc_rows = 3, 100_000
+        args.period_rows = 2_000
     result: dict = {
         "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "machine": {
@@ -131,6 +134,9 @@ def main(argv: list[str] | None = None) -> int:
     for rows in args.rows:
         print(f"{rows:,} rows a day")
         result["sizes"].append(side_by_side(rows, args))
+    if not args.skip_period_parse:  # a 31-day CUR file: one parse, not 31
+        period = run_process(["bench.period_parse", "--rows-per-day", str(args.period_rows)])
+        result["period_parse"] = {**period.payload, "peak_mb": period.peak_mb}
     day = run_process(["bench.prepare", str(args.realloc_rows), str(args.naive_rows)])
     if not args.skip_incremental:
         incremental = run_process(

@@ -47,9 +47,18 @@ class IngestedDay:
     refused_files: list[dict] = field(default_factory=list)
 
 
-# Parse results of one run, by source and content hash: a delivery spanning many days is parsed
-# once per run, however many of its days the run writes.
-ParseCache = dict[tuple[str, str], ParseResult]
+@dataclass(frozen=True)
+class Admitted:
+    """A payload checked, archived and parsed once: its archive path, and its rows or why not."""
+
+    archived: str
+    parsed: ParseResult | None
+    refused: str | None = None
+
+
+# Payloads admitted in one run, by source, content hash and archive day: a delivery spanning many
+# days is checked, archived and parsed once per run, however many of its days the run writes.
+ParseCache = dict[tuple[str, str, str], Admitted]
 
 
 def ingest_payloads(
@@ -75,19 +84,15 @@ def ingest_payloads(
     refused: list[dict] = []
     cache = {} if cache is None else cache
     for payload in payloads:
-        unreadable = _unreadable_csv(payload)
         period = payload.period or _month_of(day)
         home_day = period[0] if payload.spans_days else day
-        if not payload.vouched:
-            _refuse_cut_copy(archive, source.SOURCE, home_day, payload)
-        archived.append(archive.store(source.SOURCE, home_day, payload.name, payload.data))
-        try:
-            if unreadable:
-                raise SourceFormatError(unreadable)
-            parsed = _parse_once(source, payload, home_day, cache)
-        except SourceFormatError as error:
-            refused.append({"file": payload.name, "reason": str(error), "bytes": len(payload.data)})
-            quarantines.append(_refused(source, payload, day, str(error)))
+        admitted = _admit(source, payload, home_day, archive, cache)
+        archived.append(admitted.archived)
+        parsed = admitted.parsed
+        if parsed is None:
+            reason = admitted.refused or f"{payload.name}: not readable"
+            refused.append({"file": payload.name, "reason": reason, "bytes": len(payload.data)})
+            quarantines.append(_refused(source, payload, day, reason))
             continue
         in_day = parsed.rows.filter(pl.col("x_charge_date") == day)
         frames.append(in_day)
@@ -136,21 +141,32 @@ def _refused(source: ModuleType, payload: Payload, day: dt.date, reason: str) ->
     )
 
 
-def _parse_once(
-    source: ModuleType, payload: Payload, home_day: dt.date, cache: ParseCache
-) -> ParseResult:
-    digest = content_hash(payload.data)
-    cached = cache.get((source.SOURCE, digest))
+def _admit(
+    source: ModuleType, payload: Payload, home_day: dt.date, archive: RawArchive, cache: ParseCache
+) -> Admitted:
+    """Check (cut last row, cut copy of the archived file), archive and parse, once per run."""
+    cache_key = (source.SOURCE, content_hash(payload.data), home_day.isoformat())
+    cached = cache.get(cache_key)
     if cached is not None:
         return cached
+    unreadable = _unreadable_csv(payload)
+    if not payload.vouched:
+        _refuse_cut_copy(archive, source.SOURCE, home_day, payload)
+    path = archive.store(source.SOURCE, home_day, payload.name, payload.data)
     key = payload.ingestion_key or ingestion_key(
         source.PROVIDER, source.SOURCE, home_day, payload.data
     )
-    parsed = source.parse(
-        payload.data, source_file=payload.name, ingestion_key=key, fetched_at=payload.fetched_at
-    )
-    cache[(source.SOURCE, digest)] = parsed
-    return parsed
+    try:
+        if unreadable:
+            raise SourceFormatError(unreadable)
+        parsed = source.parse(
+            payload.data, source_file=payload.name, ingestion_key=key, fetched_at=payload.fetched_at
+        )
+        admitted = Admitted(path, parsed)
+    except SourceFormatError as error:
+        admitted = Admitted(path, None, str(error))
+    cache[cache_key] = admitted
+    return admitted
 
 
 def _month_of(day: dt.date) -> tuple[dt.date, dt.date]:

@@ -1,5 +1,6 @@
 """The benchmark's implementations compute the same thing: (a) ours, (b) DuckDB, (c) naive."""
 
+import json
 from pathlib import Path
 
 import polars as pl
@@ -88,3 +89,13 @@ def test_chunks_allocate_as_the_whole_day(cur_day: Path, reference, tmp_path: Pa
     assert len(parts) == 3 + spilled  # the chunks' whole rows, then the split pooled rows
     in_chunks = pl.concat(parts).sort("x_source_row_key", "x_business_unit")
     assert_frame_equal(in_chunks, whole.sort("x_source_row_key", "x_business_unit"))
+
+
+def test_a_31_day_cur_file_is_parsed_once_with_the_same_rows_and_total(capsys):
+    from bench import period_parse
+
+    assert period_parse.main(["--rows-per-day", "100"]) == 0
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert result["parsed_once"]["parses"] == 1
+    assert result["parsed_daily"]["parses"] == 31
+    assert result["same_rows_and_total"] and result["rows"] > 0
