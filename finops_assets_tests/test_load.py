@@ -140,3 +140,18 @@ def test_a_manifest_listing_more_rows_than_delivered_is_refused(
         + str(run / "manifest.json")
         + " lists 1001"
     )
+
+
+def test_month_to_date_files_of_two_runs_never_mix_the_newest_wins(tmp_path, shared_data):
+    from finops_assets.loading.plan import plan_deliveries
+
+    data = (shared_data / PUBLIC_FILES[4]).read_bytes()
+    older = tmp_path / "export" / "20240901-20240930" / "run-z" / "part_0_0001.csv"
+    newer = tmp_path / "export" / "20240901-20240930" / "run-b" / "part_0_0001.csv"
+    for path, content in ((older, data.replace(b"USD", b"EUR")), (newer, data)):
+        path.parent.mkdir(parents=True)
+        path.write_bytes(content)
+    os.utime(older, ns=(1_000_000_000, 1_000_000_000))
+    [delivery] = plan_deliveries([tmp_path / "export"])
+    assert [f.path for f in delivery.files] == [newer]
+    assert delivery.skipped == [f"{older}: superseded by {newer}"]

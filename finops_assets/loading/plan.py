@@ -91,7 +91,32 @@ def plan_deliveries(paths: list[Path]) -> list[Delivery]:
             deliveries.append(Delivery(_safe(_stem(path.name)), [_file(path)]))
     for delivery in deliveries:
         _parse(delivery)
-    return deliveries
+    return _newest_per_export_and_month(deliveries)
+
+
+def _newest_per_export_and_month(deliveries: list[Delivery]) -> list[Delivery]:
+    """Of several deliveries of one export and billing month (month-to-date files of successive
+    runs, without a manifest), the newest file wins; the others are superseded, never mixed."""
+    newest: dict[tuple[str, str, dt.date], Delivery] = {}
+    superseded: list[Delivery] = []
+    for delivery in deliveries:
+        assert delivery.source is not None and delivery.period is not None
+        key = (delivery.source.SOURCE, delivery.export, delivery.period[0].replace(day=1))
+        current = newest.get(key)
+        if current is None:
+            newest[key] = delivery
+            continue
+        older, newer = sorted((current, delivery), key=_delivery_time)
+        newest[key] = newer
+        superseded.append(older)
+        newer.skipped += [f"{f.path}: superseded by {newer.files[0].path}" for f in older.files]
+    return list(newest.values())
+
+
+def _delivery_time(delivery: Delivery) -> tuple[int, str]:
+    """When a delivery was written (its manifest's or newest file's mtime), then its path."""
+    stamps = [f.path.stat().st_mtime_ns for f in delivery.files]
+    return max(stamps), str(delivery.files[0].path)
 
 
 def _collect(paths: list[Path]) -> list[Path]:
