@@ -24,6 +24,12 @@ from typing import Any
 
 from dagster_aws.s3 import S3Resource
 
+from finops_assets.domain.deliveries import (
+    Manifest,
+    check_against_manifest,
+    is_manifest_name,
+    read_manifest,
+)
 from finops_assets.resources.payloads import (
     LandingError,
     Payload,
@@ -119,20 +125,48 @@ class S3Exports(PayloadSource):
         return payloads
 
     def _fetch_period(self, source: str, day: dt.date) -> list[Payload]:
-        """Every file of day's billing period: whole-month payloads, read for their day's rows."""
+        """Every file of day's billing period: whole-month payloads, read for their day's rows.
+
+        Where the export's manifest (`metadata/BILLING_PERIOD=YYYY-MM/*Manifest.json`, the
+        newest one) exists, it names the delivery: only its `dataFiles` are read, each must be
+        there, and files it does not list belong to a superseded delivery and are skipped.
+        """
         folder = period_prefix(self.prefix, day)
+        manifest = self._period_manifest(day)
+        listed = manifest.names() if manifest is not None else None
+        period = _month_span(day)
         payloads = []
         for obj in list_day(self.client, self.bucket, folder):
             name = bucket_file_name(obj["Key"], folder)
-            if name is None:
+            if name is None or (listed is not None and name not in listed):
                 continue
             fetched_at = obj["LastModified"].astimezone(dt.UTC).replace(microsecond=0)
             payloads.append(
                 Payload(
-                    f"{source}/{day:%Y-%m}/{name}", self._read(obj), fetched_at, spans_days=True
+                    f"{source}/{day:%Y-%m}/{name}",
+                    self._read(obj),
+                    fetched_at,
+                    spans_days=True,
+                    period=period,
+                    vouched=listed is not None,
                 )
             )
+        if manifest is not None:
+            check_against_manifest(manifest, {p.name.rsplit("/", 1)[-1]: p.data for p in payloads})
         return payloads
+
+    def _period_manifest(self, day: dt.date) -> Manifest | None:
+        """The newest manifest of the billing period, or None when the export has none there."""
+        folder = "/".join(p for p in (self.prefix, "metadata", f"BILLING_PERIOD={day:%Y-%m}") if p)
+        found = [
+            obj
+            for obj in list_day(self.client, self.bucket, folder + "/")
+            if is_manifest_name(obj["Key"])
+        ]
+        if not found:
+            return None
+        newest = max(found, key=lambda o: (o["LastModified"], o["Key"]))
+        return read_manifest(self._read(newest), f"s3://{self.bucket}/{newest['Key']}")
 
     def _read(self, obj: dict[str, Any]) -> bytes:
         key = obj["Key"]
@@ -145,6 +179,11 @@ class S3Exports(PayloadSource):
                 "it was probably rewritten during ingestion: run the day again"
             ) from error
         return response["Body"].read()
+
+
+def _month_span(day: dt.date) -> tuple[dt.date, dt.date]:
+    first = day.replace(day=1)
+    return first, (first + dt.timedelta(days=32)).replace(day=1) - dt.timedelta(days=1)
 
 
 def s3_client() -> Any:

@@ -3,6 +3,7 @@
 import datetime as dt
 import gzip
 import io
+import json
 from pathlib import Path
 
 import boto3
@@ -15,13 +16,16 @@ from dagster_aws.s3 import S3Resource
 from polars.testing import assert_frame_equal
 
 from finops_assets.definitions import defs
+from finops_assets.domain.deliveries import IncompleteDeliveryError
 from finops_assets.domain.sources import aws_cur
 from finops_assets.ingest.assets import build_raw_asset
 from finops_assets.ingest.pipeline import ingest_payloads
 from finops_assets.ingest.s3_sensor import s3_export_sensor
 from finops_assets.resources.lake import LakeResource, LandingResource
 from finops_assets.resources.payloads import Payload
+from finops_assets.resources.s3_exports import from_location
 from finops_assets.sample.aws_cur_writer import write_day
+from finops_assets.settings import Settings
 from finops_assets.storage import tables
 from finops_assets.storage.archive import RawArchive
 from finops_assets.storage.delta import DeltaLake
@@ -135,3 +139,29 @@ def test_a_restated_month_file_reruns_the_days_of_its_month(bucket):
     assert [r.partition_key for r in restated.run_requests] == october
     before = {r.run_key for r in first.run_requests}
     assert not before & {r.run_key for r in restated.run_requests}
+
+
+def _put_manifest(bucket: str, data_files: list[str]) -> None:
+    """An AWS Data Exports manifest for the period, listing `data_files` by their S3 URI."""
+    uris = [f"s3://{bucket}/{PERIOD}/{name}" for name in data_files]
+    body = json.dumps({"executionId": "e-2", "exportArn": "arn:x", "dataFiles": uris})
+    key = "cur/acme/metadata/BILLING_PERIOD=2026-10/acme-Manifest.json"
+    boto3.client("s3").put_object(Bucket=bucket, Key=key, Body=body.encode())
+
+
+def test_the_manifest_names_the_delivery_unlisted_files_are_superseded(bucket, tmp_path):
+    files = _month_files(tmp_path / "landing")
+    _put_month(bucket, files)
+    # a file of an earlier execution, still in the folder: not in the manifest, never read
+    _put_month(bucket, {"acme-00002.csv.gz": gzip.compress(b"old,delivery\n1,2\n", mtime=0)})
+    _put_manifest(bucket, ["acme-00001.snappy.parquet", "acme-00001.csv.gz"])
+    exports = from_location(f"s3://{bucket}/cur/acme?layout=cur2", Settings.from_env())
+    payloads = exports.fetch("aws_cur", DAY1)
+    assert sorted(p.name for p in payloads) == [
+        "aws_cur/2026-10/acme-00001.csv.gz",
+        "aws_cur/2026-10/acme-00001.snappy.parquet",
+    ]
+    assert all(p.vouched and p.period == (DAY1, dt.date(2026, 10, 31)) for p in payloads)
+    _put_manifest(bucket, ["acme-00001.csv.gz", "acme-00003.csv.gz"])
+    with pytest.raises(IncompleteDeliveryError, match="acme-00003.csv.gz: listed in s3://"):
+        exports.fetch("aws_cur", DAY1)
