@@ -5,6 +5,7 @@ process of its own, a fresh FINOPS_HOME); FX rates come from an ECB-format serve
 
 import csv
 import datetime as dt
+import io
 import os
 import subprocess
 import sys
@@ -155,3 +156,31 @@ def test_month_to_date_files_of_two_runs_never_mix_the_newest_wins(tmp_path, sha
     [delivery] = plan_deliveries([tmp_path / "export"])
     assert [f.path for f in delivery.files] == [newer]
     assert delivery.skipped == [f"{older}: superseded by {newer}"]
+
+
+def test_a_restated_delivery_replaces_the_exports_period_folder_and_reruns_its_old_days(
+    tmp_path, shared_data
+):
+    from finops_assets.loading.plan import plan_deliveries
+    from finops_assets.loading.run import lay_out
+
+    data = (shared_data / PUBLIC_FILES[4]).read_bytes()
+    landing = tmp_path / "landing"
+    first = tmp_path / "first" / "focus.csv"
+    first.parent.mkdir()
+    first.write_bytes(data)
+    assert lay_out(plan_deliveries([first]), landing) == set()
+    # The restatement no longer has 2024-09-30's rows.
+    rows = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))
+    restated = tmp_path / "second" / "focus.csv"
+    restated.parent.mkdir()
+    with restated.open("w", newline="", encoding="utf-8") as out:
+        writer = csv.DictWriter(out, fieldnames=list(rows[0]), quoting=csv.QUOTE_ALL)
+        writer.writeheader()
+        writer.writerows(r for r in rows if not r["ChargePeriodStart"].startswith("2024-09-30"))
+    [delivery] = plan_deliveries([restated])
+    assert delivery.period == (dt.date(2024, 9, 1), dt.date(2024, 9, 29))
+    replaced = lay_out([delivery], landing)
+    assert dt.date(2024, 9, 30) in replaced and len(replaced) == 30
+    folders = sorted(p.relative_to(landing).as_posix() for p in landing.glob("*/*/*"))
+    assert folders == ["focus_export/20240901-20240929/focus"]
