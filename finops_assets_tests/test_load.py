@@ -184,3 +184,14 @@ def test_a_restated_delivery_replaces_the_exports_period_folder_and_reruns_its_o
     assert dt.date(2024, 9, 30) in replaced and len(replaced) == 30
     folders = sorted(p.relative_to(landing).as_posix() for p in landing.glob("*/*/*"))
     assert folders == ["focus_export/20240901-20240929/focus"]
+
+
+def test_runs_of_one_export_are_recognised_by_folder_or_by_name():
+    from finops_assets.loading.plan import export_name
+
+    guid = "3d1f0c47-6b5e-4c55-9d8c-2b1a0e9f7a11"
+    assert export_name(Path(f"/x/costs/daily/20240901-20240930/{guid}/part_0_0001.csv")) == "daily"
+    assert export_name(Path("/x/costs/daily/20240901-20240930/part_0_0001.csv")) == "daily"
+    assert export_name(Path(f"/x/DailyExport_{guid}.csv")) == "DailyExport"
+    assert export_name(Path("/x/cost_20240105.csv.gz")) == "cost"
+    assert export_name(Path("/downloads/focus_sample.csv")) == "focus_sample"

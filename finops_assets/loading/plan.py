@@ -32,6 +32,10 @@ from finops_assets.sources import BILLING_SOURCES
 _BY_NAME = {source.SOURCE: source for source in BILLING_SOURCES}
 _DATA_SUFFIXES = (".csv", ".csv.gz", ".parquet", ".json", ".gz")
 _UNSAFE = re.compile(r"[^A-Za-z0-9._=-]+")
+_RANGE = re.compile(r"\d{8}-\d{8}")
+_RUN_SUFFIX = re.compile(
+    r"[_-]([0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}|\d{8}(T?\d{4,6})?|\d{4}-\d{2}-\d{2})$"
+)
 
 
 class LoadError(ValueError):
@@ -88,7 +92,7 @@ def plan_deliveries(paths: list[Path]) -> list[Delivery]:
     deliveries, claimed = _manifest_deliveries(manifests, data)
     for path in data:
         if path not in claimed:
-            deliveries.append(Delivery(_safe(_stem(path.name)), [_file(path)]))
+            deliveries.append(Delivery(_safe(export_name(path)), [_file(path)]))
     for delivery in deliveries:
         _parse(delivery)
     return _newest_per_export_and_month(deliveries)
@@ -231,6 +235,21 @@ def _file(path: Path) -> DeliveryFile:
 def _mtime(file: DeliveryFile) -> dt.datetime:
     stamp = dt.datetime.fromtimestamp(file.path.stat().st_mtime, tz=dt.UTC)
     return stamp.replace(microsecond=0)
+
+
+def export_name(path: Path) -> str:
+    """The export a file without a manifest belongs to, from the provider's folder layout.
+
+    `<export>/<YYYYMMDD-YYYYMMDD>/[<run id>/]<file>` (Azure exports, legacy CUR) names it by
+    folder; otherwise the file name without a trailing run id or timestamp
+    (`DailyExport_<guid>.csv`, `cost_20240105.csv` are runs of one export).
+    """
+    parents = [p.name for p in path.parents][:3]
+    for index, name in enumerate(parents[:2]):
+        if _RANGE.fullmatch(name) and index + 1 < len(parents) and parents[index + 1]:
+            return parents[index + 1]
+    stem = _stem(path.name)
+    return _RUN_SUFFIX.sub("", stem) or stem
 
 
 def _stem(name: str) -> str:
