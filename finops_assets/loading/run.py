@@ -25,16 +25,27 @@ from finops_assets.storage.delta import DeltaLake
 
 
 @dataclass(frozen=True)
+class RunOutcome:
+    """One Dagster run of a load: its days, id, success and the steps that failed (and why)."""
+
+    first: dt.date
+    last: dt.date
+    run_id: str
+    success: bool
+    failures: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class LoadOutcome:
     """What a load did: the table of reconciliation and each run's id and success."""
 
     table: pl.DataFrame
-    runs: list[tuple[str, bool]]
+    runs: list[RunOutcome]
     reasons: pl.DataFrame
 
     @property
     def reconciled(self) -> bool:
-        return all(ok for _, ok in self.runs) and bool(self.table["reconciled"].all())
+        return all(run.success for run in self.runs) and bool(self.table["reconciled"].all())
 
 
 def lay_out(deliveries: list[Delivery], landing: Path) -> set[dt.date]:
@@ -75,7 +86,7 @@ def ensure_partitions_reach(first: dt.date) -> None:
     os.environ["FINOPS_PARTITIONS_START"] = first.isoformat()
 
 
-def materialize_days(settings: Settings, days: set[dt.date]) -> list[tuple[str, bool]]:
+def materialize_days(settings: Settings, days: set[dt.date]) -> list[RunOutcome]:
     """One in-process ranged run per stretch of consecutive days (one run for one period)."""
     from finops_assets.demo import materialize_window, prepare_instance
 
@@ -83,8 +94,18 @@ def materialize_days(settings: Settings, days: set[dt.date]) -> list[tuple[str, 
     runs = []
     for start, end in _stretches(sorted(days)):
         result = materialize_window(instance, start, end)
-        runs.append((result.run_id, result.success))
+        failures = tuple(
+            f"{event.step_key}: {_first_line(event.step_failure_data.error)}"
+            for event in result.get_step_failure_events()
+        )
+        runs.append(RunOutcome(start, end, result.run_id, result.success, failures))
     return runs
+
+
+def _first_line(error: object) -> str:
+    message = getattr(error, "message", None) or str(error)
+    lines = [line.strip() for line in str(message).splitlines() if line.strip()]
+    return " ".join(lines[:2])[:300]
 
 
 def reconcile_lake(settings: Settings, deliveries: list[Delivery]) -> LoadOutcome:
@@ -127,8 +148,10 @@ def render(outcome: LoadOutcome) -> str:
             lines.append(
                 f"  {row['x_charge_date']}  {row['x_source']}: {row['rows']} x {row['x_reason']}"
             )
-    for run_id, ok in outcome.runs:
-        lines.append(f"run {run_id}: {'succeeded' if ok else 'FAILED (open `finops dev`)'}")
+    for run in outcome.runs:
+        state = "succeeded" if run.success else "FAILED (details: `finops dev`, Runs)"
+        lines.append(f"run {run.run_id} ({run.first}..{run.last}): {state}")
+        lines += [f"  failed step {failure}" for failure in run.failures]
     verdict = "reconciled exactly" if outcome.reconciled else "does NOT reconcile"
     lines.append(f"finops load: {verdict}")
     return "\n".join(lines)
