@@ -104,7 +104,7 @@ def _newest_per_export_and_month(deliveries: list[Delivery]) -> list[Delivery]:
     newest: dict[tuple[str, str, dt.date], Delivery] = {}
     superseded: list[Delivery] = []
     for delivery in deliveries:
-        assert delivery.source is not None and delivery.period is not None
+        assert delivery.source is not None and delivery.period is not None  # noqa: S101
         key = (delivery.source.SOURCE, delivery.export, delivery.period[0].replace(day=1))
         current = newest.get(key)
         if current is None:
