@@ -182,11 +182,34 @@ def test_every_figure_on_the_report_reconciles_with_allocated_costs(estate):
     for shown_row in page["unallocated-resources"]:
         key = tuple(shown_row[k] for k in ("provider", "account", "service", "resource"))
         assert _money(shown_row["cost"]) == by_resource[key]
+    columns = {"business_unit": "x_business_unit", "provider": "x_provider"}
+    checked = 0
     for budget in page["budgets"]:
         kind, _, value = budget["scope"].partition(": ")
-        if kind == "business_unit":
-            spent = _sums(rows, lambda r: r["x_business_unit"]).get(value, Decimal(0))
+        if kind in columns:
+            spent = _sums(rows, lambda r, c=columns[kind]: r[c]).get(value, Decimal(0))
             assert _money(budget["actual"]) == spent, budget["budget"]
+            checked += 1
+    assert checked >= 2
+
+
+def test_run_rate_and_compute_usage_follow_from_allocated_costs(estate):
+    """The derived figures: run rate from month to date, compute usage behind the coverage."""
+    settings, _, _ = estate
+    rows = _allocated_rows(settings, MONTH, MONTH_END)
+    page = _page_tables(_report_file(settings, "2026-10"))
+    mtd = page["month-to-date"][0]
+    as_of = max(r["x_charge_date"] for r in rows)
+    spent = sum((r["x_effective_cost_base"] for r in rows), Decimal(0))
+    expected = (spent * 31 / as_of.day).quantize(Decimal("0.01"), rounding="ROUND_HALF_UP")
+    assert _money(mtd["run rate (month)"]) == expected
+    assert mtd["days elapsed"] == f"{as_of.day} of 31"
+    compute = [
+        r for r in rows if r["ChargeCategory"] == "Usage" and r["ServiceCategory"] == "Compute"
+    ]
+    usage = _sums(compute, lambda r: r["x_provider"])
+    shown = {r["provider"]: _money(r["compute usage"]) for r in page["commitment-coverage"]}
+    assert {p: a for p, a in shown.items() if a} == {p: a for p, a in usage.items() if a}
 
 
 def test_the_showback_files_add_up_to_allocated_costs_per_business_unit(estate):

@@ -1,0 +1,26 @@
+"""finops_report's edges: a month without allocated cost fails, files are replaced whole."""
+
+import datetime as dt
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from finops_assets.report.assets import month_inputs
+from finops_assets.report.publish import ReportFolder
+from finops_assets.storage.delta import DeltaLake
+
+
+def test_a_month_with_no_allocated_cost_is_a_failed_partition_not_an_empty_report(tmp_path):
+    with pytest.raises(dg.Failure, match="allocated_costs has no row in 2026-10"):
+        month_inputs(DeltaLake(str(tmp_path / "lake")), dt.date(2026, 10, 1), "USD", {})
+
+
+def test_report_files_are_written_beside_the_lake_and_replaced_whole(tmp_path):
+    folder = ReportFolder.beside(str(tmp_path / "lake"), {})
+    first = folder.write("2026-10/showback.csv", b"month,amount\n2026-10,1.00\n")
+    location = folder.write("2026-10/showback.csv", b"month,amount\n2026-10,2.00\n")
+    path = tmp_path / "lake" / "reports" / "2026-10" / "showback.csv"
+    assert first == location == path.as_uri()
+    assert path.read_bytes() == b"month,amount\n2026-10,2.00\n"
+    assert sorted(p.name for p in Path(path.parent).iterdir()) == ["showback.csv"]
