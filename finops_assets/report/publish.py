@@ -40,9 +40,18 @@ class ReportFolder:
         return f"{root}/{relative}"
 
     def write(self, relative: str, data: bytes) -> str:
-        """Write `data` at <reports>/<relative> (a temporary name, then a move) and locate it."""
+        """Write `data` at <reports>/<relative>, replacing any earlier file whole, and locate it.
+
+        On disk through a temporary name and a move; on object storage one PUT, which replaces
+        the object atomically already (a move there is a copy and a delete that leaves folder
+        markers behind).
+        """
         fs, base = self._fs_and_base()
         path = f"{base}/{relative}"
+        if not isinstance(fs, pafs.LocalFileSystem):
+            with fs.open_output_stream(path) as out:
+                out.write(data)
+            return self.location(relative)
         fs.create_dir(path.rsplit("/", 1)[0], recursive=True)
         with fs.open_output_stream(path + ".tmp") as out:
             out.write(data)

@@ -24,3 +24,27 @@ def test_report_files_are_written_beside_the_lake_and_replaced_whole(tmp_path):
     assert first == location == path.as_uri()
     assert path.read_bytes() == b"month,amount\n2026-10,2.00\n"
     assert sorted(p.name for p in Path(path.parent).iterdir()) == ["showback.csv"]
+
+
+def test_report_files_are_published_to_an_s3_lake():
+    """A lake on S3 (moto's server on 127.0.0.1, real HTTP): the files land beside its tables."""
+    import boto3
+
+    from finops_assets_tests.servers.s3 import REGION, running_s3
+
+    with running_s3() as server:
+        bucket = server.new_bucket()
+        folder = ReportFolder.beside(f"s3://{bucket}/lake", server.env())
+        location = folder.write("2026-10/finops_report.html", b"<html>report</html>")
+        assert location == f"s3://{bucket}/lake/reports/2026-10/finops_report.html"
+        client = boto3.client(
+            "s3",
+            endpoint_url=server.endpoint,
+            region_name=REGION,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
+        listed = client.list_objects_v2(Bucket=bucket)["Contents"]
+        assert [o["Key"] for o in listed] == ["lake/reports/2026-10/finops_report.html"]
+        body = client.get_object(Bucket=bucket, Key=listed[0]["Key"])["Body"].read()
+        assert body == b"<html>report</html>"
