@@ -1,6 +1,7 @@
 """allocation_audit: the append-only ledger of what each re-allocation of a day moved."""
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -49,6 +50,22 @@ def allocation_record(delta: DeltaLake, day: dt.date) -> AllocationRecord | None
     )
 
 
+class RecordedVersionError(RuntimeError):
+    """A table version an allocation recorded can no longer be read (e.g. vacuumed)."""
+
+
+def _recorded(read: Callable[[], pl.DataFrame], record: AllocationRecord, what: str):
+    """`read()`, or a clear error naming the day, the version and the run that recorded it."""
+    try:
+        return read()
+    except Exception as error:  # deltalake/polars raise several types; re-raised with context
+        raise RecordedVersionError(
+            f"allocation_audit {record.day}: cannot read {what}, recorded by allocation run "
+            f"{record.run_id} ({str(error).splitlines()[0]}); re-run allocated_costs for "
+            "this day, then allocation_audit"
+        ) from error
+
+
 def audit_day(delta: DeltaLake, day: dt.date) -> AuditedDay:
     """Compare the day's latest allocation with its latest ledger entry; append what changed.
 
@@ -59,9 +76,17 @@ def audit_day(delta: DeltaLake, day: dt.date) -> AuditedDay:
     record = allocation_record(delta, day)
     if record is None:
         return AuditedDay(day, allocated=False)
-    after = delta.read_day(tables.ALLOCATED_COSTS, day, version=record.delta_version_after)
-    source = delta.read_day_columns(
-        tables.NORMALIZED_COSTS, day, _SOURCE_COLUMNS, version=record.normalized_version
+    after = _recorded(
+        lambda: delta.read_day(tables.ALLOCATED_COSTS, day, version=record.delta_version_after),
+        record,
+        f"allocated_costs version {record.delta_version_after}",
+    )
+    source = _recorded(
+        lambda: delta.read_day_columns(
+            tables.NORMALIZED_COSTS, day, _SOURCE_COLUMNS, version=record.normalized_version
+        ),
+        record,
+        f"normalized_costs version {record.normalized_version}",
     )
     entry = ledger_entry(delta.read_day(tables.ALLOCATION_AUDIT, day), after, source, record)
     if entry is None or entry.failures:

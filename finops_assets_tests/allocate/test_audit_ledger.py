@@ -251,3 +251,24 @@ def test_a_degenerate_day_alone_runs_green(estate, defs, name):
     if name == "zero_total":
         assert "| USD |" in allocated.metadata["coverage"].value  # shares shown empty, not 0/0
     assert estate.lake.read_day(tables.BUDGET_STATUS, day).height > 0
+
+
+def test_an_unreadable_recorded_version_fails_the_day_with_a_clear_message(estate, defs):
+    day = DAYS[0]
+    assert run_assets(defs, estate.instance, AUDITED, [day]).success
+    kept = ledger(estate, day)
+    record = estate.lake.read_day(tables.ALLOCATION_VERSIONS, day)
+    gone = record.with_columns(pl.lit(999_999, pl.Int64).alias("x_delta_version_after"))
+    estate.lake.write_day(tables.ALLOCATION_VERSIONS, gone, day)
+    try:
+        result = run_assets(defs, estate.instance, ["allocation_audit"], [day])
+        assert not result.success
+        [failure] = [
+            e for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_FAILURE
+        ]
+        message = str(failure.step_failure_data.error)  # type: ignore[union-attr]
+        assert f"allocation_audit {day}: cannot read allocated_costs version 999999" in message
+        assert "re-run allocated_costs" in message
+        assert_frame_equal(ledger(estate, day), kept)
+    finally:
+        estate.lake.write_day(tables.ALLOCATION_VERSIONS, record, day)
