@@ -147,7 +147,19 @@ def entry_summary(audited: AuditedDay) -> dict:
         if rows is not None
         else 0,
         "rule version": rows["rule_version_after"][0] if rows is not None else "",
+        "effective moved to units": _moved_total(rows) if rows is not None else "",
     }
+
+
+def _moved_total(rows: pl.DataFrame) -> str:
+    """Per currency, the effective cost that units gained (= what others lost, for a rule change)."""
+    gained = rows.group_by("x_base_currency").agg(
+        pl.col("effective_cost_delta").filter(pl.col("effective_cost_delta") > 0).sum()
+    )
+    return ", ".join(
+        f"{currency} {_minor(amount, currency)}"
+        for currency, amount in gained.sort("x_base_currency").iter_rows()
+    )
 
 
 @dg.asset(

@@ -92,6 +92,8 @@ def test_a_restated_day_is_reallocated_and_recorded_as_a_restatement(estate, def
     [audit] = result.asset_materializations_for_node("allocation_audit")
     moved = audit.metadata["moved"].value
     assert "restatement" in moved and "100.00" in moved
+    per_day = audit.metadata["per_day"].value
+    assert "USD 100.00" in per_day and "restatement" in per_day
 
 
 def _restate_landing_file(estate: Estate, day: dt.date) -> None:
