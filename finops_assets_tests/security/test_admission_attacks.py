@@ -279,3 +279,20 @@ def test_a_connection_flood_is_capped_and_the_server_recovers(webhook: RunningWe
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.2)
+
+
+def test_200_concurrent_reviews_are_all_answered(cert: tuple[Path, Path]) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    running, server = start_webhook(cert)  # the default limits: 256 connections
+    try:
+        _outcomes(running, events(HARD_WEB, {1: "1000"}))
+        bodies = [review("Deployment", "shop", uid=f"u-{i}") for i in range(200)]
+        with ThreadPoolExecutor(max_workers=50) as pool:
+            answers = list(pool.map(lambda body: running.post("/validate", body), bodies))
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert [a.status_code for a in answers] == [200] * 200
+    assert {a.json()["response"]["uid"] for a in answers} == {f"u-{i}" for i in range(200)}
+    assert not any(a.json()["response"]["allowed"] for a in answers)
