@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-stamp
 # `make dev FINOPS_UI_PORT=3100` (or the variable in the environment) moves the UI off 3000.
 FINOPS_UI_PORT ?= 3000
 
-.PHONY: venv tools demo test lint dev bench clean focus-check
+.PHONY: venv tools demo test lint dev bench clean focus-check chaos
 
 $(STAMP): pyproject.toml setup.cfg
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -47,3 +47,9 @@ clean:
 # FOCUS 1.2 conformance of every provider's normalized rows (the FinOps Foundation's validator).
 focus-check: venv tools
 	$(BIN)/python -m finops_assets.conformance.check
+
+# Fault injection on a small sample estate (loopback only, stops by itself, a few minutes): kill -9
+# in every stage, duplicated/restated/truncated/torn files, concurrent runs, zero-sum days. Prints
+# money lost and duplicated per fault; exits non-zero unless every row is 0, 0, honest.
+chaos: venv
+	$(BIN)/python -m finops_assets_tests.chaos

@@ -1,0 +1,31 @@
+"""One run of the money path for a window of days, in this process (a child the suite may kill).
+
+Usage: FINOPS_HOME=... python -m finops_assets_tests.chaos.run_window START END [SINKS_JSON]
+Exit 0 when the Dagster run succeeded, 1 when it failed.
+"""
+
+import datetime as dt
+import json
+import sys
+
+from finops_assets.demo import materialize_window, prepare_instance
+from finops_assets.settings import Settings
+
+# The money path from landing files to budget events (recommendations and KPIs left out).
+MONEY_PATH = (
+    "aws_cost_explorer_raw,aws_cur_raw,gcp_billing_export_raw,azure_cost_raw,focus_export_raw,"
+    "k8s_usage_raw,fx_rates,service_catalog,normalized_costs,allocation_rules,allocated_costs,"
+    "allocation_audit,budget_status,budget_events"
+)
+
+
+def main(argv: list[str]) -> int:
+    start, end = dt.date.fromisoformat(argv[0]), dt.date.fromisoformat(argv[1])
+    instance = prepare_instance(Settings.from_env())
+    result = materialize_window(instance, start, end, MONEY_PATH)
+    print(json.dumps({"run_id": result.run_id, "success": result.success}), flush=True)
+    return 0 if result.success else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
