@@ -35,12 +35,12 @@ def run_faults(root: Path, faults: list[Fault], days: int, rows_per_day: int) ->
     return rows
 
 
-HEADER = f"| {'fault':<34} | {'money lost':<22} | {'money duplicated':<22} | honest | note"
+HEADER = f"| {'fault':<46} | {'money lost':<22} | {'money duplicated':<22} | honest | note"
 
 
 def format_row(row: Row) -> str:
     honest = "yes" if row.honest else "NO"
-    return f"| {row.fault:<34} | {row.lost:<22} | {row.duplicated:<22} | {honest:<6} | {row.note}"
+    return f"| {row.fault:<46} | {row.lost:<22} | {row.duplicated:<22} | {honest:<6} | {row.note}"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -49,10 +49,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rows-per-day", type=int, default=300)
     parser.add_argument("--fast", action="store_true", help="only the fast subset")
     parser.add_argument("--keep", type=Path, help="work in this folder and keep it")
+    parser.add_argument("--only", default="", help="comma-separated fault names (functions)")
     args = parser.parse_args(argv)
     faults = FAST_FAULTS if args.fast else FAULTS
+    if args.only:
+        names = set(args.only.split(","))
+        faults = [fault for fault in faults if getattr(fault, "__name__", "") in names]
     print(HEADER)
-    print("|" + "-" * 36 + "|" + "-" * 24 + "|" + "-" * 24 + "|--------|------")
+    print("|" + "-" * 48 + "|" + "-" * 24 + "|" + "-" * 24 + "|--------|------")
     if args.keep:
         args.keep.mkdir(parents=True, exist_ok=False)
         rows = run_faults(args.keep, faults, args.days, args.rows_per_day)

@@ -193,9 +193,9 @@ def zero_sum_day(estate: Estate, window: Window) -> Row:
     with tempfile.TemporaryDirectory() as scratch:
         [produced] = focus_export_writer.write_day(Path(scratch), day, window.seed, 20)
         frame = pl.read_csv(produced, infer_schema=False)
-        money = [c for c in ("BilledCost", "EffectiveCost", "ListCost", "ContractedCost")]
+        money = ("BilledCost", "EffectiveCost", "ListCost", "ContractedCost")
         negated = frame.with_columns(
-            [_negate(pl.col(c)) for c in money if c in frame.columns],
+            *[_negate(pl.col(c)) for c in money if c in frame.columns],
             pl.lit("Credit").alias("ChargeCategory"),
         )
         for folder in (estate.landing, estate.pristine):
@@ -233,6 +233,64 @@ def _status(estate: Estate, outcome: RunOutcome) -> str:
     )
 
 
+OUTAGE_BUDGETS = """
+budgets:
+  - id: chaos-all-aws
+    scope: {kind: provider, value: aws}
+    amount: "10"
+    currency: USD
+    thresholds: [50, 100, 1000]
+    basis: actual
+    enforcement: none
+"""
+
+
+def sink_outage(estate: Estate, window: Window) -> Row:
+    """The events receiver answers 503 for a whole run, then comes back; each event once."""
+    from finops_assets_tests.actuate.tls_servers import RecordingServer, write_self_signed_cert
+
+    cert, key = write_self_signed_cert(estate.root / "tls")
+    receiver = RecordingServer(cert, key, default_status=503).start()
+    (estate.root / "budgets.yaml").write_text(OUTAGE_BUDGETS, encoding="utf-8")
+    estate.resources = {
+        "budgets": {"path": str(estate.root / "budgets.yaml")},
+        "sinks": {
+            "cloudevents_webhook_url": receiver.url + "/events",
+            "cloudevents_webhook_token": "chaos-token",
+            "url_allowlist": ["127.0.0.1"],
+            "ca_bundle": str(cert),
+            "retries": 1,
+            "backoff_seconds": 0.01,
+        },
+    }
+    try:
+        window = add_day(estate, window)
+        during = estate.run(window.day, window.day)
+        refused = len(receiver.rejected)
+        receiver.default_status = 200
+        after = estate.run(window.day, window.day)
+        delivered = [r.json()["id"] for r in receiver.received]
+    finally:
+        receiver.stop()
+    raised = _logged_event_ids(estate)
+    lost = len(raised - set(delivered))
+    twice = len(delivered) - len(set(delivered))
+    honest = refused > 0 and after.returncode == 0 and lost == 0 and twice == 0 and bool(raised)
+    note = (
+        f"{len(raised)} events; during the outage {refused} refused deliveries "
+        f"({_status(estate, during)}); after it {len(set(delivered))} delivered, "
+        f"{lost} never, {twice} twice"
+    )
+    return judge(estate, window, "sink outage (HTTP 503)", honest, note)
+
+
+def _logged_event_ids(estate: Estate) -> set[str]:
+    from finops_assets.resources.json_lines import read_json_lines
+
+    log = estate.home / "events" / "budget_events.jsonl"
+    return {str(record["id"]) for record in read_json_lines(log).records}
+
+
 KILL_POINTS = (
     KillPoint("kill -9: ingest step starts", step="gcp_billing_export_raw", delay_seconds=0.2),
     KillPoint("kill -9: ingest commit done", table="gcp_billing_export_raw"),
@@ -253,6 +311,7 @@ FAULTS: list[Fault] = [
     truncated_file,
     torn_file,
     concurrent_runs,
+    sink_outage,
     zero_sum_day,
 ]
 FAST_FAULTS: list[Fault] = [duplicate_file, kill_fault(KILL_POINTS[3])]

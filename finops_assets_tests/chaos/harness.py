@@ -8,6 +8,7 @@ log) or right after a table's Delta commit (a new `_delta_log` entry), before Da
 """
 
 import datetime as dt
+import json
 import os
 import shutil
 import signal
@@ -42,6 +43,7 @@ class Estate:
         self.root = root
         self.home = root / "home"
         self.pristine = root / "pristine"
+        self.resources: dict[str, dict[str, object]] = {}  # run config of resources, if any
 
     @property
     def landing(self) -> Path:
@@ -57,6 +59,7 @@ class Estate:
             "FINOPS_HOME": str(self.home),
             "DAGSTER_HOME": str(self.home / "dagster"),
             "FINOPS_PARTITIONS_START": "2026-10-01",
+            "FINOPS_CHAOS_RESOURCES": json.dumps(self.resources),
         }
 
     def copy_to(self, root: Path) -> "Estate":
