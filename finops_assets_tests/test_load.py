@@ -200,3 +200,13 @@ def test_runs_of_one_export_are_recognised_by_folder_or_by_name():
     assert export_name(Path(f"/x/DailyExport_{guid}.csv")) == "DailyExport"
     assert export_name(Path("/x/cost_20240105.csv.gz")) == "cost"
     assert export_name(Path("/downloads/focus_sample.csv")) == "focus_sample"
+
+
+def test_today_is_not_a_complete_day_it_waits_for_the_next_load():
+    from finops_assets.loading.run import split_complete_days
+
+    today = dt.datetime.now(dt.UTC).date()
+    yesterday = today - dt.timedelta(days=1)
+    complete, pending = split_complete_days({yesterday, today})
+    assert complete == {yesterday}
+    assert pending == [today]

@@ -1,7 +1,11 @@
 """`finops load PATH...`: provider export files as downloaded -> landing layout -> lake, reconciled."""
 
+import datetime as dt
 from pathlib import Path
 
+import polars as pl
+
+from finops_assets.domain import reconcile
 from finops_assets.loading.plan import LoadError, plan_deliveries
 from finops_assets.loading.run import (
     LoadOutcome,
@@ -10,6 +14,7 @@ from finops_assets.loading.run import (
     materialize_days,
     reconcile_lake,
     render,
+    split_complete_days,
 )
 from finops_assets.settings import Settings
 
@@ -35,11 +40,24 @@ def load_paths(settings: Settings, paths: list[Path]) -> tuple[LoadOutcome, list
     ensure_partitions_reach(first)
     replaced = lay_out(deliveries, settings.landing_dir)
     days = replaced | {
-        d.period[0] + __import__("datetime").timedelta(days=n)
+        d.period[0] + dt.timedelta(days=n)
         for d in deliveries
         if d.period is not None
         for n in range((d.period[1] - d.period[0]).days + 1)
     }
-    runs = materialize_days(settings, days)
-    outcome = reconcile_lake(settings, deliveries)
+    complete, pending = split_complete_days(days)
+    if pending:
+        notes.append(
+            f"{', '.join(d.isoformat() for d in pending)}: not a complete day yet (the daily "
+            "partitions end yesterday, UTC); laid out, and loaded by `finops load` run again "
+            "after the day is over"
+        )
+    if not complete:
+        return LoadOutcome(
+            reconcile.reconcile(*[pl.DataFrame(schema=reconcile.TOTALS_SCHEMA)] * 3),
+            [],
+            pl.DataFrame(),
+        ), notes
+    runs = materialize_days(settings, complete)
+    outcome = reconcile_lake(settings, deliveries, complete)
     return LoadOutcome(outcome.table, runs, outcome.reasons), notes

@@ -108,16 +108,27 @@ def _first_line(error: object) -> str:
     return " ".join(lines[:2])[:300]
 
 
-def reconcile_lake(settings: Settings, deliveries: list[Delivery]) -> LoadOutcome:
+def split_complete_days(days: set[dt.date]) -> tuple[set[dt.date], list[dt.date]]:
+    """(days that are daily partitions, days not complete yet: today and later, sorted)."""
+    from finops_assets.partitions import daily_partitions
+
+    complete = {d for d in days if daily_partitions.has_partition_key(d.isoformat())}
+    return complete, sorted(days - complete)
+
+
+def reconcile_lake(
+    settings: Settings, deliveries: list[Delivery], complete: set[dt.date]
+) -> LoadOutcome:
     """Per day and currency: the files' totals against normalized_costs and the quarantine."""
     delta = DeltaLake(settings.lake_uri, settings.storage_options)
     keys = set().union(*(d.ingestion_keys() for d in deliveries))
-    days = sorted({day for d in deliveries for day in _days(d.period)})  # type: ignore[arg-type]
+    days = sorted({day for d in deliveries for day in _days(d.period) if day in complete})  # type: ignore[arg-type]
     ours = pl.col("x_ingestion_key").is_in(sorted(keys))
     normalized = delta.read_days(tables.NORMALIZED_COSTS, days).filter(ours)
     quarantine = delta.read_days(tables.QUARANTINE, days).filter(ours)
     files = (
         pl.concat([d.totals() for d in deliveries])
+        .filter(pl.col("day").is_in(days))
         .group_by("day", "currency")
         .agg(pl.col("amount").sum())
     )
@@ -153,6 +164,8 @@ def render(outcome: LoadOutcome) -> str:
         lines.append(f"run {run.run_id} ({run.first}..{run.last}): {state}")
         lines += [f"  failed step {failure}" for failure in run.failures]
     verdict = "reconciled exactly" if outcome.reconciled else "does NOT reconcile"
+    if outcome.table.is_empty() and not outcome.runs:
+        verdict = "no complete day to load yet"
     lines.append(f"finops load: {verdict}")
     return "\n".join(lines)
 
