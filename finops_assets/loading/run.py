@@ -91,15 +91,33 @@ def materialize_days(settings: Settings, days: set[dt.date]) -> list[RunOutcome]
     from finops_assets.demo import materialize_window, prepare_instance
 
     instance = prepare_instance(settings)
+    selection = load_selection(instance)
     runs = []
     for start, end in _stretches(sorted(days)):
-        result = materialize_window(instance, start, end)
+        result = materialize_window(instance, start, end, selection)
         failures = tuple(
             f"{event.step_key}: {_first_line(event.step_failure_data.error)}"
             for event in result.get_step_failure_events()
         )
         runs.append(RunOutcome(start, end, result.run_id, result.success, failures))
     return runs
+
+
+def load_selection(instance: object) -> str:
+    """What a load runs: what a newly landed file runs (the landing sensor's selection: every
+    cost stage, not the monthly report), plus allocation_rules on an instance that never
+    materialized it (allocation reads the materialized rule version)."""
+    import dagster as dg
+
+    from finops_assets.definitions import defs
+    from finops_assets.ingest.sensors import DOWNSTREAM, RULES
+
+    keys = set(DOWNSTREAM.resolve(defs.resolve_asset_graph()))
+    if isinstance(instance, dg.DagsterInstance) and not instance.get_latest_materialization_event(
+        RULES
+    ):
+        keys.add(RULES)
+    return ",".join(sorted(key.to_user_string() for key in keys))
 
 
 def _first_line(error: object) -> str:
