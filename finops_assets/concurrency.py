@@ -7,7 +7,8 @@ embedded default in demo.py) gives every pool one slot, so the second run waits 
 """
 
 from dagster import DagsterInstance
-from dagster._core.definitions.assets.graph.base_asset_graph import BaseAssetGraph
+
+from finops_assets.dagster_private import BaseAssetGraph
 
 
 def writer_pool(table: str) -> str:

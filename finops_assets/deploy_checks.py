@@ -26,7 +26,7 @@ class StartupCheckError(RuntimeError):
 
 def check_instance_storage(dagster_home: Path) -> str:
     """Connect to the instance's PostgreSQL (when configured) and run `SELECT 1`."""
-    from dagster._core.instance.config import dagster_instance_config
+    from finops_assets.dagster_private import dagster_instance_config
 
     if not (dagster_home / "dagster.yaml").exists():
         return f"Dagster instance: embedded SQLite under {dagster_home}"
@@ -57,8 +57,7 @@ def check_instance_storage(dagster_home: Path) -> str:
 
 def _postgres_db_config(config: Mapping[str, Any]) -> dict[str, Any] | None:
     """The resolved postgres storage config (postgres_db only), or None for other storages."""
-    from dagster._config import process_config
-    from dagster._core.instance.config import dagster_instance_config_schema
+    from finops_assets.dagster_private import dagster_instance_config_schema, process_config
 
     storage = (config.get("storage") or {}).get("postgres")
     if not storage:

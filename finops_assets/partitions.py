@@ -3,7 +3,7 @@
 import datetime as dt
 import warnings
 
-from dagster import AssetExecutionContext, BetaWarning, DailyPartitionsDefinition
+from dagster import AssetExecutionContext, BackfillPolicy, BetaWarning, DailyPartitionsDefinition
 
 from finops_assets.settings import partitions_start
 
@@ -35,3 +35,7 @@ def check_partition_key(key: str) -> dt.date:
             " (format YYYY-MM-DD, not in the future)"
         )
     return dt.date.fromisoformat(key)
+
+
+# Every day-partitioned asset runs a range of days (a backfill) in one run, not one per day.
+SINGLE_RUN = BackfillPolicy.single_run()

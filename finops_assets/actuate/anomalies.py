@@ -1,6 +1,7 @@
 """Actuate-stage asset cost_anomalies: robust daily anomalies, emitted as CloudEvents."""
 
 import datetime as dt
+from collections.abc import Iterator
 
 import dagster as dg
 import polars as pl
@@ -8,11 +9,11 @@ from dagster import AssetExecutionContext
 
 from finops_assets.actuate.checks import COST_ANOMALIES_SCHEMA
 from finops_assets.concurrency import writer_pool
+from finops_assets.day_writer import DayEvent, DayWriter
 from finops_assets.domain import anomalies as anomalies_domain
 from finops_assets.domain.events import event_to_json
-from finops_assets.ingest.assets import SINGLE_RUN
-from finops_assets.metadata import check_result, markdown_table
-from finops_assets.partitions import daily_partitions, partition_days
+from finops_assets.metadata import money_rows
+from finops_assets.partitions import SINGLE_RUN, daily_partitions
 from finops_assets.resources.events import EventSinksResource
 from finops_assets.resources.lake import LakeResource
 from finops_assets.storage import tables
@@ -22,22 +23,29 @@ _INPUT = ("x_charge_date", "x_business_unit", "ServiceName", "BillingCurrency", 
 
 
 @dg.asset(
-    group_name="actuate",
     pool=writer_pool("cost_anomalies"),
+    group_name="actuate",
     partitions_def=daily_partitions,
     backfill_policy=SINGLE_RUN,
     kinds={"delta", "cloudevents"},
     deps=["allocated_costs"],
     check_specs=[
-        dg.AssetCheckSpec("check_cost_anomalies_contract", asset="cost_anomalies", blocking=True)
+        dg.AssetCheckSpec(
+            "check_cost_anomalies_contract",
+            asset="cost_anomalies",
+            blocking=True,
+            partitions_def=daily_partitions,
+            description="Each anomaly names its business unit, service and currency, is a spike "
+            "or a drop, and rests on at least one day of history.",
+        )
     ],
 )
 def cost_anomalies(
     context: AssetExecutionContext, lake: LakeResource, sinks: EventSinksResource
-) -> dg.MaterializeResult:
+) -> Iterator[DayEvent]:
     """Spend per business unit and service far from its seasonal median, in billing currency."""
-    delta, days = lake.delta(), partition_days(context)
-    policy = anomalies_domain.AnomalyPolicy()
+    delta, writer = lake.delta(), DayWriter(context)
+    days, policy = writer.days, anomalies_domain.AnomalyPolicy()
     first = min(days) - dt.timedelta(weeks=policy.weeks)
     history = (
         delta.scan(tables.ALLOCATED_COSTS)
@@ -45,30 +53,26 @@ def cost_anomalies(
         .select(_INPUT)
         .collect()
     )
-    outbox, frames, failures = sinks.outbox(), list[pl.DataFrame](), list[dict]()
-    for day in days:
+    outbox = sinks.outbox()
+
+    def one_day(day: dt.date) -> None:
         window = history.filter(pl.col("x_charge_date") >= day - dt.timedelta(weeks=policy.weeks))
         found = anomalies_domain.cost_anomalies(window.filter(pl.col("x_charge_date") <= day), day)
-        outcome = validate_frame(COST_ANOMALIES_SCHEMA, found)
-        if not outcome.passed:
-            failures += outcome.failures
-            continue
-        delta.write_day(tables.COST_ANOMALIES, found, day)
-        for event in anomalies_domain.anomaly_events(found):
-            outbox.enqueue(event.get_id(), event_to_json(event))
-        frames.append(found)
-    targets = sinks.sinks()
-    report = outbox.deliver_pending(targets, sinks.retries, sinks.backoff_seconds)
-    found_all = pl.concat(frames) if frames else pl.DataFrame()
-    shown = ["x_charge_date", "x_business_unit", "ServiceName", "BillingCurrency"]
-    shown += ["actual", "expected", "score"]
-    return dg.MaterializeResult(
-        metadata={
-            "anomalies": found_all.height,
-            "delivered": len(report.delivered),
+        shown = ["x_business_unit", "ServiceName", "BillingCurrency", "direction"]
+        table = money_rows(found, shown, ["actual", "expected"], "BillingCurrency")
+        checks = {"check_cost_anomalies_contract": validate_frame(COST_ANOMALIES_SCHEMA, found)}
+        write = lambda: delta.write_day(tables.COST_ANOMALIES, found, day)  # noqa: E731
+        metadata = {"anomalies": found.height, "anomalies_table": table}
+        if writer.commit(day, checks, write, content=[found], metadata=metadata):
+            for event in anomalies_domain.anomaly_events(found):
+                outbox.enqueue(event.get_id(), event_to_json(event))
+
+    def deliver() -> dict[str, object]:
+        report = outbox.deliver_pending(sinks.sinks(), sinks.retries, sinks.backoff_seconds)
+        return {
+            "delivered_in_run": len(report.delivered),
             "delivery_failures": dg.MetadataValue.json([list(f) for f in report.failed][:20]),
             "torn_ledger_lines": dg.MetadataValue.json(report.torn[:20]),
-            "anomalies_table": markdown_table(found_all.select(shown) if frames else []),
-        },
-        check_results=[check_result("check_cost_anomalies_contract", failures)],
-    )
+        }
+
+    yield from writer.run(one_day, after=deliver)

@@ -1,6 +1,7 @@
 """Actuate-stage assets: budget_status and budget_events."""
 
 import datetime as dt
+from collections.abc import Iterator
 
 import dagster as dg
 import polars as pl
@@ -8,11 +9,11 @@ from dagster import AssetExecutionContext
 
 from finops_assets.actuate.checks import BUDGET_EVENTS_SCHEMA, BUDGET_STATUS_SCHEMA
 from finops_assets.concurrency import writer_pool
+from finops_assets.day_writer import DayEvent, DayWriter
 from finops_assets.domain import budgets as budgets_domain
 from finops_assets.domain import events as events_domain
-from finops_assets.ingest.assets import SINGLE_RUN
-from finops_assets.metadata import check_result, markdown_table
-from finops_assets.partitions import daily_partitions, partition_days
+from finops_assets.metadata import money_rows
+from finops_assets.partitions import SINGLE_RUN, daily_partitions
 from finops_assets.resources.budgets import BudgetsResource
 from finops_assets.resources.events import EventSinksResource
 from finops_assets.resources.lake import LakeResource
@@ -28,58 +29,80 @@ def _history(delta, day: dt.date) -> pl.DataFrame:
 
 
 @dg.asset(
-    group_name="actuate",
     pool=writer_pool("budget_status"),
+    group_name="actuate",
     partitions_def=daily_partitions,
     backfill_policy=SINGLE_RUN,
     kinds={"delta", "polars"},
     deps=["allocated_costs"],
     check_specs=[
-        dg.AssetCheckSpec("check_budget_status_contract", asset="budget_status", blocking=True)
+        dg.AssetCheckSpec(
+            "check_budget_status_contract",
+            asset="budget_status",
+            blocking=True,
+            partitions_def=daily_partitions,
+            description="One row per configured budget with typed amounts, a known state and a "
+            "positive budget; a day that fails is not written and its partition fails.",
+        )
     ],
 )
-def budget_status(context: AssetExecutionContext, lake: LakeResource, budgets: BudgetsResource):
+def budget_status(
+    context: AssetExecutionContext, lake: LakeResource, budgets: BudgetsResource
+) -> Iterator[DayEvent]:
     """Per budget and day: month-to-date actual, forecast to month end, thresholds crossed."""
-    delta, configured = lake.delta(), budgets.load(lake.currency())
-    frames, failures = [], []
-    for day in partition_days(context):
+    delta, configured, base = lake.delta(), budgets.load(lake.currency()), lake.currency()
+    writer = DayWriter(context)
+
+    def one_day(day: dt.date) -> None:
         status = budgets_domain.budget_status(_history(delta, day), configured, day)
-        outcome = validate_frame(BUDGET_STATUS_SCHEMA, status)
-        if not outcome.passed or status.height != len(configured):
-            failures += outcome.failures or [{"day": str(day), "rows": status.height}]
-            continue
-        delta.write_day(tables.BUDGET_STATUS, status, day)
-        frames.append(status)
-    latest = frames[-1] if frames else pl.DataFrame()
-    over = latest.filter(pl.col("state") != "ok").height if frames else 0
-    return dg.MaterializeResult(
-        metadata={
-            "budgets": len(configured),
-            "not_ok_on_last_day": over,
-            "last_day": markdown_table(
-                latest.select("budget_id", "actual_mtd", "forecast_month_end", "state")
-                if frames
-                else []
-            ),
-        },
-        check_results=[
-            dg.AssetCheckResult(
-                check_name="check_budget_status_contract",
-                passed=all(f.height == len(configured) for f in frames),
-            )
-        ],
+        failures = validate_frame(BUDGET_STATUS_SCHEMA, status).failures
+        if status.height != len(configured):
+            failures = [
+                *failures,
+                {"day": str(day), "rows": status.height, "budgets": len(configured)},
+            ]
+        writer.commit(
+            day,
+            {"check_budget_status_contract": failures},
+            lambda: delta.write_day(tables.BUDGET_STATUS, status, day),
+            content=[status],
+            metadata=_status_metadata(status, base),
+        )
+
+    yield from writer.run(one_day)
+
+
+def _status_metadata(status: pl.DataFrame, base: str) -> dict[str, object]:
+    """A day of budget_status for the UI: budgets, how many are not ok, amounts per budget."""
+    shown = money_rows(
+        status,
+        ["budget_id", "state", "percent_of_budget_actual", "percent_of_budget_forecast"],
+        ["budget_amount", "actual_mtd", "forecast_month_end"],
+        base,
     )
+    return {
+        "rows": status.height,
+        "budgets_not_ok": status.filter(pl.col("state") != "ok").height,
+        "budgets": shown,
+    }
 
 
 @dg.asset(
     group_name="actuate",
-    pool=writer_pool("budget_events"),
     partitions_def=daily_partitions,
+    pool=writer_pool("budget_events"),
     backfill_policy=SINGLE_RUN,
     kinds={"delta", "cloudevents"},
     deps=[budget_status],
     check_specs=[
-        dg.AssetCheckSpec("check_budget_events_contract", asset="budget_events", blocking=True)
+        dg.AssetCheckSpec(
+            "check_budget_events_contract",
+            asset="budget_events",
+            blocking=True,
+            partitions_def=daily_partitions,
+            description="Every budget event is a well-formed CloudEvent of a known type; a day "
+            "that fails is neither written nor enqueued for delivery.",
+        )
     ],
 )
 def budget_events(
@@ -87,35 +110,34 @@ def budget_events(
     lake: LakeResource,
     budgets: BudgetsResource,
     sinks: EventSinksResource,
-) -> dg.MaterializeResult:
+) -> Iterator[DayEvent]:
     """CloudEvents for budget thresholds crossed (or resolved), delivered through the outbox."""
     delta, configured = lake.delta(), budgets.load(lake.currency())
-    outbox, raised, failures = sinks.outbox(), 0, []
-    for day in partition_days(context):
+    outbox, writer = sinks.outbox(), DayWriter(context)
+
+    def one_day(day: dt.date) -> None:
         earlier = [day.replace(day=n) for n in range(1, day.day)]
         state = events_domain.fired_state(delta.read_days(tables.BUDGET_EVENTS, earlier))
         status = delta.read_day(tables.BUDGET_STATUS, day)
         events = events_domain.budget_threshold_events(status, configured, state)
         frame = events_domain.events_frame(events)
-        outcome = validate_frame(BUDGET_EVENTS_SCHEMA, frame)
-        if not outcome.passed:
-            failures += outcome.failures
-            continue
-        delta.write_day(tables.BUDGET_EVENTS, frame, day)
-        for event in events:
-            outbox.enqueue(event.get_id(), events_domain.event_to_json(event))
-        raised += len(events)
-    # Events are enqueued before the sinks are built: a bad sink URL fails the run, loses nothing.
-    targets = sinks.sinks()
-    report = outbox.deliver_pending(targets, sinks.retries, sinks.backoff_seconds)
-    return dg.MaterializeResult(
-        metadata={
-            "events_raised": raised,
+        checks = {"check_budget_events_contract": validate_frame(BUDGET_EVENTS_SCHEMA, frame)}
+        write = lambda: delta.write_day(tables.BUDGET_EVENTS, frame, day)  # noqa: E731
+        if writer.commit(day, checks, write, content=[frame], metadata={"events": len(events)}):
+            for event in events:
+                outbox.enqueue(event.get_id(), events_domain.event_to_json(event))
+
+    def deliver() -> dict[str, object]:
+        # Events are enqueued before the sinks are built: a bad sink URL fails the run, loses
+        # nothing (the days stay written and recorded; delivery is retried by the next run).
+        targets = sinks.sinks()
+        report = outbox.deliver_pending(targets, sinks.retries, sinks.backoff_seconds)
+        return {
             "sinks": ", ".join(sink.name for sink in targets),
-            "delivered": len(report.delivered),
+            "delivered_in_run": len(report.delivered),
             "pending_after_delivery": len(outbox.pending([sink.name for sink in targets])),
             "delivery_failures": dg.MetadataValue.json([list(f) for f in report.failed][:20]),
             "torn_ledger_lines": dg.MetadataValue.json(report.torn[:20]),
-        },
-        check_results=[check_result("check_budget_events_contract", failures)],
-    )
+        }
+
+    yield from writer.run(one_day, after=deliver)

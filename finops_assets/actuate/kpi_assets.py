@@ -1,6 +1,7 @@
 """Actuate-stage asset finops_kpis: allocation coverage, latency, savings realization, forecasts."""
 
 import datetime as dt
+from collections.abc import Iterator
 
 import dagster as dg
 import polars as pl
@@ -8,10 +9,10 @@ from dagster import AssetExecutionContext
 
 from finops_assets.actuate.checks import FINOPS_KPIS_SCHEMA, KPI_VALUES_SCHEMA
 from finops_assets.concurrency import writer_pool
+from finops_assets.day_writer import DayEvent, DayWriter
 from finops_assets.domain import kpis
-from finops_assets.ingest.assets import SINGLE_RUN
-from finops_assets.metadata import check_result, markdown_table
-from finops_assets.partitions import daily_partitions, partition_days
+from finops_assets.metadata import markdown_table, money_rows
+from finops_assets.partitions import SINGLE_RUN, daily_partitions
 from finops_assets.resources.lake import LakeResource
 from finops_assets.sources import BILLING_SOURCES
 from finops_assets.storage import tables
@@ -63,72 +64,74 @@ def _outcomes(delta: DeltaLake, day: dt.date) -> tuple[pl.DataFrame, pl.DataFram
 
 
 @dg.asset(
-    group_name="actuate",
     pool=writer_pool("finops_kpis"),
+    group_name="actuate",
     partitions_def=daily_partitions,
     backfill_policy=SINGLE_RUN,
     kinds={"delta", "polars"},
     deps=["allocated_costs", "budget_status", "rightsizing_recommendations"],
     check_specs=[
-        dg.AssetCheckSpec("check_kpis_contract", asset="finops_kpis", blocking=True),
-        dg.AssetCheckSpec("check_kpi_values_contract", asset="finops_kpis", blocking=True),
+        dg.AssetCheckSpec(
+            "check_kpis_contract",
+            asset="finops_kpis",
+            blocking=True,
+            partitions_def=daily_partitions,
+            description="Allocation coverage rows have a known allocation method and a typed "
+            "base-currency cost.",
+        ),
+        dg.AssetCheckSpec(
+            "check_kpi_values_contract",
+            asset="finops_kpis",
+            blocking=True,
+            partitions_def=daily_partitions,
+            description="Every KPI value names its KPI, scope and unit.",
+        ),
     ],
 )
-def finops_kpis(context: AssetExecutionContext, lake: LakeResource) -> dg.MaterializeResult:
+def finops_kpis(context: AssetExecutionContext, lake: LakeResource) -> Iterator[DayEvent]:
     """How well FinOps works: allocation coverage, latency, savings realized, forecast accuracy."""
-    delta, currency = lake.delta(), lake.currency()
-    coverage_frames, failures, value_failures = list[pl.DataFrame](), list[dict](), list[dict]()
-    latency, realization, accuracy = [], pl.DataFrame(), pl.DataFrame()
-    for day in partition_days(context):
+    delta, currency, writer = lake.delta(), lake.currency(), DayWriter(context)
+
+    def one_day(day: dt.date) -> None:
         coverage = kpis.allocation_coverage(delta.read_day(tables.ALLOCATED_COSTS, day))
-        outcome = validate_frame(FINOPS_KPIS_SCHEMA, coverage)
-        if not outcome.passed:
-            failures += outcome.failures
-            continue
-        delta.write_day(tables.FINOPS_KPIS, coverage, day)
-        coverage_frames.append(coverage)
-        available = _allocated_at(context, day)
-        latency += [
-            {"day": str(day), **r}
-            for r in kpis.pipeline_latency(_fetched_at(delta, day), available)
-        ]
+        latency = kpis.pipeline_latency(_fetched_at(delta, day), _allocated_at(context, day))
         realization, accuracy = _outcomes(delta, day)
         values = kpis.kpi_values(realization, accuracy, day, currency)
-        checked = validate_frame(KPI_VALUES_SCHEMA, values)
-        if not checked.passed:
-            value_failures += checked.failures
-            continue
-        delta.write_day(tables.FINOPS_KPI_VALUES, values, day)
-    return dg.MaterializeResult(
-        metadata=_metadata(coverage_frames, latency, realization, accuracy),
-        check_results=[
-            check_result("check_kpis_contract", failures),
-            check_result("check_kpi_values_contract", value_failures),
-        ],
-    )
+
+        def write() -> None:
+            delta.write_day(tables.FINOPS_KPIS, coverage, day)
+            delta.write_day(tables.FINOPS_KPI_VALUES, values, day)
+
+        writer.commit(
+            day,
+            {
+                "check_kpis_contract": validate_frame(FINOPS_KPIS_SCHEMA, coverage),
+                "check_kpi_values_contract": validate_frame(KPI_VALUES_SCHEMA, values),
+            },
+            write,
+            content=[coverage, values],
+            metadata=_metadata(coverage, latency, realization, accuracy, currency),
+        )
+
+    yield from writer.run(one_day)
 
 
 def _metadata(
-    coverage_frames: list[pl.DataFrame],
+    coverage: pl.DataFrame,
     latency: list[dict],
     realization: pl.DataFrame,
     accuracy: pl.DataFrame,
+    currency: str,
 ) -> dict[str, dg.MetadataValue]:
-    """UI metadata: tables of each KPI and a chart of the unallocated share over the run's days."""
-    coverage = pl.concat(coverage_frames) if coverage_frames else pl.DataFrame()
-    chart = "_none_"
-    if coverage.height:
-        unallocated = coverage.filter(pl.col("method") == "unallocated").sort("x_charge_date")
-        shares = [float(s or 0) * 100 for s in unallocated["share"]]  # not money: % for the chart
-        chart = (
-            f"Unallocated share of cost, {unallocated['x_charge_date'][0]} .. "
-            f"{unallocated['x_charge_date'][-1]}: `{kpis.sparkline(shares)}` "
-            f"(min {min(shares):.2f} %, max {max(shares):.2f} %)"
-        )
-    last = coverage_frames[-1] if coverage_frames else pl.DataFrame()
+    """UI metadata of one day: each KPI as a table, the unallocated share as a number."""
+    unallocated = coverage.filter(pl.col("method") == "unallocated")
+    share = unallocated["share"].sum() if unallocated.height else 0
     return {
-        "allocation_coverage_last_day": markdown_table(last),
-        "unallocated_share_chart": dg.MetadataValue.md(chart),
+        "allocation_coverage": money_rows(
+            coverage, [c for c in coverage.columns if c != "cost_base"], ["cost_base"], currency
+        ),
+        # not money: a share for the Plots tab, as a percentage
+        "unallocated_share_percent": dg.MetadataValue.float(float(share or 0) * 100),
         "pipeline_latency": markdown_table(latency),
         "pipeline_latency_max_s": dg.MetadataValue.int(
             max((int(r["latency_s"]) for r in latency), default=0)

@@ -1,6 +1,7 @@
 """Actuate-stage recommendation assets: rightsizing and commitment recommendations."""
 
 import datetime as dt
+from collections.abc import Iterator
 from pathlib import Path
 
 import dagster as dg
@@ -9,19 +10,18 @@ from dagster import AssetExecutionContext
 
 from finops_assets.actuate.checks import COMMITMENTS_SCHEMA, RIGHTSIZING_SCHEMA
 from finops_assets.concurrency import writer_pool
+from finops_assets.day_writer import DayEvent, DayWriter
 from finops_assets.domain.commitments import commitment_recommendations as recommend_commitments
 from finops_assets.domain.rightsizing import (
     RightsizingPolicy,
     load_instance_catalog,
-    total_savings,
 )
 from finops_assets.domain.rightsizing import (
     rightsizing_recommendations as recommend_sizes,
 )
 from finops_assets.domain.utilization import utilization_for_days
-from finops_assets.ingest.assets import SINGLE_RUN
-from finops_assets.metadata import check_result, markdown_table
-from finops_assets.partitions import daily_partitions, partition_days
+from finops_assets.metadata import money_rows, money_table
+from finops_assets.partitions import SINGLE_RUN, daily_partitions
 from finops_assets.resources.lake import LakeResource, LandingResource
 from finops_assets.sample.utilization_writer import CATALOG_PATH, SOURCE
 from finops_assets.storage import tables
@@ -40,15 +40,20 @@ class RightsizingConfig(dg.Config):
 
 
 @dg.asset(
-    group_name="actuate",
     pool=writer_pool("rightsizing_recommendations"),
+    group_name="actuate",
     partitions_def=daily_partitions,
     backfill_policy=SINGLE_RUN,
     kinds={"delta", "polars"},
     deps=["allocated_costs"],
     check_specs=[
         dg.AssetCheckSpec(
-            "check_rightsizing_contract", asset="rightsizing_recommendations", blocking=True
+            "check_rightsizing_contract",
+            asset="rightsizing_recommendations",
+            blocking=True,
+            partitions_def=daily_partitions,
+            description="Each recommendation names a resource, its current and smaller size, "
+            "positive monthly savings, CPU p95 within 0-100 and at least one day observed.",
         )
     ],
 )
@@ -57,14 +62,15 @@ def rightsizing_recommendations(
     config: RightsizingConfig,
     lake: LakeResource,
     landing: LandingResource,
-) -> dg.MaterializeResult:
+) -> Iterator[DayEvent]:
     """Compute resources idle for days, a smaller size each, and the monthly savings."""
     policy = RightsizingPolicy(**config.model_dump())
     catalog = load_instance_catalog(CATALOG_PATH.read_text(encoding="utf-8"))
     delta, archive, folder = lake.delta(), lake.archive(), landing.folder() / SOURCE
+    writer = DayWriter(context)
     files: dict[dt.date, list[bytes]] = {}
-    frames, failures = list[pl.DataFrame](), list[dict]()
-    for day in partition_days(context):
+
+    def one_day(day: dt.date) -> None:
         window = [day - dt.timedelta(days=n) for n in range(policy.lookback_days)]
         for d in window:
             if d not in files:
@@ -74,27 +80,24 @@ def rightsizing_recommendations(
             "ResourceId", "x_business_unit", "x_effective_cost_base"
         )
         found = recommend_sizes(utilization, costs, catalog, day, policy, lake.currency())
-        outcome = validate_frame(RIGHTSIZING_SCHEMA, found)
-        if not outcome.passed:
-            failures += outcome.failures
-            continue
-        delta.write_day(tables.RIGHTSIZING_RECOMMENDATIONS, found, day)
-        frames.append(found)
-    latest = frames[-1] if frames else pl.DataFrame()
-    return dg.MaterializeResult(
-        metadata={
-            "recommendations_last_day": latest.height,
-            "estimated_monthly_savings_last_day": str(total_savings(latest)) if frames else "0",
-            "last_day": markdown_table(
-                latest.select(
-                    "resource_id", "current_size", "recommended_size", "estimated_monthly_savings"
-                )
-                if frames
-                else []
-            ),
-        },
-        check_results=[check_result("check_rightsizing_contract", failures)],
-    )
+        shown = ["resource_id", "x_business_unit", "current_size", "recommended_size"]
+        writer.commit(
+            day,
+            {"check_rightsizing_contract": validate_frame(RIGHTSIZING_SCHEMA, found)},
+            lambda: delta.write_day(tables.RIGHTSIZING_RECOMMENDATIONS, found, day),
+            content=[found],
+            metadata={
+                "recommendations": found.height,
+                "estimated_monthly_savings": money_table(
+                    found, ["estimated_monthly_savings"], lake.currency()
+                ),
+                "recommendations_table": money_rows(
+                    found, shown, ["estimated_monthly_savings"], lake.currency()
+                ),
+            },
+        )
+
+    yield from writer.run(one_day)
 
 
 def _archived_utilization(archive: RawArchive, folder: Path, day: dt.date) -> list[bytes]:
@@ -134,15 +137,21 @@ _COMMITMENT_INPUT = (
     deps=["normalized_costs"],
     check_specs=[
         dg.AssetCheckSpec(
-            "check_commitments_contract", asset="commitment_recommendations", blocking=True
+            "check_commitments_contract",
+            asset="commitment_recommendations",
+            blocking=True,
+            partitions_def=daily_partitions,
+            description="Each recommendation has positive savings, coverage and utilization "
+            "between 0 and 1, and a break-even month of at least 1.",
         )
     ],
 )
 def commitment_recommendations(
     context: AssetExecutionContext, config: CommitmentConfig, lake: LakeResource
-) -> dg.MaterializeResult:
+) -> Iterator[DayEvent]:
     """Savings plan, reserved and committed-use amounts worth buying, net of those owned."""
-    delta, days = lake.delta(), partition_days(context)
+    delta, writer = lake.delta(), DayWriter(context)
+    days = writer.days
     first = min(days) - dt.timedelta(days=config.lookback_days - 1)
     history = (
         delta.scan(tables.NORMALIZED_COSTS)
@@ -152,24 +161,28 @@ def commitment_recommendations(
         if delta.exists(tables.NORMALIZED_COSTS)
         else pl.DataFrame(schema={c: tables.NORMALIZED_COSTS.columns[c] for c in _COMMITMENT_INPUT})
     )
-    frames, failures = list[pl.DataFrame](), list[dict]()
-    for day in days:
+
+    def one_day(day: dt.date) -> None:
         found = recommend_commitments(
             history, day, config.lookback_days, config.percentile, currency=lake.currency()
         )
-        outcome = validate_frame(COMMITMENTS_SCHEMA, found)
-        if not outcome.passed:
-            failures += outcome.failures
-            continue
-        delta.write_day(tables.COMMITMENT_RECOMMENDATIONS, found, day)
-        frames.append(found)
-    latest = frames[-1] if frames else pl.DataFrame()
-    shown = ["x_provider", "commitment_type", "term_months", "hourly_commitment"]
-    shown += ["expected_coverage", "estimated_monthly_savings", "break_even_month"]
-    return dg.MaterializeResult(
-        metadata={
-            "recommendations_last_day": latest.height,
-            "last_day": markdown_table(latest.select(shown) if frames else []),
-        },
-        check_results=[check_result("check_commitments_contract", failures)],
-    )
+        shown = ["x_provider", "commitment_type", "term_months", "expected_coverage"]
+        amounts = ["hourly_commitment", "estimated_monthly_savings"]
+        writer.commit(
+            day,
+            {"check_commitments_contract": validate_frame(COMMITMENTS_SCHEMA, found)},
+            lambda: delta.write_day(tables.COMMITMENT_RECOMMENDATIONS, found, day),
+            content=[found],
+            metadata={
+                "recommendations": found.height,
+                "recommendations_table": money_rows(found, shown, amounts, "currency"),
+                "no_recommendation_because": (
+                    ""
+                    if found.height
+                    else f"no on-demand baseline over {config.lookback_days} "
+                    "days worth committing (or too little history)"
+                ),
+            },
+        )
+
+    yield from writer.run(one_day)

@@ -1,18 +1,21 @@
 """Allocate-stage assets: allocation_rules (versioned) and allocated_costs."""
 
+import datetime as dt
+from collections.abc import Iterator
+
 import dagster as dg
 import polars as pl
 from dagster import AssetExecutionContext
-from dagster._core.definitions.data_version import DATA_VERSION_TAG
 
-from finops_assets.allocate.day import AllocatedDayWriter, allocate_day
+from finops_assets.allocate.day import AllocatedDayWriter, DayResult, allocate_day
 from finops_assets.allocate.rules_versions import record_rules, rules_in_force
 from finops_assets.concurrency import writer_pool
+from finops_assets.dagster_private import DATA_VERSION_TAG
+from finops_assets.day_writer import DayEvent, DayWriter
 from finops_assets.domain.allocate_conservation import coverage_shares
 from finops_assets.domain.rules import load_rules
-from finops_assets.ingest.assets import SINGLE_RUN
 from finops_assets.metadata import markdown_table
-from finops_assets.partitions import daily_partitions, partition_days
+from finops_assets.partitions import SINGLE_RUN, daily_partitions
 from finops_assets.resources.lake import LakeResource
 from finops_assets.resources.rules import RulesResource
 
@@ -55,55 +58,63 @@ def materialized_rules_version(instance: dg.DagsterInstance) -> str | None:
     kinds={"delta", "polars"},
     deps=["normalized_costs", "k8s_usage_raw", allocation_rules],
     check_specs=[
-        dg.AssetCheckSpec("check_allocated_contract", asset="allocated_costs", blocking=True),
-        dg.AssetCheckSpec("check_allocation_conserved", asset="allocated_costs", blocking=True),
+        dg.AssetCheckSpec(
+            "check_allocated_contract",
+            asset="allocated_costs",
+            blocking=True,
+            partitions_def=daily_partitions,
+            description="Typed columns with a business unit, an allocation method and the rule "
+            "version on every row.",
+        ),
+        dg.AssetCheckSpec(
+            "check_allocation_conserved",
+            asset="allocated_costs",
+            blocking=True,
+            partitions_def=daily_partitions,
+            description="Per day, currency and charge category, allocated money equals "
+            "normalized money exactly, in billing and base currency.",
+        ),
     ],
 )
-def allocated_costs(context: AssetExecutionContext, lake: LakeResource) -> dg.MaterializeResult:
+def allocated_costs(context: AssetExecutionContext, lake: LakeResource) -> Iterator[DayEvent]:
     """Every normalized cost split onto business units by tag, hierarchy, then shared-cost rules.
 
     The rules are the version allocation_rules last materialized, read from the lake.
     """
-    delta = lake.delta()
+    delta, base = lake.delta(), lake.currency()
     loaded = rules_in_force(delta, materialized_rules_version(context.instance))
+    days = DayWriter(context, logic_version=loaded.data_version)
     writer = AllocatedDayWriter(delta, context.run.run_id, loaded.data_version)
-    results = []
-    try:
-        for day in partition_days(context):
-            results.append(allocate_day(delta, day, loaded, writer))
-    finally:
+
+    def one_day(day: dt.date) -> None:
+        result = allocate_day(delta, day, loaded, writer)
+        days.commit(
+            day,
+            {
+                "check_allocated_contract": result.contract_failures,
+                "check_allocation_conserved": result.conservation_failures,
+            },
+            lambda: None,  # handed to the writer (in the background) once the checks passed
+            content=result.fingerprint or "",
+            metadata=_day_metadata(result, loaded.version, base),
+        )
+
+    def finish() -> dict[str, object]:
         writer.finish()
-    written = [r for r in results if r.passed]
-    summary = [
-        {
-            "day": r.day.isoformat(),
-            "source_rows": r.source_rows,
-            "allocated_rows": r.allocated_rows,
-            "delta_version": r.delta_version,
-        }
-        for r in written
-    ]
-    coverage = [c for r in written for c in r.coverage]
-    contract_failures = [f for r in results for f in r.contract_failures]
-    conservation_failures = [f for r in results for f in r.conservation_failures]
-    return dg.MaterializeResult(
-        metadata={
-            "rules_version": loaded.version,
-            "rows": sum(r.allocated_rows for r in written),
-            "days_written": len(summary),
-            "per_day": markdown_table(summary),
-            "coverage": markdown_table(coverage_shares(pl.concat(coverage)) if coverage else []),
-        },
-        check_results=[
-            dg.AssetCheckResult(
-                check_name="check_allocated_contract",
-                passed=not contract_failures,
-                metadata={"failures": dg.MetadataValue.json(contract_failures[:20])},
-            ),
-            dg.AssetCheckResult(
-                check_name="check_allocation_conserved",
-                passed=not conservation_failures,
-                metadata={"failures": dg.MetadataValue.json(conservation_failures[:20])},
-            ),
-        ],
+        return {}
+
+    yield from days.run(one_day, after=finish)
+
+
+def _day_metadata(result: DayResult, rules_version: str, base: str) -> dict[str, object]:
+    """One allocated day for the UI: rows, rules, coverage per method in the base currency."""
+    coverage: pl.DataFrame | list[dict] = (
+        coverage_shares(pl.concat(result.coverage)) if result.coverage else []
     )
+    return {
+        "rows": result.allocated_rows,
+        "source_rows": result.source_rows,
+        "rules_version": rules_version,
+        "coverage": markdown_table(coverage),
+        "base_currency": base,
+    }

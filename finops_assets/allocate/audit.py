@@ -1,7 +1,7 @@
 """allocation_audit: the append-only ledger of what each re-allocation of a day moved."""
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -9,13 +9,14 @@ import dagster as dg
 import polars as pl
 from dagster import AssetExecutionContext
 
+from finops_assets.allocate.versions import allocation_versions
 from finops_assets.concurrency import writer_pool
+from finops_assets.day_writer import DayEvent, DayWriter
 from finops_assets.domain.audit import AllocationRecord, LedgerEntry, ledger_entry
 from finops_assets.domain.money import quantize_half_up
 from finops_assets.domain.reference import minor_units_table
-from finops_assets.ingest.assets import SINGLE_RUN
-from finops_assets.metadata import check_result, markdown_table
-from finops_assets.partitions import daily_partitions, partition_days
+from finops_assets.metadata import markdown_table
+from finops_assets.partitions import SINGLE_RUN, daily_partitions
 from finops_assets.resources.lake import LakeResource
 from finops_assets.storage import tables
 from finops_assets.storage.delta import DeltaLake
@@ -36,7 +37,7 @@ class AuditedDay:
 
 def allocation_record(delta: DeltaLake, day: dt.date) -> AllocationRecord | None:
     """The day's latest allocation as allocated_costs recorded it; None when never allocated."""
-    frame = delta.read_day(tables.ALLOCATION_VERSIONS, day)
+    frame = allocation_versions(delta, day)
     if frame.is_empty():
         return None
     row = frame.row(0, named=True)
@@ -174,6 +175,7 @@ def _moved_total(rows: pl.DataFrame) -> str:
             "check_audit_versions_conserved",
             asset=KEY,
             blocking=True,
+            partitions_def=daily_partitions,
             description=(
                 "Both sides of a new ledger entry add up to their own inputs: the allocation "
                 "to the normalized_costs version it read, the earlier side to the source "
@@ -182,20 +184,29 @@ def _moved_total(rows: pl.DataFrame) -> str:
         )
     ],
 )
-def allocation_audit(context: AssetExecutionContext, lake: LakeResource) -> dg.MaterializeResult:
+def allocation_audit(context: AssetExecutionContext, lake: LakeResource) -> Iterator[DayEvent]:
     """Append-only ledger: per re-allocated day and business unit, before, after, delta, cause.
 
     One entry per real change of a day (first allocation, rule change, restatement, FX change);
     an identical re-run appends nothing and earlier entries are never rewritten.
     """
-    delta = lake.delta()
-    days = [audit_day(delta, day) for day in partition_days(context)]
-    failures = [f for d in days for f in d.failures]
-    return dg.MaterializeResult(
-        metadata={
-            "entries_appended": sum(1 for d in days if d.entry is not None and not d.failures),
-            "per_day": markdown_table([entry_summary(d) for d in days]),
-            "moved": markdown_table(moved_rows(days)),
-        },
-        check_results=[check_result("check_audit_versions_conserved", failures)],
-    )
+    delta, writer = lake.delta(), DayWriter(context)
+
+    def one_day(day: dt.date) -> None:
+        audited = audit_day(delta, day)  # appends the day's entry only when its check passes
+        failures = audited.failures
+        if not audited.allocated:
+            failures = [{"day": day.isoformat(), "reason": "no allocation of this day recorded"}]
+        writer.commit(
+            day,
+            {"check_audit_versions_conserved": failures},
+            lambda: None,
+            content=[delta.read_day(tables.ALLOCATION_AUDIT, day)],  # the day's whole ledger
+            metadata={
+                "entries_appended": int(audited.entry is not None and not audited.failures),
+                **entry_summary(audited),
+                "moved": markdown_table(moved_rows([audited])),
+            },
+        )
+
+    yield from writer.run(one_day)

@@ -10,7 +10,7 @@ are read from normalized_costs.
 
 import contextlib
 import datetime as dt
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -21,6 +21,8 @@ from finops_assets.allocate.checks import (
     conservation_outcome,
     conservation_result,
 )
+from finops_assets.allocate.versions import allocation_commit_metadata
+from finops_assets.day_writer import DayWriteError
 from finops_assets.domain.allocate import INPUT_COLUMNS, allocate_chunks, allocate_costs
 from finops_assets.domain.allocate_conservation import (
     add_money_sums,
@@ -32,6 +34,7 @@ from finops_assets.domain.audit_inputs import InputDigest
 from finops_assets.domain.rules import AllocationRules
 from finops_assets.storage import tables
 from finops_assets.storage.delta import DeltaLake
+from finops_assets.storage.fingerprint import Fingerprint, frames_fingerprint
 from finops_assets.storage.spill import SpillFolder
 
 STREAM_ABOVE_ROWS = 1_500_000  # a day with more normalized rows than this streams
@@ -49,6 +52,7 @@ class DayResult:
     conservation_failures: list[dict] = field(default_factory=list)
     coverage: list[pl.DataFrame] = field(default_factory=list)  # coverage_sums per chunk
     delta_version: int | None = None
+    fingerprint: str | None = None  # content hash of the written day (its data version)
     inputs: InputDigest = field(default_factory=InputDigest)  # what was read, for the ledger
     normalized_version: int | None = None  # the normalized_costs version read
 
@@ -61,11 +65,17 @@ class ChecksFailedError(Exception):
     """Raised inside a streamed write so that the day is not committed."""
 
 
+WriteDay = Callable[[Mapping[str, str]], int]  # commit metadata -> new table version
+
+
 class AllocatedDayWriter:
     """Writes allocated days one at a time, in order, in a background thread.
 
     submit() returns as soon as the previous day's write is done, so day N is written while
-    day N+1 is read and allocated; a failed write raises at the next submit or at finish().
+    day N+1 is read and allocated; a failed write raises DayWriteError (naming its day) at the
+    next submit or at finish(). Each write's Delta commit itself records the day, run, rule
+    version and inputs read (allocate.versions), from which the ledger's per-day record is
+    derived: the record commits with the day, never apart from it.
     """
 
     def __init__(self, delta: DeltaLake, run_id: str, rule_version: str) -> None:
@@ -73,11 +83,11 @@ class AllocatedDayWriter:
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="allocated-writer")
         self._pending: Future | None = None
 
-    def submit(self, result: DayResult, write: Callable[[], int]) -> None:
+    def submit(self, result: DayResult, write: WriteDay) -> None:
         self._wait()
         self._pending = self._pool.submit(self._write, result, write)
 
-    def write_now(self, result: DayResult, write: Callable[[], int]) -> None:
+    def write_now(self, result: DayResult, write: WriteDay) -> None:
         self._wait()
         self._write(result, write)
 
@@ -92,26 +102,21 @@ class AllocatedDayWriter:
             pending, self._pending = self._pending, None
             pending.result()
 
-    def _write(self, result: DayResult, write: Callable[[], int]) -> None:
-        """Replace the day and record the table versions around the write."""
-        before = self._delta.version(tables.ALLOCATED_COSTS)
-        after = write()
-        record = pl.DataFrame(
-            [
-                {
-                    "x_charge_date": result.day,
-                    "x_run_id": self._run_id,
-                    "x_rule_version": self._rule_version,
-                    "x_delta_version_before": before,
-                    "x_delta_version_after": after,
-                    "x_input_version": result.inputs.version().text(),
-                    "x_normalized_version": result.normalized_version,
-                }
-            ],
-            schema=tables.ALLOCATION_VERSIONS.schema,
+    def _write(self, result: DayResult, write: WriteDay) -> None:
+        """Replace the day; its commit names the day, run, rule version and inputs read."""
+        metadata = allocation_commit_metadata(
+            result.day,
+            self._run_id,
+            self._rule_version,
+            result.inputs.version().text(),
+            result.normalized_version,
         )
-        self._delta.write_day(tables.ALLOCATION_VERSIONS, record, result.day)
-        result.delta_version = after
+        try:
+            result.delta_version = write(metadata)
+        except ChecksFailedError:
+            raise
+        except Exception as error:
+            raise DayWriteError(result.day, error) from error
 
 
 def allocate_day(
@@ -139,7 +144,10 @@ def allocate_day(
     result.coverage.append(coverage_sums(allocated))
     del normalized
     if result.passed:
-        writer.submit(result, lambda: delta.write_day(tables.ALLOCATED_COSTS, allocated, day))
+        result.fingerprint = _day_version([allocated], rules)
+        writer.submit(
+            result, lambda meta: delta.write_day(tables.ALLOCATED_COSTS, allocated, day, None, meta)
+        )
     return result
 
 
@@ -154,6 +162,13 @@ def _allocate_streamed(
 ) -> DayResult:
     result = DayResult(day, normalized_version=version)
     result.inputs.add_usage(usage)
+    # The inputs' digest goes into the day's commit, which is made before the stream is read:
+    # a first pass over the day's chunks computes it (days above STREAM_ABOVE_ROWS only).
+    for chunk in delta.read_day_chunks(
+        tables.NORMALIZED_COSTS, day, INPUT_COLUMNS, chunk_rows, version
+    ):
+        result.inputs.add_normalized(chunk)
+    parts: list[Fingerprint] = [Fingerprint()]
     sums_in: list[pl.DataFrame] = []
     sums_out: list[pl.DataFrame] = []
 
@@ -163,7 +178,6 @@ def _allocate_streamed(
         )
         for chunk in chunks:
             result.source_rows += chunk.height
-            result.inputs.add_normalized(chunk)
             sums_in.append(money_sums(chunk))
             yield chunk
 
@@ -174,6 +188,7 @@ def _allocate_streamed(
                 result.contract_failures += allocated_contract_result(part).failures
                 sums_out.append(money_sums(part))
                 result.coverage.append(coverage_sums(part))
+                parts[0].add(part)
                 yield part
         if sums_in or sums_out:
             both = [add_money_sums(s) for s in (sums_in, sums_out)]
@@ -183,6 +198,20 @@ def _allocate_streamed(
 
     with contextlib.suppress(ChecksFailedError):  # the failures are in the result
         writer.write_now(
-            result, lambda: delta.write_day_stream(tables.ALLOCATED_COSTS, checked(), day)
+            result,
+            lambda meta: delta.write_day_stream(tables.ALLOCATED_COSTS, checked(), day, None, meta),
         )
+    if result.passed:
+        result.fingerprint = _day_version(parts, rules)
     return result
+
+
+def _day_version(content: list[pl.DataFrame] | list[Fingerprint], rules: AllocationRules) -> str:
+    """The day's data version: its allocated rows (in any order or chunking) and the rules."""
+    if content and isinstance(content[0], Fingerprint):
+        fingerprint = content[0]
+    else:
+        fingerprint = Fingerprint()
+        for frame in content:
+            fingerprint.add(frame)  # type: ignore[arg-type]
+    return frames_fingerprint([], f"{rules.data_version}|{fingerprint.hexdigest()}")

@@ -10,7 +10,8 @@ the asset evaluates it again at its end.
 """
 
 import dagster as dg
-from dagster._core.definitions.data_version import DATA_VERSION_TAG
+
+from finops_assets.dagster_private import DATA_VERSION_TAG
 
 CHECK = "check_rules_current"
 RULES = dg.AssetKey("allocation_rules")

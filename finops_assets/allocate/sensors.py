@@ -14,22 +14,20 @@ import hashlib
 import json
 
 import dagster as dg
-from dagster._core.asset_graph_view.asset_graph_view import AssetGraphView, TemporalContext
-from dagster._core.definitions.assets.graph.asset_graph_subset import AssetGraphSubset
-from dagster._core.definitions.assets.graph.base_asset_graph import BaseAssetGraph
-from dagster._core.definitions.data_version import (
-    CachingStaleStatusResolver,
-    StaleCause,
-    StaleStatus,
-)
-from dagster._core.definitions.events import AssetKeyPartitionKey
-from dagster._time import get_current_datetime
 
 from finops_assets.allocate.rule_currency import (
     FOLLOWERS,
     days_behind_rules,
     rule_currency_events,
     rules_effective_since,
+)
+from finops_assets.dagster_private import (
+    AssetGraphSubset,
+    AssetKeyPartitionKey,
+    BaseAssetGraph,
+    StaleCause,
+    StaleStatus,
+    stale_status_resolver,
 )
 
 ALLOCATED = dg.AssetKey("allocated_costs")
@@ -55,12 +53,7 @@ def stale_allocated_partitions(
 
     `roots=None` returns every STALE day, whatever made it stale.
     """
-    view = AssetGraphView(
-        temporal_context=TemporalContext(effective_dt=get_current_datetime(), last_event_id=None),
-        instance=instance,
-        asset_graph=asset_graph,
-    )
-    resolver = CachingStaleStatusResolver(instance, asset_graph, view)
+    resolver = stale_status_resolver(instance, asset_graph)
     stale = [
         p
         for p in instance.get_materialized_partitions(ALLOCATED)

@@ -1,19 +1,21 @@
 """Raw assets: one daily-partitioned, Delta-backed asset per billing source."""
 
+import datetime as dt
+from collections.abc import Iterator
 from types import ModuleType
 
 import dagster as dg
 from dagster import AssetExecutionContext
 
 from finops_assets.concurrency import writer_pool
+from finops_assets.day_writer import DayEvent, DayWriter
 from finops_assets.ingest.checks import quarantine_threshold_result, raw_contract_result
 from finops_assets.ingest.pipeline import ParseCache, ingest_payloads
-from finops_assets.metadata import markdown_table
-from finops_assets.partitions import daily_partitions, partition_days
+from finops_assets.metadata import money_table
+from finops_assets.partitions import SINGLE_RUN, daily_partitions
 from finops_assets.resources.lake import LakeResource, LandingResource
 from finops_assets.storage import tables
 
-SINGLE_RUN = dg.BackfillPolicy.single_run()
 # Sources read from a rate-limited provider API: their raw step holds a slot of the provider's
 # Dagster concurrency pool, so the number of callers is capped across every run of the instance
 # (`dagster instance concurrency set <pool> <limit>`; default in deploy/dagster/dagster.yaml).
@@ -40,72 +42,59 @@ def build_raw_asset(source: ModuleType) -> dg.AssetsDefinition:
         description=f"Raw {source.SOURCE} billing rows, typed, with ingestion metadata; "
         "every payload archived byte for byte before parsing.",
         check_specs=[
-            dg.AssetCheckSpec("check_raw_contract", asset=key, blocking=True),
-            dg.AssetCheckSpec("check_quarantined_money", asset=key, blocking=True),
+            dg.AssetCheckSpec(
+                "check_raw_contract",
+                asset=key,
+                blocking=True,
+                partitions_def=daily_partitions,
+                description="Typed provider columns with ingestion key and source file on "
+                "every row; a day that fails is not written.",
+            ),
+            dg.AssetCheckSpec(
+                "check_quarantined_money",
+                asset=key,
+                blocking=True,
+                partitions_def=daily_partitions,
+                description="Per currency, the money sent to quarantine stays under the "
+                "configured share of the day's billed money (FINOPS_QUARANTINE_MAX_SHARE).",
+            ),
         ],
     )
     def raw_asset(
         context: AssetExecutionContext, lake: LakeResource, landing: LandingResource
-    ) -> dg.MaterializeResult:
+    ) -> Iterator[DayEvent]:
         delta, archive = lake.delta(), lake.archive()
-        payloads = landing.payloads(source.SOURCE)
-        per_day, failed = [], []
-        contract_failures, quarantined = [], []
+        payloads, writer = landing.payloads(source.SOURCE), DayWriter(context)
         cache: ParseCache = {}  # a billing-period file is parsed once per run, not once per day
-        for day in partition_days(context):
+
+        def one_day(day: dt.date) -> None:
             fetched = payloads.fetch(source.SOURCE, day)
             ingested = ingest_payloads(source, fetched, day, archive, cache)
-            contract_check = raw_contract_result(contract, ingested.parsed_rows, day)
-            threshold_check = quarantine_threshold_result(source, ingested, day)
-            if not contract_check.passed or not threshold_check.passed:
-                failed.append(day.isoformat())
-                contract_failures += contract_check.failures
-                quarantined += threshold_check.failures
-                continue
-            version = delta.write_day(contract, ingested.rows, day)
-            delta.write_day(
-                tables.QUARANTINE, ingested.quarantine, day, scope={"x_source": source.SOURCE}
+            billed = source.billed_totals(ingested.rows)
+
+            def write() -> None:
+                delta.write_day(contract, ingested.rows, day)
+                delta.write_day(
+                    tables.QUARANTINE, ingested.quarantine, day, scope={"x_source": source.SOURCE}
+                )
+
+            writer.commit(
+                day,
+                {
+                    "check_raw_contract": raw_contract_result(contract, ingested.parsed_rows, day),
+                    "check_quarantined_money": quarantine_threshold_result(source, ingested, day),
+                },
+                write,
+                content=[ingested.rows, ingested.quarantine],
+                metadata={
+                    "rows": ingested.rows.height,
+                    "quarantined_rows": ingested.quarantine.height,
+                    "payloads": len(ingested.payload_names),
+                    "duplicates_skipped": len(ingested.duplicates),
+                    "billed": money_table(billed, ["amount"], "currency"),
+                },
             )
-            per_day.append(_day_summary(day, ingested, version))
-        return dg.MaterializeResult(
-            metadata=_metadata(per_day, failed),
-            check_results=[
-                dg.AssetCheckResult(
-                    check_name="check_raw_contract",
-                    passed=not contract_failures,
-                    metadata={"failures": dg.MetadataValue.json(contract_failures[:20])},
-                ),
-                dg.AssetCheckResult(
-                    check_name="check_quarantined_money",
-                    passed=not quarantined,
-                    metadata={"failures": dg.MetadataValue.json(quarantined[:20])},
-                ),
-            ],
-        )
+
+        yield from writer.run(one_day)
 
     return raw_asset
-
-
-def _day_summary(day, ingested, version: int) -> dict:
-    return {
-        "day": day.isoformat(),
-        "payloads": len(ingested.payload_names),
-        "duplicates_skipped": len(ingested.duplicates),
-        "rows": ingested.rows.height,
-        "quarantined": ingested.quarantine.height,
-        "delta_version": version,
-    }
-
-
-def _metadata(per_day: list[dict], failed: list[str]) -> dict:
-    rows = sum(d["rows"] for d in per_day)
-    meta: dict = {
-        "rows": rows,
-        "quarantined_rows": sum(d["quarantined"] for d in per_day),
-        "payloads": sum(d["payloads"] for d in per_day),
-        "days_written": len(per_day),
-        "per_day": markdown_table(per_day),
-    }
-    if failed:
-        meta["days_not_written"] = dg.MetadataValue.json(failed)
-    return meta

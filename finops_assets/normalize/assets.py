@@ -1,23 +1,20 @@
 """Normalize-stage assets: fx_rates, service_catalog and normalized_costs."""
 
 import datetime as dt
+from collections.abc import Iterator
 
 import dagster as dg
 import polars as pl
 from dagster import AssetExecutionContext
-from dagster._core.definitions.data_version import (
-    DATA_VERSION_IS_USER_PROVIDED_TAG,
-    DATA_VERSION_TAG,
-)
 
 from finops_assets.concurrency import writer_pool
+from finops_assets.day_writer import CheckOutcome, DayEvent, DayWriter
 from finops_assets.domain import catalog as catalog_domain
 from finops_assets.domain import fx, fx_feed
 from finops_assets.domain.normalize import gross_net_summary
 from finops_assets.domain.quarantine import QuarantineLimits
 from finops_assets.domain.reference import load_tag_aliases
-from finops_assets.ingest.assets import SINGLE_RUN
-from finops_assets.metadata import markdown_table
+from finops_assets.metadata import markdown_table, money_table
 from finops_assets.normalize.checks import (
     FX_RATES_SCHEMA,
     conservation_result,
@@ -27,7 +24,7 @@ from finops_assets.normalize.checks import (
     normalized_quarantine_result,
 )
 from finops_assets.normalize.pipeline import normalize_day
-from finops_assets.partitions import daily_partitions, partition_days
+from finops_assets.partitions import SINGLE_RUN, daily_partitions
 from finops_assets.resources.lake import LakeResource
 from finops_assets.resources.reference import FxFeedError, FxRatesResource
 from finops_assets.settings import Settings
@@ -42,45 +39,52 @@ from finops_assets.storage.validation import validate_frame
     partitions_def=daily_partitions,
     backfill_policy=SINGLE_RUN,
     kinds={"delta", "polars"},
-    check_specs=[dg.AssetCheckSpec("check_rates_within_lookback", asset="fx_rates", blocking=True)],
+    check_specs=[
+        dg.AssetCheckSpec(
+            "check_rates_within_lookback",
+            asset="fx_rates",
+            blocking=True,
+            partitions_def=daily_partitions,
+            description="Every currency the day needs has a positive rate published on or "
+            "before the day, within the lookback window.",
+        )
+    ],
 )
-def fx_rates(context: AssetExecutionContext, lake: LakeResource, rates: FxRatesResource):
+def fx_rates(
+    context: AssetExecutionContext, lake: LakeResource, rates: FxRatesResource
+) -> Iterator[DayEvent]:
     """Daily FX rates per currency (units per EUR) and the publication day each rate comes from.
 
-    Each day gets its own data version (a hash of that day's rates), recorded on a per-partition
-    materialization after the run's result: a late or corrected rate makes exactly the
-    normalized_costs days that used it stale, even when many days run in one ranged run.
+    Each day's data version is a hash of that day's rates: a late or corrected rate makes
+    exactly the normalized_costs days that used it stale, even when many days run in one run.
     """
-    delta, days = lake.delta(), list(partition_days(context))
-    history = _rates_history(rates, days)
-    missing, versions, written = [], {}, 0
-    for day in days:
+    delta, writer = lake.delta(), DayWriter(context)
+    history = _rates_history(rates, writer.days)
+
+    def one_day(day: dt.date) -> None:
         currencies = _published_currencies(history, day, rates.lookback_days) | {lake.currency()}
         try:
             day_rates = fx.rates_for_day(
                 history, day, currencies, lookback_days=rates.lookback_days
             )
         except fx.FxRateMissingError as error:
-            missing.append(str(error))
-            continue
-        outcome = validate_frame(FX_RATES_SCHEMA, day_rates)
-        if not outcome.passed:
-            missing += [f"{day}: {f}" for f in outcome.failures]
-            continue
-        delta.write_day(tables.FX_RATES, day_rates, day)
-        versions[day.isoformat()] = fx.day_rates_version(day_rates)
-        written += day_rates.height
-    yield dg.MaterializeResult(
-        metadata={"rows": written, "lookback_days": rates.lookback_days},
-        check_results=[
-            dg.AssetCheckResult(
-                check_name="check_rates_within_lookback",
-                passed=not missing,
-                metadata={"missing": dg.MetadataValue.json(missing[:20])},
-            )
-        ],
-    )
-    yield from _day_versions(versions)
+            missing = [{"day": day.isoformat(), "missing": str(error)}]
+            writer.commit(day, {"check_rates_within_lookback": missing}, lambda: None, "")
+            return
+        version = fx.day_rates_version(day_rates)
+        writer.commit(
+            day,
+            {"check_rates_within_lookback": validate_frame(FX_RATES_SCHEMA, day_rates)},
+            lambda: delta.write_day(tables.FX_RATES, day_rates, day),
+            content=version,
+            metadata={
+                "rows": day_rates.height,
+                "rates_version": version,
+                "lookback_days": rates.lookback_days,
+            },
+        )
+
+    yield from writer.run(one_day)
 
 
 def _rates_history(rates: FxRatesResource, days: list[dt.date]) -> pl.DataFrame:
@@ -110,17 +114,6 @@ def _rates_history(rates: FxRatesResource, days: list[dt.date]) -> pl.DataFrame:
     return history
 
 
-def _day_versions(versions: dict[str, str]):
-    """One materialization per day carrying that day's data version (the latest one wins)."""
-    for day, version in versions.items():
-        yield dg.AssetMaterialization(
-            asset_key="fx_rates",
-            partition=day,
-            tags={DATA_VERSION_TAG: version, DATA_VERSION_IS_USER_PROVIDED_TAG: "true"},
-            metadata={"rates_version": version},
-        )
-
-
 def _published_currencies(history: pl.DataFrame, day: dt.date, lookback_days: int) -> set[str]:
     """Currencies with a published rate within the lookback window before `day`."""
     earliest = day - dt.timedelta(days=lookback_days)
@@ -143,6 +136,22 @@ def service_catalog(lake: LakeResource) -> dg.MaterializeResult:
     )
 
 
+_CHECKS = {
+    "check_normalized_contract": "FOCUS columns and types, allowed charge categories and "
+    "classes, ISO currency codes and unique row keys.",
+    "check_billed_cost_conserved": "Per currency, the raw tables' billed total equals "
+    "normalized plus quarantined billed cost, exactly.",
+    "check_services_mapped": "Every provider service maps to a FOCUS service name and "
+    "category (a warning: unmapped rows are kept).",
+    "check_money_conserved": "Per day, currency and charge category, every money column (billed, "
+    "effective, list, contracted) of the raw rows equals normalized plus quarantined, exactly.",
+    "check_quarantined_money": "Money sent to quarantine at this stage stays within the limits "
+    "(share and absolute, on every money column).",
+    "check_fx_rates_available": "Every billing currency of the day has an FX rate into the "
+    "base currency; rows without one are quarantined and fail the day.",
+}
+
+
 @dg.asset(
     group_name="normalize",
     pool=writer_pool("normalized_costs"),
@@ -151,26 +160,25 @@ def service_catalog(lake: LakeResource) -> dg.MaterializeResult:
     kinds={"delta", "polars"},
     deps=[*[tables.raw_contract(s).name for s in BILLING_SOURCES], fx_rates, service_catalog],
     check_specs=[
-        dg.AssetCheckSpec("check_normalized_contract", asset="normalized_costs", blocking=True),
-        dg.AssetCheckSpec("check_billed_cost_conserved", asset="normalized_costs", blocking=True),
-        dg.AssetCheckSpec("check_services_mapped", asset="normalized_costs", blocking=False),
-        dg.AssetCheckSpec("check_money_conserved", asset="normalized_costs", blocking=True),
-        dg.AssetCheckSpec("check_quarantined_money", asset="normalized_costs", blocking=True),
-        dg.AssetCheckSpec("check_fx_rates_available", asset="normalized_costs", blocking=True),
+        dg.AssetCheckSpec(
+            name,
+            asset="normalized_costs",
+            blocking=name != "check_services_mapped",
+            partitions_def=daily_partitions,
+            description=description,
+        )
+        for name, description in _CHECKS.items()
     ],
 )
-def normalized_costs(context: AssetExecutionContext, lake: LakeResource) -> dg.MaterializeResult:
+def normalized_costs(context: AssetExecutionContext, lake: LakeResource) -> Iterator[DayEvent]:
     """Every cost row of every source as FOCUS 1.2, with base-currency amounts: the one cost model."""
     delta, base = lake.delta(), lake.currency()
     catalog, catalog_version = catalog_domain.load_shipped_catalog()
     aliases = load_tag_aliases()
-    summary, contract_failures, conservation_failures, unmapped = [], [], [], []
-    gross_net_days: list[pl.DataFrame] = []
-    money_failures: list[dict] = []
-    limit_failures: list[dict] = []
-    rate_failures: list[dict] = []
+    writer = DayWriter(context, logic_version=catalog_version)
     limits = QuarantineLimits.from_settings(Settings.from_env())
-    for day in partition_days(context):
+
+    def one_day(day: dt.date) -> None:
         result = normalize_day(
             delta,
             day,
@@ -179,86 +187,49 @@ def normalized_costs(context: AssetExecutionContext, lake: LakeResource) -> dg.M
             base_currency=base,
             tag_aliases=aliases,
         )
-        contract = normalized_contract_result(result.rows)
-        gross_net_days.append(gross_net_summary(result.rows))
         conserved = conservation_result(result.source_totals, result.rows, result.quarantine)
         every_column, _ = money_conserved_result(
             day, result.source_rows, result.rows, result.quarantine
         )
-        within = normalized_quarantine_result(day, result.rows, result.quarantine, limits)
-        unmapped.append(result.unmapped_services)
-        money_failures += every_column.failures
-        limit_failures += within.failures
-        missing_rates = missing_rate_failures(result.quarantine, day)
-        rate_failures += missing_rates
-        passed = contract.passed and conserved.passed and every_column.passed and within.passed
-        if missing_rates or not passed:
-            contract_failures += contract.failures
-            conservation_failures += [] if conserved.passed else conserved.failures
-            continue
-        version = delta.write_day(tables.NORMALIZED_COSTS, result.rows, day)
-        delta.write_day(
-            tables.QUARANTINE, result.quarantine, day, scope={"x_source": "normalized_costs"}
-        )
-        summary.append(_day_summary(day, result, version))
-    unmapped_all = pl.concat(unmapped, how="diagonal_relaxed") if unmapped else pl.DataFrame()
-    return dg.MaterializeResult(
-        metadata={
-            "rows": sum(s["rows"] for s in summary),
-            "days_written": len(summary),
-            "base_currency": base,
-            "per_day": markdown_table(summary),
-            "gross_net": markdown_table(_gross_net_total(gross_net_days)),
-        },
-        check_results=_normalized_check_results(
+        gross_net_table = markdown_table(gross_net_summary(result.rows))
+
+        def write() -> None:
+            delta.write_day(tables.NORMALIZED_COSTS, result.rows, day)
+            delta.write_day(
+                tables.QUARANTINE, result.quarantine, day, scope={"x_source": "normalized_costs"}
+            )
+
+        writer.commit(
+            day,
             {
-                "check_normalized_contract": contract_failures,
-                "check_billed_cost_conserved": conservation_failures,
-                "check_money_conserved": money_failures,
-                "check_quarantined_money": limit_failures,
-                "check_fx_rates_available": rate_failures,
+                "check_normalized_contract": normalized_contract_result(result.rows),
+                "check_billed_cost_conserved": [] if conserved.passed else conserved.failures,
+                "check_services_mapped": result.unmapped_services.to_dicts(),
+                "check_money_conserved": CheckOutcome(every_column, {"gross_net": gross_net_table}),
+                "check_quarantined_money": normalized_quarantine_result(
+                    day, result.rows, result.quarantine, limits
+                ),
+                "check_fx_rates_available": missing_rate_failures(result.quarantine, day),
             },
-            gross_net=_gross_net_total(gross_net_days),
-            unmapped=unmapped_all,
-        ),
-    )
-
-
-def _normalized_check_results(
-    failures: dict[str, list], gross_net: pl.DataFrame, unmapped: pl.DataFrame
-) -> list[dg.AssetCheckResult]:
-    """The blocking checks (failures listed in metadata) and the unmapped-services warning."""
-    extra = {"check_money_conserved": {"gross_net": markdown_table(gross_net)}}
-    results = [
-        dg.AssetCheckResult(
-            check_name=name,
-            passed=not found,
-            metadata={"failures": dg.MetadataValue.json(found[:20]), **extra.get(name, {})},
+            write,
+            content=[result.rows, result.quarantine],
+            metadata=_day_metadata(result, base, gross_net_table),
         )
-        for name, found in failures.items()
-    ]
-    results.append(
-        dg.AssetCheckResult(
-            check_name="check_services_mapped",
-            passed=unmapped.is_empty(),
-            severity=dg.AssetCheckSeverity.WARN,
-            metadata={"unmapped": markdown_table(unmapped)},
-        )
-    )
-    return results
+
+    yield from writer.run(one_day)
 
 
-def _gross_net_total(days: list[pl.DataFrame]) -> pl.DataFrame:
-    """Gross, credits, adjustments, tax and billed per billing currency over the run's days."""
-    if not days:
-        return pl.DataFrame()
-    return pl.concat(days).group_by("currency").agg(pl.all().sum()).sort("currency")
-
-
-def _day_summary(day: dt.date, result, version: int) -> dict:
+def _day_metadata(result, base: str, gross_net_table: dg.MetadataValue) -> dict[str, object]:
+    """One normalized day for the UI: rows, quarantine, money by billing and base currency."""
     return {
-        "day": day.isoformat(),
         "rows": result.rows.height,
-        "quarantined": result.quarantine.height,
-        "delta_version": version,
+        "quarantined_rows": result.quarantine.height,
+        "base_currency": base,
+        "money_billing_currency": money_table(
+            result.rows, ["BilledCost", "EffectiveCost"], "BillingCurrency", by=["x_provider"]
+        ),
+        "money_base_currency": money_table(
+            result.rows, ["x_billed_cost_base", "x_effective_cost_base"], base, by=["x_provider"]
+        ),
+        "gross_net": gross_net_table,
     }

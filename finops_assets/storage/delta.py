@@ -69,18 +69,20 @@ class DeltaLake:
         frame: pl.DataFrame,
         day: dt.date,
         scope: Mapping[str, str] | None = None,
+        commit_metadata: Mapping[str, str] | None = None,
     ) -> int:
         """Replace exactly `day` in the table with `frame`, atomically; returns the new version.
 
         The frame must match the contract and hold only rows of `day` (and of `scope`, e.g.
         {"x_source": "aws_cur"} for a table shared by several writers); anything else is refused
         before anything is written. An empty frame clears the day (within the scope).
+        `commit_metadata` is stored in the Delta commit itself (see `commits`).
         """
         if contract.day_column is None:
             raise ContractError(f"table {contract.name} is not day-partitioned; use write_all")
         frame = contract.conform(frame)
         predicate = _day_predicate(contract, day, scope, frame)
-        return self._overwrite(contract, frame, predicate)
+        return self._overwrite(contract, frame, predicate, commit_metadata)
 
     def write_day_stream(
         self,
@@ -88,6 +90,7 @@ class DeltaLake:
         frames: Iterable[pl.DataFrame],
         day: dt.date,
         scope: Mapping[str, str] | None = None,
+        commit_metadata: Mapping[str, str] | None = None,
     ) -> int:
         """write_day for a day too large for memory: the frames are written as they come.
 
@@ -116,7 +119,7 @@ class DeltaLake:
         with ThreadedIterator(conformed()) as produced:
             reader = pa.RecordBatchReader.from_batches(_arrow_schema(contract), batches(produced))
             try:
-                return self._overwrite(contract, reader, predicate)
+                return self._overwrite(contract, reader, predicate, commit_metadata)
             except Exception as error:
                 if failure:
                     raise failure[0] from error
@@ -147,7 +150,13 @@ class DeltaLake:
         )
         return table.version() if table is not None else (self.version(contract) or 0)
 
-    def _overwrite(self, contract: TableContract, data: Any, predicate: str) -> int:
+    def _overwrite(
+        self,
+        contract: TableContract,
+        data: Any,
+        predicate: str,
+        commit_metadata: Mapping[str, str] | None = None,
+    ) -> int:
         """Overwrite the rows matching `predicate` with `data`; the new table version."""
         # One log load: the opened table is written through and knows its new version.
         table = self._open(contract)
@@ -156,6 +165,10 @@ class DeltaLake:
             options["configuration"] = TABLE_PROPERTIES
         elif _adds_columns_only(table, contract):
             options["schema_mode"] = "merge"  # additive schema evolution, nothing else
+        if commit_metadata:
+            options["commit_properties"] = deltalake.CommitProperties(
+                custom_metadata=dict(commit_metadata)
+            )
         deltalake.write_deltalake(
             table if table is not None else self.table_uri(contract),
             data,
@@ -165,6 +178,11 @@ class DeltaLake:
             **options,
         )
         return table.version() if table is not None else (self.version(contract) or 0)
+
+    def commits(self, contract: TableContract, limit: int | None = None) -> list[dict[str, Any]]:
+        """The table's commits, newest first (Delta history, with each commit's own metadata)."""
+        table = self._open(contract)
+        return table.history(limit) if table is not None else []
 
     def count_day(self, contract: TableContract, day: dt.date, version: int | None = None) -> int:
         """Rows of one day, from the Parquet footers (no data read)."""

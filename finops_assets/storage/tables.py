@@ -95,7 +95,8 @@ ALLOCATION_RULES = TableContract(
 ALLOCATION_VERSIONS = TableContract(
     name="allocation_versions",
     columns=ALLOCATION_VERSIONS_COLUMNS,
-    description="Per day, the latest allocation run and the allocated_costs versions around it",
+    description="Per day, the latest allocation run and the allocated_costs versions around it; "
+    "derived from allocated_costs' Delta log (allocate.versions), no longer written",
 )
 ALLOCATION_AUDIT = TableContract(
     name="allocation_audit",

@@ -9,6 +9,7 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
+from finops_assets.allocate.versions import allocation_commit_metadata, allocation_versions
 from finops_assets.demo import materialize_window
 from finops_assets.domain.money import MONEY
 from finops_assets.storage import tables
@@ -170,13 +171,16 @@ def test_an_allocation_that_does_not_add_up_fails_the_audit_and_appends_nothing(
         .cast(MONEY)
         .alias("x_effective_cost_base")
     )
-    version = estate.lake.write_day(tables.ALLOCATED_COSTS, tampered, day)
-    record = estate.lake.read_day(tables.ALLOCATION_VERSIONS, day)
-    estate.lake.write_day(
-        tables.ALLOCATION_VERSIONS,
-        record.with_columns(pl.lit(version, pl.Int64).alias("x_delta_version_after")),
+    # ... committing it with the real allocation's record (the record lives in the commit).
+    record = allocation_versions(estate.lake, day).row(0, named=True)
+    metadata = allocation_commit_metadata(
         day,
+        record["x_run_id"],
+        record["x_rule_version"],
+        record["x_input_version"],
+        record["x_normalized_version"],
     )
+    estate.lake.write_day(tables.ALLOCATED_COSTS, tampered, day, commit_metadata=metadata)
     result = run_assets(defs, estate.instance, ["allocation_audit"], [day])
     assert not checks_passed(result)["check_audit_versions_conserved"]
     [evaluation] = result.get_asset_check_evaluations()

@@ -8,6 +8,7 @@ import polars as pl
 from polars.testing import assert_frame_equal
 
 import finops_assets.allocate.day as allocate_day_module
+from finops_assets.allocate.versions import allocation_versions
 from finops_assets.storage import tables
 from finops_assets.storage.validation import ValidationOutcome
 from finops_assets_tests.allocate.conftest import DAYS, run_assets
@@ -25,7 +26,7 @@ def test_a_streamed_day_equals_the_day_allocated_in_memory(estate, tmp_path, mon
     day = DAYS[0]
     assert run_assets(defs, estate.instance, ["allocated_costs"], [day]).success
     in_memory = _allocated(estate, day)
-    read = estate.lake.read_day(tables.ALLOCATION_VERSIONS, day)["x_input_version"].item()
+    read = allocation_versions(estate.lake, day)["x_input_version"].item()
     source_rows = estate.lake.count_day(tables.NORMALIZED_COSTS, day)
     assert source_rows > 180  # several chunks of 60
 
@@ -52,7 +53,7 @@ def test_a_streamed_day_equals_the_day_allocated_in_memory(estate, tmp_path, mon
     assert len(calls) == 1 and sum(calls[0]) == source_rows and max(calls[0]) < 60 * 2
     assert estate.lake.version(tables.ALLOCATED_COSTS) == before + 1  # one commit for the day
     assert_frame_equal(_allocated(estate, day), in_memory)
-    record = estate.lake.read_day(tables.ALLOCATION_VERSIONS, day).row(0, named=True)
+    record = allocation_versions(estate.lake, day).row(0, named=True)
     assert record["x_run_id"] == result.run_id
     # The inputs' fingerprint does not depend on chunking (the ledger sees no change).
     assert record["x_input_version"] == read

@@ -13,6 +13,7 @@ from dagster._time import get_current_datetime
 from polars.testing import assert_frame_equal
 
 from finops_assets.allocate.sensors import reallocation_sensor, stale_allocated_partitions
+from finops_assets.allocate.versions import allocation_versions
 from finops_assets.domain.rules import SHIPPED_RULES_PATH
 from finops_assets.storage import tables
 from finops_assets_tests.allocate.conftest import DAYS, Estate, run_assets
@@ -208,7 +209,7 @@ def test_same_inputs_and_rules_give_identical_content_in_the_same_order(estate, 
     for _ in range(2):
         result = run_assets(defs, estate.instance, ["allocated_costs"], [day])
         assert result.success
-        record = estate.lake.read_day(tables.ALLOCATION_VERSIONS, day).row(0, named=True)
+        record = allocation_versions(estate.lake, day).row(0, named=True)
         assert record["x_run_id"] == result.run_id
         version = record["x_delta_version_after"]
         frames.append(estate.lake.read_day(tables.ALLOCATED_COSTS, day, version=version))

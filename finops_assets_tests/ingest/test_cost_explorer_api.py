@@ -9,6 +9,7 @@ from polars.testing import assert_frame_equal
 
 from finops_assets.domain.sources import aws_cost_explorer
 from finops_assets.ingest.assets import build_raw_asset
+from finops_assets.partitions import daily_partitions
 from finops_assets.resources.aws_cost_explorer_api import (
     CostExplorerApi,
     CostExplorerOptions,
@@ -201,3 +202,55 @@ def test_a_failed_fetch_fails_the_run_and_leaves_the_day_as_it_was(api_env, tmp_
     assert api_env.calls == (3 if failure == "throttle_forever" else 9)
     assert lake.version(RAW) == version
     assert_frame_equal(lake.read_day(RAW, DAY), before)
+
+
+def _materialize_range(tmp_path, instance, first: dt.date, last: dt.date):
+    return dg.materialize(
+        [build_raw_asset(aws_cost_explorer)],
+        instance=instance,
+        tags={
+            "dagster/asset_partition_range_start": first.isoformat(),
+            "dagster/asset_partition_range_end": last.isoformat(),
+        },
+        resources={
+            "lake": LakeResource(lake_uri=str(tmp_path / "lake")),
+            "landing": LandingResource(landing_dir=str(tmp_path / "landing")),
+        },
+        raise_on_error=False,
+    )
+
+
+def test_a_multi_day_run_failing_on_its_last_day_records_each_day_it_wrote(api_env, tmp_path):
+    """A restated first day is written and recorded; the failed last day keeps its old rows."""
+    day2 = DAY + dt.timedelta(days=1)
+    script = api_env.script
+    script.pages_by_day = {
+        DAY.isoformat(): build_pages(DAY, seed=7, rows_per_day=60, page_size=30),
+        day2.isoformat(): build_pages(day2, seed=8, rows_per_day=40, page_size=20),
+    }
+    lake, key = DeltaLake(str(tmp_path / "lake")), dg.AssetKey(RAW.name)
+    with dg.instance_for_test() as instance:
+        assert _materialize_range(tmp_path, instance, DAY, day2).success
+        day2_before = lake.read_day(RAW, day2)
+        script.pages_by_day[DAY.isoformat()] = build_pages(DAY, 9, rows_per_day=70, page_size=35)
+        script.throttle_days = {day2.isoformat()}
+
+        second = _materialize_range(tmp_path, instance, DAY, day2)
+
+        assert not second.success
+        statuses = instance.get_status_by_partition(
+            key, [DAY.isoformat(), day2.isoformat()], daily_partitions
+        )
+        assert {day: status.value for day, status in statuses.items()} == {
+            DAY.isoformat(): "MATERIALIZED",
+            day2.isoformat(): "FAILED",
+        }
+        recorded = [
+            e.materialization.partition
+            for e in second.get_asset_materialization_events()
+            if e.materialization.asset_key == key
+        ]
+    assert recorded == [DAY.isoformat()]  # the restated day is on record in the failed run
+    assert lake.read_day(RAW, DAY).height == 70  # ... and its new rows are the table's
+    assert_frame_equal(lake.read_day(RAW, day2), day2_before)  # the failed day: untouched
+    assert "ThrottlingException" in _failure_message(second)

@@ -77,7 +77,7 @@ def test_a_header_only_export_is_an_empty_day_not_an_error(tmp_path):
     (csv_gz.parent / "header-only.csv.gz").write_bytes(gzip.compress(header, mtime=0))
     result = _run(aws_cur, landing, lake)
     assert result.success
-    assert _metadata(result)["rows"] == 0 and _metadata(result)["days_written"] == 1
+    assert _metadata(result)["rows"] == 0 and _metadata(result)["payloads"] == 1
     assert _rows(aws_cur, lake).height == 0
 
 

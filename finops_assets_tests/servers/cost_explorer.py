@@ -32,6 +32,8 @@ class Script:
     drop_calls: set[int] = field(default_factory=set)
     server_error_calls: set[int] = field(default_factory=set)
     delay: float = 0.0
+    pages_by_day: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # by Start day
+    throttle_days: set[str] = field(default_factory=set)  # days whose every call is throttled
 
 
 class CostExplorerServer:
@@ -62,11 +64,12 @@ class CostExplorerServer:
         self._httpd.server_close()
         self._thread.join(timeout=5)
 
-    def page_body(self, index: int) -> bytes:
-        """Page `index` (0-based) with the server's own NextPageToken, serialized."""
-        page = dict(self.script.pages[index])
+    def page_body(self, index: int, day: str | None = None) -> bytes:
+        """Page `index` (0-based) of `day` (pages_by_day, else pages), with its NextPageToken."""
+        pages = self.script.pages_by_day.get(day or "", self.script.pages)
+        page = dict(pages[index])
         page.pop("NextPageToken", None)
-        if index + 1 < len(self.script.pages):
+        if index + 1 < len(pages):
             page["NextPageToken"] = f"page-{index + 1}"
         return json.dumps(page).encode()
 
@@ -79,7 +82,9 @@ class CostExplorerServer:
         script = self.script
         if number in script.drop_calls:
             return 0, None
-        if script.throttle_forever or number <= script.throttle_first:
+        day = (request.get("TimePeriod") or {}).get("Start")
+        throttled = day in script.throttle_days
+        if script.throttle_forever or number <= script.throttle_first or throttled:
             return 400, _error(script.error_type, "Rate exceeded")
         if number in script.server_error_calls:
             return 500, _error("InternalServerError", "try again")
@@ -89,7 +94,7 @@ class CostExplorerServer:
             return 400, _error("UnknownOperationException", operation)
         token = request.get("NextPageToken")
         index = int(token.split("-")[1]) if token else 0
-        body = self.page_body(index)
+        body = self.page_body(index, day)
         with self._lock:
             self.sent.append(body)
         return 200, body

@@ -1,0 +1,270 @@
+"""The checked day-writer every day-partitioned, Delta-backed asset uses.
+
+For each day of a run (one day, or a range in a single-run backfill) an asset computes the
+day's frames and its check outcomes, then hands them to `DayWriter.commit`: the day is written
+only when every blocking check passed. After the last day the writer reports to Dagster, per
+day:
+
+- each check's result carries its partition (an `AssetCheckEvaluation` per day and check);
+- a written day is a materialization of that partition, with that day's own metadata (rows,
+  money per currency and business unit in minor units) and a content-addressed data version
+  (the hash of what was written plus the logic version), so identical input gives an identical
+  version and nothing downstream turns stale;
+- when any day failed a blocking check (or raised), the written days are recorded one by one
+  and the step then fails: the failed days are FAILED partitions in Dagster, never
+  materialized, nothing downstream runs in this run, and a backfill or sensor retries them.
+
+How Dagster 1.13 records this was measured (finops_assets_tests/test_day_writer.py): a step
+that yields per-partition `AssetMaterialization`s and then raises leaves exactly those
+partitions materialized and the others failed; a successful ranged run records one
+materialization per partition from its output, sharing one data version, so the per-day data
+versions follow as per-day materializations (two events per day in a ranged run; one in a
+single-day run).
+"""
+
+import datetime as dt
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import dagster as dg
+import polars as pl
+from dagster import AssetExecutionContext
+
+from finops_assets.dagster_private import data_version_tags
+from finops_assets.partitions import partition_days
+from finops_assets.storage.fingerprint import frames_fingerprint
+from finops_assets.storage.validation import ValidationOutcome
+
+Failures = ValidationOutcome | Sequence[Mapping[str, Any]]
+
+
+@dataclass(frozen=True)
+class CheckOutcome:
+    """A check's failures (empty: passed) with extra metadata for its result in the UI."""
+
+    failures: Failures
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+
+
+CheckInput = Failures | CheckOutcome
+DayEvent = dg.MaterializeResult | dg.AssetMaterialization | dg.AssetCheckEvaluation | dg.Output
+SHOWN_FAILURES = 20
+
+
+class DayWriteError(Exception):
+    """A day's write failed after the day was handed over (a background write); names the day."""
+
+    def __init__(self, day: dt.date, error: BaseException) -> None:
+        super().__init__(f"writing {day} failed: {error}")
+        self.day = day
+
+
+class DaysFailedError(dg.Failure):
+    """Raised at the end of a run in which some days were not written."""
+
+
+@dataclass
+class DayRecord:
+    """What one day of a run gave: check failures, metadata, and its data version if written."""
+
+    day: dt.date
+    failures: dict[str, list[dict]]
+    metadata: dict[str, Any] = field(default_factory=dict)
+    data_version: str | None = None  # None: the day was not written
+    check_metadata: dict[str, Mapping[str, Any]] = field(default_factory=dict)
+
+    @property
+    def written(self) -> bool:
+        return self.data_version is not None
+
+
+class DayWriter:
+    """Validate, write and record each day of a day-partitioned asset (see the module doc)."""
+
+    def __init__(self, context: AssetExecutionContext, logic_version: str = "") -> None:
+        self._context = context
+        self._logic = logic_version
+        self._specs = {
+            spec.name: spec
+            for spec in context.assets_def.check_specs
+            if spec.asset_key == context.asset_key
+        }
+        self.days = partition_days(context)
+        self.records: list[DayRecord] = []
+
+    def commit(
+        self,
+        day: dt.date,
+        checks: Mapping[str, CheckInput],
+        write: Callable[[], object],
+        content: Sequence[pl.DataFrame] | str,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> bool:
+        """Write `day` when every blocking check passed; record the outcome either way.
+
+        `checks` must name every check of the asset (failures, empty when passed): a check
+        that is not evaluated cannot fail, so a missing one is a programming error. `content`
+        is what was written (the frames, hashed into the data version) or an explicit version.
+        """
+        failures = {name: _failure_list(found) for name, found in checks.items()}
+        if set(failures) != set(self._specs):
+            raise ValueError(
+                f"{self._context.asset_key.to_user_string()} {day}: checks evaluated "
+                f"{sorted(failures)} differ from the asset's checks {sorted(self._specs)}"
+            )
+        extra = {n: c.metadata for n, c in checks.items() if isinstance(c, CheckOutcome)}
+        record = DayRecord(day, failures, dict(metadata or {}), check_metadata=extra)
+        self.records.append(record)
+        if any(found for name, found in failures.items() if self._specs[name].blocking):
+            record.metadata["written"] = False
+            return False
+        write()
+        record.data_version = (
+            content if isinstance(content, str) else frames_fingerprint(content, self._logic)
+        )
+        return True
+
+    def run(
+        self,
+        one_day: Callable[[dt.date], object],
+        after: Callable[[], Mapping[str, Any]] | None = None,
+    ) -> Iterator[DayEvent]:
+        """Call `one_day` (which commits the day) for each day, then report to Dagster.
+
+        An exception stops the run at that day: the days already written are still recorded,
+        then the error is raised, so no written day goes unrecorded. `after` runs once the days
+        are done, even after an error (e.g. waiting for a background write, delivering the
+        events the written days raised); the metadata it returns is added to every day, and an
+        error it raises (naming a day, or not) fails the step after recording the days.
+        """
+        error: BaseException | None = None
+        for day in self.days:
+            try:
+                one_day(day)
+            except Exception as raised:  # reported below, then raised again
+                error = raised
+                self._fail_day(getattr(raised, "day", day), raised)
+                break
+            if not self.records or self.records[-1].day != day:
+                raise ValueError(f"{self._context.asset_key.to_user_string()} {day}: not committed")
+        if after is not None:  # also after an error: it may finish what written days started
+            try:
+                extra = after()
+            except Exception as raised:  # the written days stay recorded; the step fails
+                if hasattr(raised, "day"):
+                    self._fail_day(raised.day, raised)
+                error = error or raised
+            else:
+                for record in self.records:
+                    record.metadata.update(extra)
+        yield from self.report(error)
+
+    def fail_written_day(self, day: dt.date, error: BaseException) -> None:
+        """A write handed over for `day` failed later (background write): the day is failed."""
+        self._fail_day(day, error)
+
+    def report(self, error: BaseException | None = None) -> Iterator[DayEvent]:
+        """The Dagster events of the run's days; raises when a day failed (see module doc)."""
+        written = [r for r in self.records if r.written]
+        failed = [r for r in self.records if not r.written]
+        if error is None and not failed:
+            yield from self._success(written)
+            return
+        for record in written:
+            yield self._day_materialization(record)
+        yield from self._check_evaluations()
+        raise DaysFailedError(
+            description=self._failure_text(failed, error),
+            metadata={
+                "days_written": dg.MetadataValue.json([r.day.isoformat() for r in written]),
+                "days_failed": dg.MetadataValue.json([r.day.isoformat() for r in failed]),
+            },
+        ) from error
+
+    def _success(self, written: list[DayRecord]) -> Iterator[DayEvent]:
+        if len(self.days) == 1:  # one day: the output's one materialization carries it all
+            record = written[0]
+            yield dg.MaterializeResult(
+                metadata=record.metadata,
+                data_version=dg.DataVersion(record.data_version or ""),
+            )
+        else:
+            for record in written:
+                self._context.add_asset_metadata(
+                    record.metadata, partition_key=record.day.isoformat()
+                )
+            yield dg.MaterializeResult()
+            for record in written:
+                yield self._day_materialization(record)
+        yield from self._check_evaluations()
+        for output_name in self._check_outputs():
+            yield dg.Output(None, output_name=output_name)
+
+    def _day_materialization(self, record: DayRecord) -> dg.AssetMaterialization:
+        return dg.AssetMaterialization(
+            asset_key=self._context.asset_key,
+            partition=record.day.isoformat(),
+            metadata=record.metadata,
+            tags=data_version_tags(self._context, record.data_version or ""),
+        )
+
+    def _check_evaluations(self) -> Iterator[dg.AssetCheckEvaluation]:
+        for record in self.records:
+            for name, failures in record.failures.items():
+                spec = self._specs[name]
+                yield dg.AssetCheckEvaluation(
+                    asset_key=self._context.asset_key,
+                    check_name=name,
+                    passed=not failures,
+                    partition=record.day.isoformat() if spec.partitions_def else None,
+                    severity=dg.AssetCheckSeverity.ERROR
+                    if spec.blocking
+                    else dg.AssetCheckSeverity.WARN,
+                    blocking=spec.blocking,
+                    description=spec.description,
+                    metadata={
+                        "day": record.day.isoformat(),
+                        "failure_count": len(failures),
+                        "failures": dg.MetadataValue.json(failures[:SHOWN_FAILURES]),
+                        "day_written": record.written,
+                        **record.check_metadata.get(name, {}),
+                    },
+                )
+
+    def _check_outputs(self) -> list[str]:
+        by_output = self._context.assets_def.check_specs_by_output_name
+        return [name for name, spec in by_output.items() if spec.name in self._specs]
+
+    def _fail_day(self, day: dt.date, error: BaseException) -> None:
+        found = [r for r in self.records if r.day == day]
+        record = found[0] if found else DayRecord(day, {name: [] for name in self._specs})
+        if not found:
+            self.records.append(record)
+        record.data_version = None
+        record.metadata["written"] = False
+        record.metadata["error"] = f"{type(error).__name__}: {error}"
+
+    def _failure_text(self, failed: list[DayRecord], error: BaseException | None) -> str:
+        asset = self._context.asset_key.to_user_string()
+        lines = [f"{asset}: {len(failed)} day(s) not written, their partitions failed:"]
+        for record in failed:
+            broken = {n: f for n, f in record.failures.items() if f}
+            reason = record.metadata.get("error") or "; ".join(
+                f"{name}: {len(found)} failure(s), first {found[0]}"
+                for name, found in broken.items()
+            )
+            lines.append(f"- {record.day}: {reason}")
+        if error is not None and not failed:
+            lines.append(f"- {type(error).__name__}: {error}")
+        return "\n".join(lines)
+
+
+def _failure_list(found: CheckInput) -> list[dict]:
+    if isinstance(found, CheckOutcome):
+        return _failure_list(found.failures)
+    if isinstance(found, ValidationOutcome):
+        if found.passed:
+            return []
+        return [dict(f) for f in found.failures] or [{"failure_count": found.failure_count}]
+    return [dict(f) for f in found]
