@@ -26,6 +26,7 @@ from dagster._core.execution.plan.execute_step import (
     _get_input_provenance_data,
 )
 from dagster._core.instance.config import dagster_instance_config, dagster_instance_config_schema
+from dagster._core.launcher.base import CheckRunHealthResult, WorkerStatus
 from dagster._time import get_current_datetime
 
 PINNED_DAGSTER_VERSION = "1.13.27"
@@ -38,8 +39,10 @@ __all__ = [
     "AssetKeyPartitionKey",
     "BaseAssetGraph",
     "CachingStaleStatusResolver",
+    "CheckRunHealthResult",
     "StaleCause",
     "StaleStatus",
+    "WorkerStatus",
     "dagster_instance_config",
     "dagster_instance_config_schema",
     "data_version_tags",

@@ -13,7 +13,7 @@ kills, for every failed or canceled run, the step processes still alive (pid of 
 event, same start-time test). It acts only on an instance whose launcher is `LocalRunLauncher`,
 where runs, steps and the daemon share one host; elsewhere pids mean nothing here.
 
-Dagster's private launcher types are imported here and nowhere else (pinned by a test).
+Dagster's private launcher types come from finops_assets.dagster_private (pinned by a test).
 """
 
 import os
@@ -22,7 +22,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import dagster as dg
-from dagster._core.launcher.base import CheckRunHealthResult, WorkerStatus
+
+from finops_assets.dagster_private import CheckRunHealthResult, WorkerStatus
 
 _CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 _START_SLACK_SECONDS = 2.0  # /proc start times have 1/CLK_TCK resolution; boot time 1 s

@@ -20,6 +20,7 @@ PRIVATE_NAMES = {
         "DATA_VERSION_IS_USER_PROVIDED_TAG",
         "DATA_VERSION_TAG",
         "CachingStaleStatusResolver",
+        "StaleCause",
         "StaleStatus",
     ],
     "dagster._core.definitions.events": ["AssetKeyPartitionKey"],
@@ -29,6 +30,7 @@ PRIVATE_NAMES = {
         "_get_input_provenance_data",
     ],
     "dagster._core.instance.config": ["dagster_instance_config", "dagster_instance_config_schema"],
+    "dagster._core.launcher.base": ["CheckRunHealthResult", "WorkerStatus"],
     "dagster._time": ["get_current_datetime"],
 }
 
