@@ -92,7 +92,9 @@ def test_a_file_in_the_wrong_providers_format_fails_naming_the_file(tmp_path):
     assert not result.success
     [failure] = [e for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_FAILURE]
     message = str(failure.step_failure_data.error)
-    assert "SourceFormatError" in message and f"aws_cur/{DAY}/{gcp_csv.name}" in message
+    # The file is refused (quarantined as a file); all of the day's files refused fails the day.
+    assert f"{DAY}: check_quarantined_money" in message and "not an AWS CUR file" in message
+    assert f"aws_cur/{DAY}/{gcp_csv.name}" in message
     assert not DeltaLake(str(lake)).exists(tables.raw_contract(aws_cur))
 
 
