@@ -16,9 +16,8 @@ from finops_assets.concurrency import writer_pool
 from finops_assets.domain import report
 from finops_assets.domain.fx import minor_units
 from finops_assets.domain.report_format import format_money
-from finops_assets.ingest.assets import SINGLE_RUN
 from finops_assets.metadata import markdown_table
-from finops_assets.partitions import daily_partitions, partition_days
+from finops_assets.partitions import SINGLE_RUN, daily_partitions, partition_days
 from finops_assets.report.inputs import ReportInputs
 from finops_assets.report.page import render_report_html
 from finops_assets.report.publish import ReportFolder
