@@ -204,7 +204,7 @@ def allocation_audit(context: AssetExecutionContext, lake: LakeResource) -> Iter
             content=[delta.read_day(tables.ALLOCATION_AUDIT, day)],  # the day's whole ledger
             metadata={
                 "entries_appended": int(audited.entry is not None and not audited.failures),
-                **entry_summary(audited),
+                "per_day": markdown_table([entry_summary(audited)]),  # this day's line
                 "moved": markdown_table(moved_rows([audited])),
             },
         )
