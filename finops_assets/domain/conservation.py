@@ -10,6 +10,7 @@ from decimal import Decimal
 
 import polars as pl
 
+from finops_assets.domain import fx
 from finops_assets.domain.money import MONEY, parse_money_text_expr
 from finops_assets.domain.quarantine import MONEY_COLUMNS
 
@@ -62,3 +63,45 @@ def _quarantined_long(quarantine: pl.DataFrame, columns: list[str]) -> pl.DataFr
         *[parse_money_text_expr(record.str.json_path_match(f"$.{c}")).alias(c) for c in columns],
     )
     return _long(fields, columns, "quarantined")
+
+
+def base_twin_mismatches(normalized: pl.DataFrame) -> pl.DataFrame:
+    """Base-currency twins (x_*_base) that differ from their billing amount converted again.
+
+    Each twin must equal convert_to_base_currency(amount, x_fx_rate) at the base currency's
+    minor units, row by row. Per billing currency, ChargeCategory and twin: the rows that
+    differ and the summed difference (stored - recomputed); empty when every twin is exact.
+    """
+    from finops_assets.domain.normalize import BASE_AMOUNT_COLUMNS
+
+    bases = normalized["x_base_currency"].drop_nulls().unique().to_list()
+    if not bases or normalized.is_empty():
+        return pl.DataFrame(
+            schema={
+                "currency": pl.Utf8,
+                "ChargeCategory": pl.Utf8,
+                "money_column": pl.Utf8,
+                "rows": pl.UInt32,
+                "difference": MONEY,
+            }
+        )
+    units = pl.col("x_base_currency").map_elements(fx.minor_units, return_dtype=pl.Int64)
+    frames = []
+    for amount, twin in BASE_AMOUNT_COLUMNS.items():
+        if twin not in normalized.columns:
+            continue
+        again = fx.convert_to_base_currency_expr(pl.col(amount), pl.col("x_fx_rate"), units)
+        frames.append(
+            normalized.select(
+                pl.col("BillingCurrency").fill_null(_UNKNOWN).alias("currency"),
+                pl.col("ChargeCategory").fill_null(_UNKNOWN),
+                pl.lit(twin).alias("money_column"),
+                (pl.col(twin) - again).cast(MONEY).alias("difference"),
+            )
+        )
+    long = pl.concat(frames).filter(pl.col("difference") != 0)
+    return (
+        long.group_by("currency", "ChargeCategory", "money_column")
+        .agg(pl.len().alias("rows"), pl.col("difference").sum().cast(MONEY))
+        .sort("currency", "ChargeCategory", "money_column")
+    )

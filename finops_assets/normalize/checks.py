@@ -5,7 +5,7 @@ import datetime as dt
 import pandera.polars as pa
 import polars as pl
 
-from finops_assets.domain.conservation import money_conservation
+from finops_assets.domain.conservation import base_twin_mismatches, money_conservation
 from finops_assets.domain.focus import CHARGE_CATEGORIES
 from finops_assets.domain.money import MONEY
 from finops_assets.domain.quarantine import (
@@ -93,11 +93,14 @@ def money_conserved_result(
     day: dt.date, source_rows: pl.DataFrame, rows: pl.DataFrame, quarantine: pl.DataFrame
 ) -> tuple[ValidationOutcome, pl.DataFrame]:
     """check_money_conserved: per currency, ChargeCategory and money column (Billed, Effective,
-    List, Contracted), the sources' FOCUS rows == normalized + quarantined, exactly."""
+    List, Contracted), the sources' FOCUS rows == normalized + quarantined, exactly; and each
+    base-currency twin (x_*_base) equals its amount converted at the row's rate."""
     report = money_conservation(source_rows, rows, quarantine)
     broken = report.filter(pl.col("difference") != 0)
+    twins = base_twin_mismatches(rows)
     failures = [
-        {"day": day.isoformat(), **{k: str(v) for k, v in r.items()}} for r in broken.to_dicts()
+        {"day": day.isoformat(), **{k: str(v) for k, v in r.items()}}
+        for r in [*broken.to_dicts(), *twins.to_dicts()]
     ]
     return ValidationOutcome(not failures, len(failures), failures), report
 

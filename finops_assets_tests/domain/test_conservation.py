@@ -4,7 +4,7 @@ from decimal import Decimal
 
 import polars as pl
 
-from finops_assets.domain.conservation import money_conservation
+from finops_assets.domain.conservation import base_twin_mismatches, money_conservation
 from finops_assets.domain.money import MONEY
 
 MONEY_COLUMNS = ("BilledCost", "EffectiveCost", "ListCost", "ContractedCost")
@@ -76,3 +76,42 @@ def test_an_amount_changed_in_one_category_shows_in_that_category_only():
     assert broken.select("ChargeCategory", "money_column", "difference").rows() == [
         ("Credit", "BilledCost", Decimal("-1"))
     ]
+
+
+def _normalized_with_base() -> pl.DataFrame:
+    rows = SOURCE.head(3).with_columns(
+        pl.lit("1.1").cast(pl.Decimal(38, 12)).alias("x_fx_rate"),
+        pl.lit("USD").alias("x_base_currency"),
+    )
+    return rows.with_columns(
+        (pl.col(c) * pl.col("x_fx_rate")).round(2, mode="half_away_from_zero").cast(MONEY).alias(b)
+        for c, b in BASE.items()
+    )
+
+
+BASE = {
+    "BilledCost": "x_billed_cost_base",
+    "EffectiveCost": "x_effective_cost_base",
+    "ListCost": "x_list_cost_base",
+    "ContractedCost": "x_contracted_cost_base",
+}
+
+
+def test_base_currency_twins_match_their_billing_amounts():
+    assert base_twin_mismatches(_normalized_with_base()).is_empty()
+
+
+def test_a_base_twin_off_by_a_cent_is_named():
+    rows = _normalized_with_base()
+    tampered = rows.with_columns(
+        pl.when(pl.col("ChargeCategory") == "Credit")
+        .then(pl.col("x_effective_cost_base") + pl.lit(Decimal("0.01")).cast(MONEY))
+        .otherwise(pl.col("x_effective_cost_base"))
+        .cast(MONEY)
+        .alias("x_effective_cost_base")
+    )
+    broken = base_twin_mismatches(tampered)
+    assert broken.select("currency", "ChargeCategory", "money_column", "rows").rows() == [
+        ("USD", "Credit", "x_effective_cost_base", 1)
+    ]
+    assert broken["difference"].to_list() == [Decimal("0.01")]

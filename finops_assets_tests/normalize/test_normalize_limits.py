@@ -4,6 +4,7 @@ Real sample estate, real Delta lake, real Dagster instance (materialize_window);
 """
 
 import datetime as dt
+from decimal import Decimal
 
 import dagster as dg
 import polars as pl
@@ -11,6 +12,7 @@ import pytest
 
 from finops_assets.conformance.check import NORMALIZE_SELECTION
 from finops_assets.demo import materialize_window
+from finops_assets.domain.money import MONEY
 from finops_assets.sample.generate import generate_estate
 from finops_assets.settings import Settings
 from finops_assets.storage import tables
@@ -96,3 +98,37 @@ def test_a_row_lost_inside_normalization_fails_check_money_conserved(tmp_path, m
     failures = record.event.dagster_event.event_specific_data.metadata["failures"].value
     assert {f["money_column"] for f in failures} >= {"BilledCost", "EffectiveCost"}
     assert all(f["day"] == DAY.isoformat() for f in failures)
+
+
+def test_a_base_twin_changed_inside_normalization_fails_check_money_conserved(
+    tmp_path, monkeypatch
+):
+    """Fault injected (the one stand-in here): one base-currency amount is off by a cent."""
+    from finops_assets.domain import normalize as normalize_domain
+
+    real = normalize_domain.normalize_costs
+
+    def drifting(*args, **kwargs):
+        result = real(*args, **kwargs)
+        cent = pl.lit(Decimal("0.01")).cast(MONEY)
+        first = pl.int_range(pl.len()) == 0
+        rows = result.rows.with_columns(
+            pl.when(first)
+            .then(pl.col("x_billed_cost_base") + cent)
+            .otherwise(pl.col("x_billed_cost_base"))
+            .cast(MONEY)
+        )
+        return normalize_domain.NormalizeResult(rows, result.quarantine, result.unmapped_services)
+
+    monkeypatch.setattr(normalize_domain, "normalize_costs", drifting)
+    monkeypatch.setenv("FINOPS_HOME", str(tmp_path))
+    generate_estate(Settings.from_env().landing_dir, DAY, 1, rows_per_day=20)
+    (tmp_path / "dagster").mkdir()
+    key = dg.AssetCheckKey(dg.AssetKey("normalized_costs"), "check_money_conserved")
+    with dg.instance_for_test(temp_dir=str(tmp_path / "dagster")) as instance:
+        materialize_window(instance, DAY, DAY, NORMALIZE_SELECTION)
+        record = instance.event_log_storage.get_latest_asset_check_execution_by_key([key])[key]
+    assert record.status.value == "FAILED"
+    failures = record.event.dagster_event.event_specific_data.metadata["failures"].value
+    assert [f["money_column"] for f in failures] == ["x_billed_cost_base"]
+    assert failures[0]["difference"] == "0.0100000000"
