@@ -86,6 +86,7 @@ def test_a_row_of_another_day_fails_check_raw_contract(tmp_path, instance):
     failures = json.dumps(evaluation.metadata["failures"].value)
     assert "mixed.csv" in failures and "x_charge_date" in failures and "2026-10-04" in failures
     assert _day_rows(tmp_path) == 0
+    assert DAY.isoformat() not in instance.get_materialized_partitions(dg.AssetKey(RAW.name))
 
 
 def test_a_fully_quarantined_file_with_zero_billed_fails_on_effective_cost(tmp_path, instance):
@@ -103,6 +104,7 @@ def test_a_fully_quarantined_file_with_zero_billed_fails_on_effective_cost(tmp_p
     assert effective[0]["files"][0].endswith("zero_billed.csv (2 rows, 1230)")
     assert effective[0]["top_reasons"] == ["Tags is not a JSON object (2 rows, 1230)"]
     assert _day_rows(tmp_path) == 0
+    assert DAY.isoformat() not in instance.get_materialized_partitions(dg.AssetKey(RAW.name))
 
 
 def test_a_day_within_its_limits_passes_both_checks(tmp_path, instance):
@@ -113,3 +115,4 @@ def test_a_day_within_its_limits_passes_both_checks(tmp_path, instance):
     for name in ("check_raw_contract", "check_quarantined_money"):
         assert _recorded_check(instance, name)[0] == "SUCCEEDED"
     assert _day_rows(tmp_path) == 2
+    assert DAY.isoformat() in instance.get_materialized_partitions(dg.AssetKey(RAW.name))

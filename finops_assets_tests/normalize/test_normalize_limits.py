@@ -46,11 +46,13 @@ def outcome(tmp_path_factory):
         with dg.instance_for_test(temp_dir=str(home / "dagster")) as instance:
             result = materialize_window(instance, DAY, DAY, NORMALIZE_SELECTION)
             record = instance.event_log_storage.get_latest_asset_check_execution_by_key([CHECK])
-            yield DeltaLake(settings.lake_uri), result, record[CHECK]
+            done = instance.get_materialized_partitions(dg.AssetKey("normalized_costs"))
+            yield DeltaLake(settings.lake_uri), result, record[CHECK], done
 
 
 def test_a_fully_quarantined_file_fails_the_normalize_day(outcome):
-    lake, result, record = outcome
+    lake, result, record, materialized = outcome
+    assert DAY.isoformat() not in materialized
     assert record.status.value == "FAILED"
     evaluation = record.event.dagster_event.event_specific_data
     failures = evaluation.metadata["failures"].value
@@ -65,7 +67,7 @@ def test_a_fully_quarantined_file_fails_the_normalize_day(outcome):
 
 
 def test_nothing_of_the_failed_day_is_written(outcome):
-    lake, _, _ = outcome
+    lake, _, _, _ = outcome
     try:
         rows = lake.read_day(tables.NORMALIZED_COSTS, DAY).height
     except Exception:  # noqa: BLE001 - no table at all: nothing was written
