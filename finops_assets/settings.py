@@ -170,3 +170,17 @@ def partitions_start(env: Mapping[str, str] | None = None) -> str:
     if day > dt.datetime.now(dt.UTC).date():
         raise SettingsError(f"FINOPS_PARTITIONS_START={value!r} is in the future")
     return day.isoformat()
+
+
+def sensor_interval_seconds(env: Mapping[str, str] | None = None) -> int:
+    """FINOPS_SENSOR_INTERVAL_SECONDS: how often the landing and re-allocation sensors look.
+
+    Read when the code location loads (a sensor's interval is part of its definition).
+    """
+    env = os.environ if env is None else env
+    value = env.get("FINOPS_SENSOR_INTERVAL_SECONDS", "").strip() or "30"
+    if not value.isdigit() or int(value) < 1:
+        raise SettingsError(
+            f"FINOPS_SENSOR_INTERVAL_SECONDS={value!r} is not a whole number of seconds >= 1"
+        )
+    return int(value)

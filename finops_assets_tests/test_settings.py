@@ -12,6 +12,7 @@ from finops_assets.settings import (
     Settings,
     SettingsError,
     partitions_start,
+    sensor_interval_seconds,
 )
 
 
@@ -67,3 +68,11 @@ def test_the_partitions_definition_starts_on_the_configured_day():
         [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
     )
     assert out.stdout.strip() == "2026-06-03"
+
+
+def test_sensor_interval_defaults_to_30_seconds_and_refuses_nonsense():
+    assert sensor_interval_seconds({}) == 30
+    assert sensor_interval_seconds({"FINOPS_SENSOR_INTERVAL_SECONDS": "5"}) == 5
+    for bad in ("0", "-1", "2.5", "soon"):
+        with pytest.raises(SettingsError, match="FINOPS_SENSOR_INTERVAL_SECONDS"):
+            sensor_interval_seconds({"FINOPS_SENSOR_INTERVAL_SECONDS": bad})

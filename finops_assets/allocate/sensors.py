@@ -29,6 +29,7 @@ from finops_assets.dagster_private import (
     StaleStatus,
     stale_status_resolver,
 )
+from finops_assets.settings import sensor_interval_seconds
 
 ALLOCATED = dg.AssetKey("allocated_costs")
 RULES = dg.AssetKey("allocation_rules")
@@ -105,7 +106,7 @@ def _rule_currency(
 
 @dg.sensor(
     asset_selection=REALLOCATION_SELECTION,
-    minimum_interval_seconds=30,
+    minimum_interval_seconds=sensor_interval_seconds(),
     default_status=dg.DefaultSensorStatus.STOPPED,
 )
 def reallocation_sensor(

@@ -16,6 +16,7 @@ from finops_assets.actuate.recommendations import RightsizingConfig
 from finops_assets.domain import cursors
 from finops_assets.partitions import daily_partitions
 from finops_assets.resources.lake import LakeResource, LandingResource
+from finops_assets.settings import sensor_interval_seconds
 
 BILLING_SOURCES_WATCHED = (
     "aws_cur",
@@ -87,12 +88,17 @@ def _digests(landing: Path, files: list[cursors.LandedFile]) -> dict[str, str]:
 
 
 def landing_run_requests(
-    landing: Path, lake: LakeResource, files: list[cursors.LandedFile], cost_keys: list[dg.AssetKey]
+    landing: Path,
+    lake: LakeResource,
+    files: list[cursors.LandedFile],
+    cost_keys: list[dg.AssetKey],
+    rightsized: set[str],
 ) -> list[dg.RunRequest]:
     """Runs for the days whose landed bytes the raw archive does not hold yet.
 
-    A day with new billing files runs through the whole graph (`cost_keys`); a day with only new
-    utilization runs rightsizing over the days whose lookback window it falls in.
+    A day with new billing files runs through the whole graph (`cost_keys`). New utilization
+    re-runs rightsizing on the days already `rightsized` whose lookback window holds its day,
+    except the days a whole-graph run of this tick covers anyway.
     """
     archive = lake.archive()
     digests = _digests(landing, files)
@@ -112,7 +118,10 @@ def landing_run_requests(
             )
         )
     for day in usage_days:
-        start, end = _rightsizing_window(day)
+        window = _rightsizing_window(day, rightsized - set(billing_days))
+        if not window:
+            continue
+        start, end = window[0], window[-1]
         day_files = [(f.path, digests[f.path]) for f in usage if f.day == day]
         requests.append(
             dg.RunRequest(
@@ -144,16 +153,16 @@ def _digest_of(landing: Path, path: str, known: dict[str, str]) -> str:
     return known[path]
 
 
-def _rightsizing_window(day: str) -> tuple[str, str]:
-    """The days whose rightsizing reads `day`'s utilization, up to the last existing partition."""
-    last = daily_partitions.get_last_partition_key() or day
-    reach = dt.date.fromisoformat(day) + dt.timedelta(days=RightsizingConfig().lookback_days - 1)
-    return day, min(reach.isoformat(), last)
+def _rightsizing_window(day: str, rightsized: set[str]) -> list[str]:
+    """The rightsized days whose lookback window reads `day`'s utilization, sorted."""
+    first = dt.date.fromisoformat(day)
+    reach = [first + dt.timedelta(days=n) for n in range(RightsizingConfig().lookback_days)]
+    return sorted(d.isoformat() for d in reach if d.isoformat() in rightsized)
 
 
 @dg.sensor(
     asset_selection=DOWNSTREAM,
-    minimum_interval_seconds=30,
+    minimum_interval_seconds=sensor_interval_seconds(),
     default_status=dg.DefaultSensorStatus.STOPPED,
 )
 def landing_folder_sensor(
@@ -167,7 +176,8 @@ def landing_folder_sensor(
     files = landed_files(folder)
     examined = cursors.files_to_examine(files, watermarks)
     cost_keys = sorted(DOWNSTREAM.resolve(context.repository_def.asset_graph))  # type: ignore[union-attr]
-    requests = landing_run_requests(folder, lake, examined, cost_keys)
+    rightsized = context.instance.get_materialized_partitions(RIGHTSIZING)
+    requests = landing_run_requests(folder, lake, examined, cost_keys, rightsized)
     context.update_cursor(cursors.encode_watermarks(cursors.advance_watermarks(watermarks, files)))
     if not requests:
         return dg.SkipReason(

@@ -111,12 +111,24 @@ def test_cursor_holds_one_watermark_per_billing_period_not_one_entry_per_file(tm
     assert sorted(periods) == ["2026-10", "2026-11", "2026-12"]
 
 
+def _rightsized(instance, first: str, days: int):
+    """Record rightsizing_recommendations as materialized for `days` days from `first`."""
+    start = dt.date.fromisoformat(first)
+    for n in range(days):
+        instance.report_runless_asset_event(
+            dg.AssetMaterialization(
+                "rightsizing_recommendations", partition=(start + dt.timedelta(n)).isoformat()
+            )
+        )
+
+
 def test_utilization_is_watched_and_reruns_rightsizing_over_its_window(tmp_path):
     landing, lake = tmp_path / "landing", tmp_path / "lake"
     _land(landing, "aws_cur", "2026-10-01", "a.csv", b"x")
     _archive_landing(landing, lake)
     _land(landing, "utilization", "2026-10-01", "cloudwatch.json", b"{}")
     with dg.instance_for_test() as instance:
+        _rightsized(instance, "2026-09-25", 30)
         first = _tick(instance, landing)
         _archive_landing(landing, lake)  # what rightsizing_recommendations does when it runs
         _land(landing, "utilization", "2026-10-01", "cloudwatch.json", b"{}", 9)
@@ -126,6 +138,19 @@ def test_utilization_is_watched_and_reruns_rightsizing_over_its_window(tmp_path)
     assert request.tags["dagster/asset_partition_range_start"] == "2026-10-01"
     assert request.tags["dagster/asset_partition_range_end"] == "2026-10-14"
     assert not again.run_requests
+
+
+def test_utilization_of_a_new_day_rides_with_its_billing_run(tmp_path):
+    landing = tmp_path / "landing"
+    _land(landing, "aws_cur", "2026-10-03", "a.csv", b"x")
+    _land(landing, "utilization", "2026-10-03", "cloudwatch.json", b"{}")
+    with dg.instance_for_test() as instance:
+        _rightsized(instance, "2026-10-01", 2)  # the history: rightsizing up to 10-02
+        result = _tick(instance, landing)
+    # the day's whole-graph run covers its rightsizing; no later day was rightsized yet
+    [request] = result.run_requests
+    assert request.partition_key == "2026-10-03"
+    assert "rightsizing_recommendations" in {k.to_user_string() for k in request.asset_selection}
 
 
 def test_days_outside_the_partitions_are_ignored(tmp_path):
