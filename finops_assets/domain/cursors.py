@@ -1,19 +1,22 @@
 """Sensor cursors that start where the lake is and stay bounded.
 
 A landing sensor must not re-run history when it is switched on, must not run twice for the
-same bytes, and must not keep a cursor entry per file forever. The cursor is one watermark per
-billing period (the newest change time seen among that period's files); what was already
-ingested is read from the raw archive's content hashes, not remembered in the cursor.
+same bytes, and must not keep a cursor entry per file forever. The cursor holds two values per
+billing period: a watermark (the newest change time seen among that period's files) and a
+digest of the period's file names, so a file that appears with old times (a folder moved in)
+is still seen; what was already ingested is read from the raw archive's content hashes, not
+remembered in the cursor.
 
 Pure Python: the sensors feed in what they listed and what the archive holds.
 """
 
 import hashlib
 import json
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 
 DIGEST_CHARS = 16  # the raw archive names each payload <sha256[:16]>-<name>
+CURSOR_FORMAT = "period-watermarks"
 
 
 @dataclass(frozen=True)
@@ -36,39 +39,67 @@ def content_digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()[:DIGEST_CHARS]
 
 
-def decode_watermarks(cursor: str | None) -> dict[str, int]:
-    """The cursor's billing period -> watermark map; an empty or old-style cursor is {}."""
+@dataclass(frozen=True)
+class PeriodCursor:
+    """Per billing period: the newest change time seen, and a digest of its file names."""
+
+    watermarks: dict[str, int] = field(default_factory=dict)
+    listings: dict[str, str] = field(default_factory=dict)
+
+
+def decode_cursor(cursor: str | None) -> PeriodCursor:
+    """The cursor's state; an empty or old-style cursor is a first start."""
     if not cursor:
-        return {}
+        return PeriodCursor()
     loaded = json.loads(cursor)
-    if not isinstance(loaded, dict) or loaded.get("format") != "period-watermarks":
-        return {}
-    return {str(k): int(v) for k, v in loaded["periods"].items()}
+    if not isinstance(loaded, dict) or loaded.get("format") != CURSOR_FORMAT:
+        return PeriodCursor()
+    return PeriodCursor(
+        {str(k): int(v) for k, v in loaded["periods"].items()},
+        {str(k): str(v) for k, v in loaded.get("listings", {}).items()},
+    )
 
 
-def encode_watermarks(watermarks: Mapping[str, int]) -> str:
-    """The cursor text: one integer per billing period, whatever the number of files."""
+def encode_cursor(cursor: PeriodCursor) -> str:
+    """The cursor text: two values per billing period, whatever the number of files."""
     return json.dumps(
-        {"format": "period-watermarks", "periods": dict(sorted(watermarks.items()))},
+        {
+            "format": CURSOR_FORMAT,
+            "periods": dict(sorted(cursor.watermarks.items())),
+            "listings": dict(sorted(cursor.listings.items())),
+        },
         sort_keys=True,
     )
 
 
-def files_to_examine(
-    files: Iterable[LandedFile], watermarks: Mapping[str, int]
-) -> list[LandedFile]:
-    """Files changed after their billing period's watermark (every file on a first start)."""
-    return [f for f in files if f.changed_ns > watermarks.get(f.period, -1)]
-
-
-def advance_watermarks(
-    watermarks: Mapping[str, int], files: Iterable[LandedFile]
-) -> dict[str, int]:
-    """Each period's watermark moved up to the newest change among its files, never down."""
-    updated = dict(watermarks)
+def listing_digests(files: Iterable[LandedFile]) -> dict[str, str]:
+    """Per billing period, a digest of its file paths (changes when a file appears or goes)."""
+    paths: dict[str, list[str]] = {}
     for f in files:
-        updated[f.period] = max(updated.get(f.period, -1), f.changed_ns)
-    return updated
+        paths.setdefault(f.period, []).append(f.path)
+    return {
+        period: hashlib.sha256("\n".join(sorted(names)).encode()).hexdigest()[:DIGEST_CHARS]
+        for period, names in paths.items()
+    }
+
+
+def files_to_examine(files: list[LandedFile], cursor: PeriodCursor) -> list[LandedFile]:
+    """Files changed after their period's watermark, and every file of a period whose set of
+    files changed (a folder moved in keeps its old times). Every file on a first start."""
+    listings = listing_digests(files)
+    moved = {p for p, digest in listings.items() if cursor.listings.get(p) != digest}
+    return [
+        f for f in files if f.period in moved or f.changed_ns > cursor.watermarks.get(f.period, -1)
+    ]
+
+
+def advance_cursor(cursor: PeriodCursor, files: list[LandedFile]) -> PeriodCursor:
+    """Watermarks moved up to the newest change among each period's files (never down), and
+    the listings of the periods seen now."""
+    watermarks = dict(cursor.watermarks)
+    for f in files:
+        watermarks[f.period] = max(watermarks.get(f.period, -1), f.changed_ns)
+    return PeriodCursor(watermarks, {**cursor.listings, **listing_digests(files)})
 
 
 def days_not_ingested(

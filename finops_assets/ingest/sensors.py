@@ -2,7 +2,8 @@
 
 The landing sensor starts where the lake is: a file whose bytes the raw archive already holds
 needs no run, so switching the sensor on over a loaded lake launches nothing, and a duplicate
-delivery launches nothing. Its cursor is one watermark per billing period (domain.cursors).
+delivery launches nothing. Its cursor is a watermark and a listing digest per billing period
+(domain.cursors).
 """
 
 import datetime as dt
@@ -172,13 +173,13 @@ def landing_folder_sensor(
     folder = landing.folder()
     if not folder.is_dir():
         return dg.SkipReason(f"landing folder {folder} does not exist yet")
-    watermarks = cursors.decode_watermarks(context.cursor)
+    cursor = cursors.decode_cursor(context.cursor)
     files = landed_files(folder)
-    examined = cursors.files_to_examine(files, watermarks)
+    examined = cursors.files_to_examine(files, cursor)
     cost_keys = sorted(DOWNSTREAM.resolve(context.repository_def.asset_graph))  # type: ignore[union-attr]
     rightsized = context.instance.get_materialized_partitions(RIGHTSIZING)
     requests = landing_run_requests(folder, lake, examined, cost_keys, rightsized)
-    context.update_cursor(cursors.encode_watermarks(cursors.advance_watermarks(watermarks, files)))
+    context.update_cursor(cursors.encode_cursor(cursors.advance_cursor(cursor, files)))
     if not requests:
         return dg.SkipReason(
             f"nothing new: {len(examined)} of {len(files)} files in {folder} changed since the "

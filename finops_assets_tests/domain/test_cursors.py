@@ -1,42 +1,53 @@
-"""Bounded sensor cursors: watermarks per billing period, ingested content from the archive."""
+"""Bounded sensor cursors: two values per billing period, ingested content from the archive."""
 
 from finops_assets.domain.cursors import (
     LandedFile,
-    advance_watermarks,
+    PeriodCursor,
+    advance_cursor,
     content_digest,
     day_run_key,
     days_not_ingested,
-    decode_watermarks,
-    encode_watermarks,
+    decode_cursor,
+    encode_cursor,
     files_to_examine,
 )
 
 
-def _file(day: str, changed: int, source: str = "aws_cur") -> LandedFile:
-    return LandedFile(source, day, f"{source}/{day}/a.csv", changed)
+def _file(day: str, changed: int, source: str = "aws_cur", name: str = "a.csv") -> LandedFile:
+    return LandedFile(source, day, f"{source}/{day}/{name}", changed)
 
 
-def test_first_start_examines_everything_and_the_cursor_has_one_entry_per_period():
+def test_first_start_examines_everything_and_the_cursor_has_two_values_per_period():
     files = [_file(f"2026-{m:02d}-{d:02d}", 10 * m + d) for m in (10, 11, 12) for d in range(1, 29)]
-    assert files_to_examine(files, decode_watermarks(None)) == files
-    watermarks = advance_watermarks({}, files)
-    assert watermarks == {"2026-10": 128, "2026-11": 138, "2026-12": 148}
-    assert decode_watermarks(encode_watermarks(watermarks)) == watermarks
-    assert len(encode_watermarks(watermarks)) < 120
+    assert files_to_examine(files, decode_cursor(None)) == files
+    cursor = advance_cursor(PeriodCursor(), files)
+    assert cursor.watermarks == {"2026-10": 128, "2026-11": 138, "2026-12": 148}
+    assert sorted(cursor.listings) == ["2026-10", "2026-11", "2026-12"]
+    assert decode_cursor(encode_cursor(cursor)) == cursor
+    assert len(encode_cursor(cursor)) < 250
+    assert files_to_examine(files, cursor) == []
 
 
 def test_only_files_changed_after_their_period_watermark_are_examined():
-    old, new = _file("2026-10-01", 5), _file("2026-10-02", 9)
-    other = _file("2026-11-01", 3)
-    watermarks = {"2026-10": 5, "2026-11": 3}
-    assert files_to_examine([old, new, other], watermarks) == [new]
-    assert advance_watermarks(watermarks, [new]) == {"2026-10": 9, "2026-11": 3}
+    old, new, other = _file("2026-10-01", 5), _file("2026-10-02", 5), _file("2026-11-01", 3)
+    cursor = advance_cursor(PeriodCursor(), [old, new, other])
+    touched = _file("2026-10-02", 9)
+    assert files_to_examine([old, touched, other], cursor) == [touched]
+    assert advance_cursor(cursor, [old, touched, other]).watermarks == {"2026-10": 9, "2026-11": 3}
     # a watermark never moves back (a file restored with an old mtime is not a reason to rewind)
-    assert advance_watermarks({"2026-10": 9}, [old]) == {"2026-10": 9}
+    assert advance_cursor(cursor, [_file("2026-10-01", 1)]).watermarks["2026-10"] == 5
+
+
+def test_a_file_that_appears_with_old_times_is_examined_with_its_period():
+    old, other = _file("2026-10-01", 5), _file("2026-11-01", 3)
+    cursor = advance_cursor(PeriodCursor(), [old, other])
+    moved_in = _file("2026-10-03", 1)  # a day folder moved into the landing folder
+    examined = files_to_examine([old, moved_in, other], cursor)
+    assert examined == [old, moved_in]  # its period, not the others (the archive filters)
 
 
 def test_an_old_style_cursor_is_treated_as_a_first_start():
-    assert decode_watermarks('{"aws_cur/2026-10-01/a.csv": 1}') == {}
+    assert decode_cursor('{"aws_cur/2026-10-01/a.csv": 1}') == PeriodCursor()
 
 
 def test_days_whose_bytes_are_archived_need_no_run():

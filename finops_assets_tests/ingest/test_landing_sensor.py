@@ -165,3 +165,16 @@ def test_missing_landing_folder_skips_with_a_reason(tmp_path):
     with dg.instance_for_test() as instance:
         result = _tick(instance, tmp_path / "nowhere")
     assert "does not exist" in (result.skip_message or "")
+
+
+def test_a_day_folder_moved_in_with_old_times_is_seen(tmp_path):
+    landing, lake, staged = tmp_path / "landing", tmp_path / "lake", tmp_path / "staged"
+    _land(staged, "aws_cur", "2026-10-03", "a.csv", b"new day", 1)  # staged first: older
+    _land(landing, "aws_cur", "2026-10-01", "a.csv", b"x", 5)
+    _archive_landing(landing, lake)
+    with dg.instance_for_test() as instance:
+        first = _tick(instance, landing)
+        (staged / "aws_cur" / "2026-10-03").rename(landing / "aws_cur" / "2026-10-03")
+        moved = _tick(instance, landing, first.cursor)
+    assert not first.run_requests
+    assert [r.partition_key for r in moved.run_requests] == ["2026-10-03"]

@@ -70,10 +70,10 @@ class DagsterStack:
         return {"repositoryLocationName": LOCATION, "repositoryName": "__repository__"}
 
 
-def prepare_home(home: Path) -> Path:
-    """Create DAGSTER_HOME with an instance file (telemetry and nux off, fast dequeue)."""
+def prepare_home(home: Path, instance_yaml: str | None = None) -> Path:
+    """Create DAGSTER_HOME with an instance file (default: telemetry and nux off, fast dequeue)."""
     home.mkdir(parents=True, exist_ok=True)
-    (home / "dagster.yaml").write_text(INSTANCE_YAML, encoding="utf-8")
+    (home / "dagster.yaml").write_text(instance_yaml or INSTANCE_YAML, encoding="utf-8")
     return home
 
 
@@ -123,10 +123,13 @@ def _wait_ready(stack: DagsterStack, process: subprocess.Popen, timeout: float =
 
 @contextmanager
 def running_dagster_stack(
-    home: Path, definitions_file: Path, env: Mapping[str, str] | None = None
+    home: Path,
+    definitions_file: Path,
+    env: Mapping[str, str] | None = None,
+    instance_yaml: str | None = None,
 ) -> Iterator[DagsterStack]:
     """Start dagster-webserver and dagster-daemon on the definitions in `definitions_file`."""
-    prepare_home(home)
+    prepare_home(home, instance_yaml)
     workspace = home / "workspace.yaml"
     workspace.write_text(
         "load_from:\n  - python_file:\n"
