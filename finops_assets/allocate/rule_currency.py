@@ -25,6 +25,7 @@ FOLLOWERS = (
     "finops_kpis",
     "rightsizing_recommendations",
     "cost_anomalies",
+    "finops_report",
 )
 DESCRIPTION = (
     "Fails while days of this asset were computed with an older allocation rule set than the "
