@@ -3,7 +3,13 @@
 import datetime as dt
 import warnings
 
-from dagster import AssetExecutionContext, BackfillPolicy, BetaWarning, DailyPartitionsDefinition
+from dagster import (
+    AssetExecutionContext,
+    BackfillPolicy,
+    BetaWarning,
+    DailyPartitionsDefinition,
+    PreviewWarning,
+)
 
 from finops_assets.settings import partitions_start
 
@@ -14,6 +20,13 @@ warnings.filterwarnings(
     "ignore",
     message=r"Parameter `backfill_policy` of function `(multi_)?asset` is currently in beta",
     category=BetaWarning,
+)
+# Each check of a day-partitioned asset is partitioned too (its results carry their day), which
+# Dagster 1.13 marks preview and warns about once per check spec (pinned: dagster_private).
+warnings.filterwarnings(
+    "ignore",
+    message=r"Specifying a partitions_def on an AssetCheckSpec is currently in preview",
+    category=PreviewWarning,
 )
 
 # FINOPS_PARTITIONS_START, read when the code location loads (default: the sample's first day).
