@@ -26,22 +26,6 @@ def markdown_table(rows: Sequence[dict] | pl.DataFrame, limit: int = 50) -> dg.M
     return dg.MetadataValue.md("\n".join(lines))
 
 
-def check_result(
-    check_name: str, failures: list[dict], severity: dg.AssetCheckSeverity | None = None
-) -> dg.AssetCheckResult:
-    """An asset check result that passes when `failures` is empty and shows the first 20 if not."""
-    return dg.AssetCheckResult(
-        check_name=check_name,
-        passed=not failures,
-        severity=severity or dg.AssetCheckSeverity.ERROR,
-        metadata={
-            "failure_count": len(failures),
-            "failures": dg.MetadataValue.json(failures[:20]),
-            "nothing_written_for_failed_days": bool(failures),
-        },
-    )
-
-
 def format_money(amount: Decimal | None, currency: str) -> str:
     """An amount shown in the currency's minor units, half-up: 1,234.57 USD, 1,235 JPY."""
     if amount is None:
