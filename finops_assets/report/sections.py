@@ -106,6 +106,11 @@ def commitment_section(inputs: ReportInputs) -> str:
         )
     rows = money_rows(coverage, inputs, ratios=("coverage", "utilization"))
     parts.append(table("commitment-coverage", rows, "no compute usage this month"))
+    parts.append(
+        "<p>Coverage counts usage rows that name a commitment (FOCUS CommitmentDiscountId). "
+        "Discounts a provider bills as credits (GCP committed use discounts) are credit rows, "
+        "not covered usage, and so do not count here.</p>"
+    )
     return section("commitments", "Commitment coverage and utilization", *parts)
 
 
