@@ -113,6 +113,12 @@ def test_dagster_version_is_the_one_the_private_imports_were_checked_on() -> Non
     assert dg.__version__ == "1.13.27"
 
 
+def test_the_default_launcher_cannot_tell_a_dead_worker() -> None:
+    """Why LocalRunLauncher exists: with Dagster's default one, monitoring skips the check."""
+    assert not dg.DefaultRunLauncher().supports_check_run_worker_health
+    assert LocalRunLauncher().supports_check_run_worker_health
+
+
 def test_a_pid_reused_after_the_event_is_not_the_same_process() -> None:
     now = time.time()
     assert is_same_process_alive(os.getpid(), now)
