@@ -53,6 +53,10 @@ class Settings:
     fx_wait_retries: int = 24
     # FINOPS_UI_PORT: where `finops dev` (make dev) serves the Dagster UI on 127.0.0.1
     ui_port: int = DEFAULT_UI_PORT
+    # FINOPS_AWS_PAYER_ACCOUNT_ID: the AWS payer (management) account whose bill Cost Explorer
+    # reports; FOCUS BillingAccountId of Cost Explorer rows. Unset: STS GetCallerIdentity when
+    # Cost Explorer is read through its API (resources/aws_payer.py).
+    aws_payer_account_id: str | None = None
 
     @property
     def lake_is_local(self) -> bool:
@@ -95,6 +99,7 @@ class Settings:
             fx_wait_seconds=_non_negative_int(env, "FINOPS_FX_WAIT_SECONDS", 3600),
             fx_wait_retries=_non_negative_int(env, "FINOPS_FX_WAIT_RETRIES", 24),
             ui_port=_ui_port(env.get("FINOPS_UI_PORT", "")),
+            aws_payer_account_id=_aws_account_id(env, "FINOPS_AWS_PAYER_ACCOUNT_ID"),
             source_locations=locations,
             quarantine_max_share=max_share,
             quarantine_max_amount=max_amount,
@@ -106,6 +111,16 @@ class Settings:
             base_currency=base_currency,
             storage_options=options,
         )
+
+
+def _aws_account_id(env: Mapping[str, str], name: str) -> str | None:
+    """An AWS account id setting: exactly 12 digits, or None when unset."""
+    value = env.get(name, "").strip()
+    if not value:
+        return None
+    if len(value) != 12 or not value.isdigit():
+        raise SettingsError(f"{name}={value!r} must be a 12-digit AWS account id")
+    return value
 
 
 def _non_negative_int(env: Mapping[str, str], name: str, default: int) -> int:

@@ -23,8 +23,9 @@ from finops_assets.normalize.checks import (
     normalized_contract_result,
     normalized_quarantine_result,
 )
-from finops_assets.normalize.pipeline import normalize_day
+from finops_assets.normalize.pipeline import normalize_day, rows_without_billing_account
 from finops_assets.partitions import SINGLE_RUN, daily_partitions
+from finops_assets.resources.aws_payer import resolve_payer_account
 from finops_assets.resources.lake import LakeResource
 from finops_assets.resources.reference import FxFeedError, FxRatesResource
 from finops_assets.settings import Settings
@@ -176,7 +177,9 @@ def normalized_costs(context: AssetExecutionContext, lake: LakeResource) -> Iter
     catalog, catalog_version = catalog_domain.load_shipped_catalog()
     aliases = load_tag_aliases()
     writer = DayWriter(context, logic_version=catalog_version)
-    limits = QuarantineLimits.from_settings(Settings.from_env())
+    settings = Settings.from_env()
+    limits = QuarantineLimits.from_settings(settings)
+    payer = resolve_payer_account(settings)
 
     def one_day(day: dt.date) -> None:
         result = normalize_day(
@@ -186,7 +189,13 @@ def normalized_costs(context: AssetExecutionContext, lake: LakeResource) -> Iter
             catalog_version=catalog_version,
             base_currency=base,
             tag_aliases=aliases,
+            aws_payer_account=payer,
         )
+        if without := rows_without_billing_account(result.rows):
+            context.log.warning(
+                f"{day}: {without} rows without BillingAccountId (a FOCUS MUST): set "
+                "FINOPS_AWS_PAYER_ACCOUNT_ID for Cost Explorer rows"
+            )
         conserved = conservation_result(result.source_totals, result.rows, result.quarantine)
         every_column, _ = money_conserved_result(
             day, result.source_rows, result.rows, result.quarantine

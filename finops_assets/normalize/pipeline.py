@@ -7,6 +7,7 @@ import polars as pl
 
 from finops_assets.domain import normalize as normalize_domain
 from finops_assets.domain.focus import SOURCE_FOCUS_COLUMNS
+from finops_assets.domain.sources.aws_cost_explorer_focus import with_billing_account
 from finops_assets.sources import BILLING_SOURCES
 from finops_assets.storage import tables
 from finops_assets.storage.delta import DeltaLake
@@ -23,8 +24,13 @@ class NormalizedDay:
     source_rows: pl.DataFrame  # every source's raw rows of the day as FOCUS, before normalizing
 
 
-def read_source_rows(delta: DeltaLake, day: dt.date) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Every source's raw rows of `day` mapped to FOCUS, and each source's billed totals."""
+def read_source_rows(
+    delta: DeltaLake, day: dt.date, aws_payer_account: str | None = None
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Every source's raw rows of `day` mapped to FOCUS, and each source's billed totals.
+
+    `aws_payer_account` is the BillingAccountId of Cost Explorer rows (which do not name it).
+    """
     focus_frames, totals = [], []
     for source in BILLING_SOURCES:
         raw = delta.read_day(tables.raw_contract(source), day)
@@ -34,7 +40,8 @@ def read_source_rows(delta: DeltaLake, day: dt.date) -> tuple[pl.DataFrame, pl.D
                 pl.lit(source.SOURCE).alias("x_source"), "currency", "amount"
             )
         )
-    return pl.concat(focus_frames, how="vertical"), pl.concat(totals, how="vertical")
+    rows = with_billing_account(pl.concat(focus_frames, how="vertical"), aws_payer_account)
+    return rows, pl.concat(totals, how="vertical")
 
 
 def normalize_day(
@@ -45,9 +52,10 @@ def normalize_day(
     catalog_version: str,
     base_currency: str,
     tag_aliases: dict[str, str],
+    aws_payer_account: str | None = None,
 ) -> NormalizedDay:
     """Read the day's raw rows, convert with the day's FX rates, map services, quarantine bad rows."""
-    rows, totals = read_source_rows(delta, day)
+    rows, totals = read_source_rows(delta, day, aws_payer_account)
     day_rates = delta.read_day(tables.FX_RATES, day)
     result = normalize_domain.normalize_costs(
         rows,
@@ -66,3 +74,8 @@ def day_rates_to_conversion(day_rates: pl.DataFrame, base_currency: str) -> pl.D
     from finops_assets.domain import fx
 
     return fx.conversion_rates(day_rates, base_currency)
+
+
+def rows_without_billing_account(rows: pl.DataFrame) -> int:
+    """How many normalized rows have no BillingAccountId (FOCUS: MUST NOT be null)."""
+    return rows.height and int(rows["BillingAccountId"].null_count())

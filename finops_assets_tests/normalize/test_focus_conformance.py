@@ -1,17 +1,22 @@
 """FOCUS 1.2 conformance by the FinOps Foundation's focus-validator (real, in .venv-focus).
 
 A small sample estate is materialized through normalized_costs on a real Dagster instance; each
-provider's normalized rows are written as a FOCUS dataset and validated. The FOCUS 1.0 sample
-is validated as it is and after our normalization.
+provider's normalized rows, and the whole table, are written as a FOCUS dataset and validated.
+The FOCUS 1.0 sample is validated as it is and after our normalization. Two copies of one
+provider's rows with InvoiceId set (on every row, on some rows) show why InvoiceId-C-005-C is the
+one rule no dataset passes.
 """
 
 import datetime as dt
 from concurrent.futures import ThreadPoolExecutor
 
+import polars as pl
 import pytest
 
 from finops_assets.conformance.check import (
     ACCEPTED_FAILURES,
+    SAMPLE_CE_PAYER,
+    WHOLE_TABLE,
     expected_failures,
     normalize_sample_estate,
 )
@@ -31,10 +36,16 @@ def reports(tmp_path_factory, shared_data):
     out = tmp_path_factory.mktemp("focus-datasets")
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("FINOPS_HOME", str(home))
+        patch.setenv("FINOPS_AWS_PAYER_ACCOUNT_ID", SAMPLE_CE_PAYER)
         rows = normalize_sample_estate(dt.date(2026, 10, 1), 2, rows_per_day=300)
+    datasets = {**split_by_dataset(rows), WHOLE_TABLE: rows}
+    gcp = datasets["gcp_billing_export-gcp"]
+    invoiced = pl.Series([f"INV-{n % 2}" if n % 2 else None for n in range(gcp.height)])
+    datasets["invoice-all"] = gcp.with_columns(InvoiceId=pl.lit("INV-2026-10"))
+    datasets["invoice-some"] = gcp.with_columns(InvoiceId=invoiced)
     paths = {
         name: write_focus_dataset(frame, out / f"{name}.parquet")
-        for name, frame in split_by_dataset(rows).items()
+        for name, frame in datasets.items()
     }
     sample_rows, _ = normalize_focus_file(shared_data / SAMPLE)
     paths["sample-before"] = shared_data / SAMPLE
@@ -44,8 +55,15 @@ def reports(tmp_path_factory, shared_data):
 
 
 def test_every_provider_of_the_demo_is_validated(reports):
-    providers = {name for name in reports if not name.startswith("sample-")}
+    providers = {name for name in reports if not name.startswith(("sample-", "invoice-"))}
     assert providers == set(ACCEPTED_FAILURES)
+
+
+def test_no_dataset_can_pass_both_invoice_id_nullability_rules(reports):
+    """Model 1.2.0.1 asks InvoiceId null on every row (C-004) and set on every row (C-005)."""
+    assert reports["gcp_billing_export-gcp"].failed_rules == ("InvoiceId-C-005-C",)
+    assert reports["invoice-all"].failed_rules == ("InvoiceId-C-004-C",)
+    assert {"InvoiceId-C-004-C", "InvoiceId-C-005-C"} <= set(reports["invoice-some"].failed_rules)
 
 
 @pytest.mark.parametrize("dataset", sorted(ACCEPTED_FAILURES))

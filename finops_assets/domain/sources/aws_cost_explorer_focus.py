@@ -157,3 +157,20 @@ def billed_totals(raw: pl.DataFrame) -> pl.DataFrame:
         .agg(pl.col("unblended_cost_amount").sum().cast(MONEY).alias("amount"))
         .sort("currency")
     )
+
+
+def with_billing_account(rows: pl.DataFrame, payer_account: str | None) -> pl.DataFrame:
+    """FOCUS rows with BillingAccountId set to the payer on Cost Explorer rows that lack one.
+
+    Cost Explorer does not name the payer; the caller resolves it (resources/aws_payer.py).
+    Other sources' rows, and Cost Explorer rows that already carry one, are left as they are.
+    """
+    if payer_account is None:
+        return rows
+    fill = (pl.col("x_source") == SOURCE) & pl.col("BillingAccountId").is_null()
+    return rows.with_columns(
+        pl.when(fill)
+        .then(pl.lit(payer_account))
+        .otherwise(pl.col("BillingAccountId"))
+        .alias("BillingAccountId")
+    )

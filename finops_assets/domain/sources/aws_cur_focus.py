@@ -6,6 +6,11 @@ ChargeClass 'Correction', as it corrects charges already invoiced):
 
     Usage, DiscountedUsage, SavingsPlanCoveredUsage, SavingsPlanNegation  -> Usage
     Fee, RIFee, SavingsPlanRecurringFee, SavingsPlanUpfrontFee            -> Purchase
+    Fee of AWS Support (product code AWS*Support*)          -> Usage, ChargeFrequency Recurring
+
+AWS Support is billed after the month from that month's usage: it buys nothing for later, so
+it is not a Purchase "intended to cover future eligible charges" (FOCUS 1.2's condition for
+EffectiveCost 0, which the focus-validator applies to every Purchase) and keeps its cost.
     Tax -> Tax     Credit, BundledDiscount, EdpDiscount... -> Credit     Refund -> Adjustment
 
 Costs: BilledCost = line_item_unblended_cost on every row, so sum(BilledCost) equals the CUR's
@@ -36,16 +41,23 @@ _NO_EFFECTIVE_COST = (
 )
 _ONE_TIME = ("Fee", "SavingsPlanUpfrontFee", "Tax", "Credit", "Refund")
 _ZERO = pl.lit(0).cast(MONEY)
+_SUPPORT_PRODUCT = r"^AWS\w*Support"
 
 
 def _line_type() -> pl.Expr:
     return pl.col("line_item_line_item_type")
 
 
+def _is_support_fee() -> pl.Expr:
+    """A Fee row of an AWS Support plan (AWSSupportBusiness, AWSDeveloperSupport, ...)."""
+    product = pl.coalesce("line_item_product_code", pl.lit(""))
+    return (_line_type() == "Fee") & product.str.contains(_SUPPORT_PRODUCT)
+
+
 def _charge_category() -> pl.Expr:
     kind = _line_type()
     return (
-        pl.when(kind.is_in(_USAGE))
+        pl.when(kind.is_in(_USAGE) | _is_support_fee())
         .then(pl.lit("Usage"))
         .when(kind.is_in(_PURCHASE))
         .then(pl.lit("Purchase"))
@@ -108,7 +120,9 @@ def _tags() -> pl.Expr:
 def _frequency() -> pl.Expr:
     kind = _line_type()
     return (
-        pl.when(kind.is_in(_ONE_TIME))
+        pl.when(_is_support_fee())
+        .then(pl.lit("Recurring"))
+        .when(kind.is_in(_ONE_TIME))
         .then(pl.lit("One-Time"))
         .when(kind.is_in(("RIFee", "SavingsPlanRecurringFee")))
         .then(pl.lit("Recurring"))

@@ -184,3 +184,19 @@ def test_parquet_with_double_amounts_and_map_tags(tmp_path):
     assert rows["x_source_line"].to_list() == [1, 2]
     assert rows["line_item_usage_start_date"][1] == dt.datetime(2024, 1, 1, 5, tzinfo=dt.UTC)
     assert aws_cur.to_focus(rows)["Tags"].to_list() == ['{"CostCenter":"payments"}', "{}"]
+
+
+@pytest.mark.parametrize("product", ["AWSSupportBusiness", "AWSDeveloperSupport"])
+def test_support_fee_is_recurring_usage_keeping_its_effective_cost(product):
+    """AWS Support is billed after the fact from the month's usage: it buys nothing for later.
+
+    FOCUS 1.2 asks EffectiveCost 0 only for a Purchase covering future charges, and the
+    focus-validator applies that to every Purchase; so support is Usage, Recurring, and its
+    EffectiveCost stays its cost (no money leaves the EffectiveCost total).
+    """
+    support = _line("Fee", "164.63").replace("AmazonEC2", product)
+    fo = aws_cur.to_focus(_parse(_csv(support, _line("Fee", "29"))).rows)
+    assert fo["ChargeCategory"].to_list() == ["Usage", "Purchase"]
+    assert fo["ChargeFrequency"].to_list() == ["Recurring", "One-Time"]
+    assert fo["EffectiveCost"].to_list() == [Decimal("164.63"), Decimal("29")]
+    assert fo["BilledCost"].sum() == Decimal("193.63")

@@ -1,0 +1,62 @@
+"""BillingAccountId of Cost Explorer rows: the payer setting, else STS GetCallerIdentity.
+
+STS is the real boto3 client against moto's server on 127.0.0.1 (server mode, real HTTP).
+"""
+
+import polars as pl
+import pytest
+
+from finops_assets.domain.sources.aws_cost_explorer_focus import with_billing_account
+from finops_assets.normalize.pipeline import rows_without_billing_account
+from finops_assets.resources.aws_payer import resolve_payer_account
+from finops_assets.settings import Settings, SettingsError
+from finops_assets_tests.servers.s3 import running_s3
+
+MOTO_ACCOUNT = "123456789012"  # the account moto answers GetCallerIdentity with
+
+
+def _settings(**env: str) -> Settings:
+    return Settings.from_env({"FINOPS_HOME": "payer-test-home", **env})
+
+
+def test_the_setting_names_the_payer_without_calling_aws():
+    def no_client():
+        raise AssertionError("STS must not be called when the payer is configured")
+
+    settings = _settings(
+        FINOPS_AWS_PAYER_ACCOUNT_ID="111122223333", FINOPS_SOURCE_AWS_COST_EXPLORER="api"
+    )
+    assert resolve_payer_account(settings, no_client) == "111122223333"
+
+
+def test_a_payer_setting_that_is_not_an_account_id_is_refused():
+    with pytest.raises(SettingsError, match="FINOPS_AWS_PAYER_ACCOUNT_ID.*12-digit"):
+        _settings(FINOPS_AWS_PAYER_ACCOUNT_ID="acme-org")
+
+
+def test_files_without_the_setting_name_no_payer():
+    assert resolve_payer_account(_settings()) is None
+
+
+def test_the_api_source_asks_sts_for_the_callers_account(monkeypatch):
+    with running_s3() as server:
+        for key, value in server.env().items():
+            monkeypatch.setenv(key, value)
+        settings = _settings(FINOPS_SOURCE_AWS_COST_EXPLORER="api")
+        assert resolve_payer_account(settings) == MOTO_ACCOUNT
+
+
+def test_only_cost_explorer_rows_without_an_account_are_filled():
+    rows = pl.DataFrame(
+        {
+            "x_source": ["aws_cost_explorer", "aws_cost_explorer", "aws_cur", "gcp_billing_export"],
+            "BillingAccountId": [None, "999988887777", None, "0A1B2C"],
+        }
+    )
+    assert rows_without_billing_account(rows) == 2
+    filled = with_billing_account(rows, "111122223333")
+    assert filled["BillingAccountId"].to_list() == [
+        "111122223333", "999988887777", None, "0A1B2C",
+    ]  # fmt: skip
+    assert rows_without_billing_account(filled) == 1
+    assert with_billing_account(rows, None).equals(rows)
