@@ -65,6 +65,10 @@ class Daemon:
             "DAGSTER_HOME": str(self.home),
             "FINOPS_CHAOS_PID_DIR": str(self.pids),
         }
+        # Create the SQLite storage before the daemon starts: two processes creating it at
+        # once can meet "database is locked" on its first PRAGMA.
+        with dg.DagsterInstance.from_config(str(self.home)):
+            pass
         self.process = subprocess.Popen(
             [str(BIN / "dagster-daemon"), "run", "-w", str(self.workspace)],
             env=self.env,
