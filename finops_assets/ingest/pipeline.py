@@ -165,7 +165,8 @@ def _admit(
         admitted = Admitted(path, parsed)
     except SourceFormatError as error:
         admitted = Admitted(path, None, str(error))
-    cache[cache_key] = admitted
+    if payload.spans_days:  # only a period file recurs on other days; a day file is not kept
+        cache[cache_key] = admitted
     return admitted
 
 

@@ -238,3 +238,17 @@ def test_an_undated_bad_row_of_a_period_file_is_quarantined_once_not_every_day(
     ]
     assert len(undated) == 1
     assert sum(d.rows.height for d in days) == 6
+
+
+def test_the_run_cache_keeps_period_files_only_not_every_days_files(tmp_path, focus_month):
+    """A ranged run over many large day files must not hold all of them in memory."""
+    landing, day = tmp_path / "landing", dt.date(2024, 9, 1)
+    _put(landing, "focus_export/2024-09-01/day.csv", focus_month)
+    _put(
+        landing, "focus_export/20240901-20240930/focus/period.csv", focus_month + b"\n"
+    )  # other bytes
+    cache: ParseCache = {}
+    payloads = LandingFolder(landing).fetch("focus_export", day)
+    ingest_payloads(focus_export, payloads, day, RawArchive(str(tmp_path / "lake")), cache)
+    assert len(payloads) == 2
+    assert [a.archived.endswith("__period.csv") for a in cache.values()] == [True]
