@@ -6,6 +6,7 @@ from finops_assets.actuate import definitions as actuate
 from finops_assets.allocate import definitions as allocate
 from finops_assets.ingest import definitions as ingest
 from finops_assets.normalize import definitions as normalize
+from finops_assets.publish import definitions as publish
 from finops_assets.report import definitions as report
 from finops_assets.resources.events import EventSinksResource
 from finops_assets.resources.lake import LakeResource, LandingResource
@@ -31,5 +32,6 @@ defs = dg.Definitions.merge(
     store.defs,
     actuate.defs,
     report.defs,
+    publish.defs,
     dg.Definitions(resources=RESOURCES),
 )

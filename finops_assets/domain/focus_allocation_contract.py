@@ -1,0 +1,124 @@
+"""Pandera contract of the FOCUS 1.3 split cost allocation rows (focus_allocation).
+
+The focus-validator cannot run FOCUS 1.3 offline, so the 1.3 conditions on split rows are
+checked here, each against the origin charges in normalized_costs:
+
+- summable metrics of an origin's split rows sum exactly to the origin's;
+- every other FOCUS column (dimensions, unit prices, Tags) equals the origin's;
+- AllocatedMethodDetails is a JSON object whose Elements[].AllocatedRatio sum to exactly 1 per
+  origin, with custom keys prefixed x_;
+- AllocatedResourceId/Name are null exactly on the unallocated remainder;
+- AllocatedTags never repeats a key of Tags.
+"""
+
+import json
+from decimal import Decimal, InvalidOperation
+
+import pandera.polars as pa
+import polars as pl
+
+from finops_assets.domain.focus import FOCUS_COLUMNS
+from finops_assets.domain.focus_allocation import (
+    BUSINESS_UNIT_TAG,
+    SPLIT_COLUMNS,
+    SUMMABLE_METRICS,
+)
+from finops_assets.domain.rules import UNALLOCATED
+
+_ORIGIN = "x_source_row_key"
+_DIMENSIONS = tuple(c for c in FOCUS_COLUMNS if c not in SUMMABLE_METRICS)
+
+
+def _object(text: str | None) -> dict | None:
+    try:
+        value = json.loads(text, parse_float=Decimal) if text else None
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def _ratio_sum(text: str | None) -> Decimal | None:
+    """The sum of Elements[].AllocatedRatio of one row; None when the details are malformed."""
+    details = _object(text)
+    elements = details.get("Elements") if details else None
+    if not isinstance(elements, list) or not elements:
+        return None
+    try:
+        return sum((Decimal(str(e["AllocatedRatio"])) for e in elements), Decimal(0))
+    except (KeyError, TypeError, InvalidOperation):
+        return None
+
+
+def _details_ok(text: str | None) -> bool:
+    details = _object(text)
+    custom = [k for k in details or {} if k != "Elements"]
+    return _ratio_sum(text) is not None and all(k.startswith("x_") for k in custom)
+
+
+def _tags_disjoint(row: dict) -> bool:
+    tags, allocated = _object(row["Tags"]) or {}, _object(row["AllocatedTags"])
+    return allocated is not None and not set(tags) & set(allocated)
+
+
+def _row_check(name: str, expr: pl.Expr) -> pa.Check:
+    return pa.Check(lambda data: data.lazyframe.select(expr.alias(name)), name=name)
+
+
+def _checks() -> list[pa.Check]:
+    ratio = pl.col("AllocatedMethodDetails").map_elements(
+        _ratio_sum, return_dtype=pl.Decimal(38, 18)
+    )
+    unit = pl.col("AllocatedTags").str.json_path_match(f"$.{BUSINESS_UNIT_TAG}")
+    remainder = unit == UNALLOCATED
+    return [
+        _row_check(
+            "summable_metrics_sum_to_origin",
+            pl.all_horizontal(
+                pl.col(m).fill_null(0).sum().over(_ORIGIN) == pl.col(f"_o_{m}").fill_null(0)
+                for m in SUMMABLE_METRICS
+            ),
+        ),
+        _row_check(
+            "dimensions_equal_origin",
+            pl.all_horizontal(pl.col(c).eq_missing(pl.col(f"_o_{c}")) for c in _DIMENSIONS),
+        ),
+        _row_check(
+            "method_details_json",
+            pl.col("AllocatedMethodDetails").map_elements(_details_ok, return_dtype=pl.Boolean),
+        ),
+        _row_check("ratios_sum_to_one", (ratio.sum().over(_ORIGIN) == 1).fill_null(False)),
+        _row_check(
+            "remainder_has_no_resource",
+            pl.col("AllocatedResourceId").is_null().eq_missing(remainder)
+            & pl.col("AllocatedResourceName").is_null().eq_missing(remainder),
+        ),
+        _row_check(
+            "allocated_tags_not_in_tags",
+            pl.struct("Tags", "AllocatedTags").map_elements(
+                _tags_disjoint, return_dtype=pl.Boolean
+            ),
+        ),
+    ]
+
+
+SPLIT_SCHEMA = pa.DataFrameSchema(
+    {name: pa.Column(dtype, nullable=True) for name, dtype in SPLIT_COLUMNS.items()},
+    checks=_checks(),
+    strict=False,
+    name="focus_cost_allocation",
+)
+
+
+def split_contract_failures(split: pl.DataFrame, origins: pl.DataFrame) -> list[dict]:
+    """Every failure of the 1.3 contract: [{check, x_source_row_key, ...}], [] when it holds."""
+    renamed = origins.select(_ORIGIN, *[pl.col(c).alias(f"_o_{c}") for c in FOCUS_COLUMNS])
+    joined = split.join(renamed, on=_ORIGIN, how="left")
+    try:
+        SPLIT_SCHEMA.validate(joined, lazy=True)
+    except pa.errors.SchemaErrors as errors:
+        cases = errors.failure_cases
+        return [
+            {"check": str(check), "index": index, "failure_case": str(case)}
+            for check, index, case in cases.select("check", "index", "failure_case").rows()
+        ]
+    return []

@@ -1,0 +1,1 @@
+"""Publish stage: FOCUS datasets other tools read (focus_cost_allocation)."""

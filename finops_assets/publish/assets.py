@@ -1,0 +1,62 @@
+"""focus_cost_allocation: the allocation as a FOCUS 1.3 split cost allocation dataset."""
+
+import datetime as dt
+from collections.abc import Iterator
+
+import dagster as dg
+from dagster import AssetExecutionContext
+
+from finops_assets.concurrency import writer_pool
+from finops_assets.day_writer import DayEvent, DayWriter
+from finops_assets.domain.focus_allocation import focus_split_rows
+from finops_assets.domain.focus_allocation_contract import split_contract_failures
+from finops_assets.partitions import SINGLE_RUN, daily_partitions
+from finops_assets.publish.files import write_day_by_billing_period
+from finops_assets.resources.lake import LakeResource
+from finops_assets.settings import Settings
+from finops_assets.storage import tables
+
+FOCUS_ALLOCATION_FOLDER = ("focus", "cost_allocation")
+
+
+def focus_allocation_root(settings: Settings):
+    """Where the dataset lives: <FINOPS_HOME>/focus/cost_allocation."""
+    return settings.home.joinpath(*FOCUS_ALLOCATION_FOLDER)
+
+
+@dg.asset(
+    group_name="publish",
+    pool=writer_pool("focus_cost_allocation"),
+    partitions_def=daily_partitions,
+    backfill_policy=SINGLE_RUN,
+    kinds={"parquet", "polars"},
+    deps=["allocated_costs", "normalized_costs"],
+    check_specs=[
+        dg.AssetCheckSpec(
+            "check_focus_1_3_split_contract",
+            asset="focus_cost_allocation",
+            blocking=True,
+            partitions_def=daily_partitions,
+            description="FOCUS 1.3 split cost allocation: summable metrics sum to the origin "
+            "charge exactly, other columns equal the origin's, ratios sum to 1 per origin, no "
+            "resource on the unallocated remainder, AllocatedTags never repeat a key of Tags.",
+        )
+    ],
+)
+def focus_cost_allocation(context: AssetExecutionContext, lake: LakeResource) -> Iterator[DayEvent]:
+    """Allocated costs as FOCUS 1.3 split rows, Parquet by billing period (README)."""
+    delta, writer = lake.delta(), DayWriter(context)
+    root = focus_allocation_root(Settings.from_env())
+
+    def one_day(day: dt.date) -> None:
+        origins = delta.read_day(tables.NORMALIZED_COSTS, day)
+        split = focus_split_rows(origins, delta.read_day(tables.ALLOCATED_COSTS, day))
+        writer.commit(
+            day,
+            {"check_focus_1_3_split_contract": split_contract_failures(split, origins)},
+            lambda: write_day_by_billing_period(split, root, day),
+            content=[split],
+            metadata={"rows": split.height, "folder": str(root)},
+        )
+
+    yield from writer.run(one_day)

@@ -1,0 +1,7 @@
+"""The publish stage's definitions."""
+
+import dagster as dg
+
+from finops_assets.publish.assets import focus_cost_allocation
+
+defs = dg.Definitions(assets=[focus_cost_allocation])
