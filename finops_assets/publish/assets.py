@@ -1,4 +1,8 @@
-"""focus_cost_allocation: the allocation as a FOCUS 1.3 split cost allocation dataset."""
+"""Publish assets: FOCUS datasets for FOCUS readers, Parquet by billing period.
+
+focus_cost_allocation: the allocation as a FOCUS 1.3 split cost allocation dataset.
+focus_export: normalized_costs as a FOCUS 1.2 and a FOCUS 1.3 dataset.
+"""
 
 import datetime as dt
 from collections.abc import Iterator
@@ -10,11 +14,13 @@ from finops_assets.concurrency import writer_pool
 from finops_assets.day_writer import DayEvent, DayWriter
 from finops_assets.domain.focus_allocation import focus_split_rows
 from finops_assets.domain.focus_allocation_contract import split_contract_failures
+from finops_assets.domain.focus_versions import FOCUS13_SCHEMA, focus12_rows, focus13_rows
 from finops_assets.partitions import SINGLE_RUN, daily_partitions
 from finops_assets.publish.files import write_day_by_billing_period
 from finops_assets.resources.lake import LakeResource
 from finops_assets.settings import Settings
 from finops_assets.storage import tables
+from finops_assets.storage.validation import validate_frame
 
 FOCUS_ALLOCATION_FOLDER = ("focus", "cost_allocation")
 
@@ -57,6 +63,54 @@ def focus_cost_allocation(context: AssetExecutionContext, lake: LakeResource) ->
             lambda: write_day_by_billing_period(split, root, day),
             content=[split],
             metadata={"rows": split.height, "folder": str(root)},
+        )
+
+    yield from writer.run(one_day)
+
+
+def focus_export_root(settings: Settings, version: str):
+    """Where a FOCUS version of normalized_costs lives: <FINOPS_HOME>/focus/<version>."""
+    return settings.home / "focus" / version
+
+
+@dg.asset(
+    group_name="publish",
+    pool=writer_pool("focus_export"),
+    partitions_def=daily_partitions,
+    backfill_policy=SINGLE_RUN,
+    kinds={"parquet", "polars"},
+    deps=["normalized_costs"],
+    check_specs=[
+        dg.AssetCheckSpec(
+            "check_focus_1_3_contract",
+            asset="focus_export",
+            blocking=True,
+            partitions_def=daily_partitions,
+            description="The FOCUS 1.3 dataset's columns, types, required values and allowed "
+            "values (pandera; the 1.2 dataset is checked by the focus-validator in the tests).",
+        )
+    ],
+)
+def focus_export(context: AssetExecutionContext, lake: LakeResource) -> Iterator[DayEvent]:
+    """normalized_costs as FOCUS 1.2 and FOCUS 1.3 Parquet datasets by billing period."""
+    delta, writer = lake.delta(), DayWriter(context)
+    settings = Settings.from_env()
+    roots = {v: focus_export_root(settings, v) for v in ("1.2", "1.3")}
+
+    def one_day(day: dt.date) -> None:
+        normalized = delta.read_day(tables.NORMALIZED_COSTS, day)
+        v12, v13 = focus12_rows(normalized), focus13_rows(normalized)
+
+        def write() -> None:
+            write_day_by_billing_period(v12, roots["1.2"], day)
+            write_day_by_billing_period(v13, roots["1.3"], day)
+
+        writer.commit(
+            day,
+            {"check_focus_1_3_contract": validate_frame(FOCUS13_SCHEMA, v13)},
+            write,
+            content=[v12, v13],
+            metadata={"rows": v12.height, "folders": ", ".join(str(r) for r in roots.values())},
         )
 
     yield from writer.run(one_day)

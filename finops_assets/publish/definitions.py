@@ -2,6 +2,6 @@
 
 import dagster as dg
 
-from finops_assets.publish.assets import focus_cost_allocation
+from finops_assets.publish.assets import focus_cost_allocation, focus_export
 
-defs = dg.Definitions(assets=[focus_cost_allocation])
+defs = dg.Definitions(assets=[focus_cost_allocation, focus_export])
