@@ -10,7 +10,6 @@ arrived (a landing run between its normalize and allocate steps) is the landing 
 downstream; requesting it here would race that run for the same day.
 """
 
-import hashlib
 import json
 
 import dagster as dg
@@ -76,21 +75,18 @@ def reallocation_subset(asset_graph: BaseAssetGraph, days: list[str]) -> AssetGr
     return AssetGraphSubset.from_asset_partition_set(pairs, asset_graph)
 
 
-def _fingerprint(instance: dg.DagsterInstance, days: list[str]) -> str:
-    """Which rules materialization and which days a request was for."""
+def _rules_id(instance: dg.DagsterInstance) -> str:
+    """Which allocation_rules materialization is the latest (what a request answers)."""
     event = instance.get_latest_materialization_event(RULES)
-    rules_id = f"{event.run_id}@{event.timestamp}" if event else "none"
-    return hashlib.sha256(f"{rules_id}|{','.join(days)}".encode()).hexdigest()[:32]
+    return f"{event.run_id}@{event.timestamp}" if event else "none"
 
 
-def _decode(cursor: str | None) -> tuple[str | None, dict[str, list[str]]]:
-    """(fingerprint of the last request, days reported behind per asset) from the cursor."""
-    if not cursor:
-        return None, {}
-    if not cursor.startswith("{"):  # the cursor before rule-currency checks: a fingerprint
-        return cursor, {}
+def _decode(cursor: str | None) -> tuple[str | None, set[str], dict[str, list[str]]]:
+    """(rules materialization answered, days requested for it, days behind per asset)."""
+    if not cursor or not cursor.startswith("{"):  # none yet, or a cursor of an older release
+        return None, set(), {}
     state = json.loads(cursor)
-    return state.get("request"), state.get("behind", {})
+    return state.get("rules"), set(state.get("requested", [])), state.get("behind", {})
 
 
 def _rule_currency(
@@ -118,22 +114,27 @@ def reallocation_sensor(
     on the days computed before the rules in force, passed again once they are re-allocated.
     """
     asset_graph = context.repository_def.asset_graph  # type: ignore[union-attr]
-    requested, reported = _decode(context.cursor)
+    answered, requested, reported = _decode(context.cursor)
     behind, events = _rule_currency(context, asset_graph, reported)
-    days = stale_allocated_partitions(context.instance, asset_graph)
-    fingerprint = _fingerprint(context.instance, days) if days else requested
-    cursor = json.dumps({"request": fingerprint, "behind": behind}, sort_keys=True)
-    if not days:
-        skip = "no day of allocated_costs is stale from a rule change"
-    elif fingerprint == requested:
-        skip = f"a backfill of these {len(days)} stale day(s) was already requested"
-    else:
+    rules_id = _rules_id(context.instance)
+    if rules_id != answered:
+        requested = set()
+    stale = stale_allocated_partitions(context.instance, asset_graph)
+    # Days already requested for these rules are in a backfill: as it writes them one by one
+    # the stale set shrinks, which is progress, not a new change.
+    days = [d for d in stale if d not in requested]
+    cursor = {"rules": rules_id, "requested": sorted(requested | set(days)), "behind": behind}
+    if days:
         request = dg.RunRequest.for_asset_graph_subset(
             reallocation_subset(asset_graph, days),
             tags={TRIGGER_TAG: "reallocation_sensor"},
         )
-        return dg.SensorResult(run_requests=[request], cursor=cursor, asset_events=events)
+        return dg.SensorResult(
+            run_requests=[request], cursor=json.dumps(cursor, sort_keys=True), asset_events=events
+        )
     if events:  # Dagster drops a SensorResult's skip message; the check results say it all
-        return dg.SensorResult(cursor=cursor, asset_events=events)
-    context.update_cursor(cursor)
-    return dg.SkipReason(skip)
+        return dg.SensorResult(cursor=json.dumps(cursor, sort_keys=True), asset_events=events)
+    context.update_cursor(json.dumps(cursor, sort_keys=True))
+    if stale:
+        return dg.SkipReason(f"a backfill of the {len(stale)} stale day(s) was already requested")
+    return dg.SkipReason("no day of allocated_costs is stale from a rule change")

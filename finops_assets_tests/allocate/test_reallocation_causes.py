@@ -81,6 +81,13 @@ def test_a_rule_change_requests_exactly_the_rule_stale_days_once():
         _materialize(instance, [allocation_rules])
         first = _tick(instance)
         again = _tick(instance, first.cursor)
+        # the backfill writes its days one by one: a shrinking stale set is not a new change
+        _materialize(instance, [allocated_costs], DAYS[1])
+        midway = _tick(instance, again.cursor)
+        # a later rule change is: every day that is stale from it is requested again
+        VERSION["rules"] = "r3"
+        _materialize(instance, [allocation_rules])
+        changed_again = _tick(instance, midway.cursor)
     assert first.run_requests and len(first.run_requests) == 1
     subset = first.run_requests[0].asset_graph_subset
     requested = {(k.to_user_string(), p) for k, p in subset.iterate_asset_partitions()}
@@ -88,6 +95,10 @@ def test_a_rule_change_requests_exactly_the_rule_stale_days_once():
         (key, day) for key in ("allocated_costs", "cost_by_business_unit") for day in DAYS
     }
     assert not again.run_requests
+    assert not midway.run_requests
+    [request] = changed_again.run_requests
+    days = {p for _, p in request.asset_graph_subset.iterate_asset_partitions()}
+    assert days == set(DAYS)
 
 
 def _checks(result) -> dict[str, tuple[bool, list[str]]]:
