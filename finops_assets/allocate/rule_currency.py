@@ -26,6 +26,7 @@ FOLLOWERS = (
     "rightsizing_recommendations",
     "cost_anomalies",
     "finops_report",
+    "focus_cost_allocation",
 )
 DESCRIPTION = (
     "Fails while days of this asset were computed with an older allocation rule set than the "

@@ -35,7 +35,7 @@ RIGHTSIZING = dg.AssetKey("rightsizing_recommendations")
 # A new file re-runs its day through every stage, not only the raw table. Not the rules: a
 # landing run allocates with the rule version materialized, it never re-reads the rules file.
 DOWNSTREAM = dg.AssetSelection.groups(
-    "ingest", "normalize", "allocate", "store", "actuate", "report"
+    "ingest", "normalize", "allocate", "store", "actuate", "report", "publish"
 ) - dg.AssetSelection.assets(RULES)
 TRIGGER_TAG = "finops/trigger"
 
