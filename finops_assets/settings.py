@@ -57,6 +57,11 @@ class Settings:
     # reports; FOCUS BillingAccountId of Cost Explorer rows. Unset: STS GetCallerIdentity when
     # Cost Explorer is read through its API (resources/aws_payer.py).
     aws_payer_account_id: str | None = None
+    # FINOPS_OUTBOX_DATABASE: "sqlite" (embedded: <home>/events/outbox/outbox.sqlite3) or
+    # "postgres" (the instance's PostgreSQL, DAGSTER_PG_*, in schema FINOPS_OUTBOX_SCHEMA).
+    outbox_database: str = "sqlite"
+    outbox_postgres: Mapping[str, str] = field(default_factory=dict, repr=False)
+    outbox_schema: str = "finops_outbox"
 
     @property
     def lake_is_local(self) -> bool:
@@ -94,7 +99,11 @@ class Settings:
             for key, value in env.items()
             if key.startswith(_SOURCE_PREFIX) and value
         }
+        outbox_database, outbox_postgres, outbox_schema = _outbox(env)
         return cls(
+            outbox_database=outbox_database,
+            outbox_postgres=outbox_postgres,
+            outbox_schema=outbox_schema,
             ecb_base_url=env.get("FINOPS_ECB_BASE_URL", DEFAULT_ECB_BASE_URL).strip().rstrip("/"),
             fx_wait_seconds=_non_negative_int(env, "FINOPS_FX_WAIT_SECONDS", 3600),
             fx_wait_retries=_non_negative_int(env, "FINOPS_FX_WAIT_RETRIES", 24),
@@ -151,6 +160,30 @@ def _quarantine_limits(env: Mapping[str, str]) -> tuple[Decimal, Decimal | None,
     if not files_text.isdigit():
         raise SettingsError("FINOPS_QUARANTINE_MAX_REFUSED_FILES must be a whole number such as 1")
     return max_share, max_amount, int(files_text)
+
+
+_PG_SETTINGS = {"host": "DAGSTER_PG_HOST", "port": "DAGSTER_PG_PORT", "user": "DAGSTER_PG_USER",
+                "password": "DAGSTER_PG_PASSWORD", "dbname": "DAGSTER_PG_DB"}  # fmt: skip
+
+
+def _outbox(env: Mapping[str, str]) -> tuple[str, dict[str, str], str]:
+    """FINOPS_OUTBOX_DATABASE (sqlite|postgres), the PostgreSQL parameters, FINOPS_OUTBOX_SCHEMA."""
+    kind = env.get("FINOPS_OUTBOX_DATABASE", "").strip().lower() or "sqlite"
+    schema = env.get("FINOPS_OUTBOX_SCHEMA", "").strip() or "finops_outbox"
+    if not schema.replace("_", "").isalnum() or not schema[0].isalpha():
+        raise SettingsError(f"FINOPS_OUTBOX_SCHEMA={schema!r} is not a plain SQL name")
+    if kind == "sqlite":
+        return kind, {}, schema
+    if kind != "postgres":
+        raise SettingsError(f"FINOPS_OUTBOX_DATABASE={kind!r} must be sqlite or postgres")
+    params = {key: env.get(name, "").strip() for key, name in _PG_SETTINGS.items()}
+    params["port"] = params["port"] or "5432"
+    missing = [_PG_SETTINGS[k] for k in ("host", "user", "dbname") if not params[k]]
+    if missing:
+        raise SettingsError(
+            f"FINOPS_OUTBOX_DATABASE=postgres needs {', '.join(missing)} (the instance's database)"
+        )
+    return kind, params, schema
 
 
 def _ui_port(value: str) -> int:

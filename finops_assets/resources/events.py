@@ -16,7 +16,7 @@ from pathlib import Path
 
 from dagster import ConfigurableResource
 
-from finops_assets.resources.event_sinks import EventSink, LocalEventLogSink, Outbox
+from finops_assets.resources.event_sinks import EventSink, LocalEventLogSink
 from finops_assets.resources.http_sinks import (
     DEFAULT_ALLOWLIST,
     PAGERDUTY_ENQUEUE_URL,
@@ -24,12 +24,17 @@ from finops_assets.resources.http_sinks import (
     PagerDutySink,
     SlackWebhookSink,
 )
+from finops_assets.resources.outbox import DEFAULT_LEASE_SECONDS, Outbox
+from finops_assets.resources.outbox_db import OutboxDatabase
 from finops_assets.settings import Settings
 
 
 class EventSinksResource(ConfigurableResource):
     """The outbox folder and the sinks: a JSON-lines log under FINOPS_HOME, plus configured ones.
 
+    The outbox is a database chosen in settings (FINOPS_OUTBOX_DATABASE): SQLite in the events
+    folder (embedded), or the instance's PostgreSQL in its own schema (production); a sink is
+    handed to one worker at a time under a lease of `outbox_lease_seconds`.
     A sink is on when its URL (Slack, CloudEvents webhook) or routing key (PagerDuty) is set.
     Every URL must be https on a host of DEFAULT_ALLOWLIST + `url_allowlist`; `ca_bundle` names
     a CA file to trust instead of the system's (a private CA, or a test's self-signed cert).
@@ -46,14 +51,23 @@ class EventSinksResource(ConfigurableResource):
     pagerduty_url: str = PAGERDUTY_ENQUEUE_URL
     cloudevents_webhook_url: str = ""
     cloudevents_webhook_token: str = ""
+    outbox_lease_seconds: float = DEFAULT_LEASE_SECONDS
+    slack_resend_unknown: bool = False  # resend a Slack message whose send timed out (dupes!)
 
     def folder(self) -> Path:
         """The folder of the outbox and the local event logs."""
         return Path(self.events_dir) if self.events_dir else Settings.from_env().home / "events"
 
     def outbox(self) -> Outbox:
-        """The durable outbox (pending events survive runs)."""
-        return Outbox(self.folder() / "outbox")
+        """The durable outbox (pending events survive runs, processes and pods)."""
+        settings = Settings.from_env()
+        if settings.outbox_database == "postgres":
+            database = OutboxDatabase(
+                postgres=settings.outbox_postgres, schema=settings.outbox_schema
+            )
+        else:
+            database = OutboxDatabase(sqlite_path=self.folder() / "outbox" / "outbox.sqlite3")
+        return Outbox(database=database, lease_seconds=self.outbox_lease_seconds)
 
     def sinks(self, log_name: str = "budget_events.jsonl") -> list[EventSink]:
         """The local log plus every configured network sink; an unsafe URL raises UnsafeUrlError."""
@@ -62,9 +76,9 @@ class EventSinksResource(ConfigurableResource):
         verify: bool | str = self.ca_bundle or True
         timeout = self.timeout_seconds
         if self.slack_webhook_url:
-            sinks.append(
-                SlackWebhookSink("slack", self.slack_webhook_url, allowlist, verify, timeout)
-            )
+            slack = SlackWebhookSink("slack", self.slack_webhook_url, allowlist, verify, timeout)
+            slack.at_most_once = not self.slack_resend_unknown
+            sinks.append(slack)
         if self.pagerduty_routing_key:
             sinks.append(
                 PagerDutySink(

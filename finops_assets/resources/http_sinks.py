@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 import requests
 
-from finops_assets.resources.event_sinks import EventSink
+from finops_assets.resources.event_sinks import DeliveryOutcomeUnknown, EventSink
 from finops_assets.security.hardening import UnsafeUrlError, check_sink_url
 
 CLOUDEVENTS_JSON = "application/cloudevents+json"
@@ -46,6 +46,10 @@ class SinkDeliveryError(RuntimeError):
             f"{self.sink}: HTTP {self.status} {self.kind}; body of {self.body_bytes} bytes, "
             f"sha256 {self.body_sha256[:16]}"
         )
+
+
+class SinkOutcomeUnknown(SinkDeliveryError, DeliveryOutcomeUnknown):
+    """The request was sent and no answer came in time: the receiver may have it."""
 
 
 def redacted_url(url: str) -> str:
@@ -96,6 +100,8 @@ class HttpSink(EventSink):
                 timeout=self.timeout_seconds,
                 allow_redirects=False,
             )
+        except requests.ReadTimeout:  # sent, no answer: it may have arrived
+            raise SinkOutcomeUnknown(self.name, None, "ReadTimeout after send") from None
         except requests.RequestException as error:  # its message holds the URL's path: dropped
             raise SinkDeliveryError(self.name, None, type(error).__name__) from None
         if not 200 <= response.status_code < 300:
@@ -139,7 +145,13 @@ def slack_message(event: Mapping[str, Any]) -> dict[str, Any]:
 
 
 class SlackWebhookSink(HttpSink):
-    """Posts a Block Kit message to a Slack incoming webhook (the URL is the secret)."""
+    """Posts a Block Kit message to a Slack incoming webhook (the URL is the secret).
+
+    Slack cannot drop a repeated message, so the sink is at most once: a send whose answer timed
+    out is recorded as unknown and not resent (unless `at_most_once` is switched off).
+    """
+
+    at_most_once = True
 
     def deliver(self, event_json: bytes, event_id: str) -> None:
         """Send the event as a Slack message."""

@@ -16,9 +16,9 @@ import pytest
 from finops_assets.actuate.assets import budget_events, budget_status
 from finops_assets.domain.allocate import ALLOCATED_COLUMNS
 from finops_assets.resources.budgets import BudgetsResource
-from finops_assets.resources.event_sinks import Outbox
 from finops_assets.resources.events import EventSinksResource
 from finops_assets.resources.lake import LakeResource
+from finops_assets.resources.outbox import Outbox
 from finops_assets.storage import tables
 from finops_assets_tests.actuate.tls_servers import RecordingServer
 from finops_assets_tests.admission.webhook_server import (

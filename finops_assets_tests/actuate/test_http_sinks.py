@@ -18,13 +18,13 @@ from finops_assets.domain.events import (
     fired_state,
 )
 from finops_assets.domain.money import MONEY
-from finops_assets.resources.event_sinks import Outbox
 from finops_assets.resources.http_sinks import (
     CloudEventsWebhookSink,
     PagerDutySink,
     SinkDeliveryError,
     SlackWebhookSink,
 )
+from finops_assets.resources.outbox import Outbox
 from finops_assets.security.hardening import UnsafeUrlError
 from finops_assets_tests.actuate.tls_servers import RecordingServer
 

@@ -1,16 +1,16 @@
-"""A torn line in the outbox's JSON-lines files (a write cut by kill -9) is skipped and reported.
+"""A torn line in a JSON-lines event log (a write cut by kill -9) is skipped and reported.
+
+The outbox itself is a database now (outbox.py; kill -9 there: test_outbox_processes.py); the
+local event log sink and its readers stay JSON lines and keep this property.
 
 The files are real files in a temp folder; the tear is made the way a killed writer leaves it:
 the last line's bytes cut short, with no newline after them.
 """
 
 import json
-import logging
 from pathlib import Path
 
-import pytest
-
-from finops_assets.resources.event_sinks import EventSink, LocalEventLogSink, Outbox
+from finops_assets.resources.event_sinks import EventSink, LocalEventLogSink
 from finops_assets.resources.json_lines import append_json_line, read_json_lines
 
 
@@ -34,46 +34,6 @@ def tear_last_line(path: Path, keep: int = 17) -> None:
     data = path.read_bytes()
     start = data.rstrip(b"\n").rfind(b"\n") + 1
     path.write_bytes(data[: start + keep])
-
-
-def test_torn_last_line_of_deliveries_is_skipped_and_named(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
-) -> None:
-    outbox = Outbox(tmp_path / "outbox")
-    sink = RecordingSink()
-    for event_id in ("e1", "e2"):
-        outbox.enqueue(event_id, payload(event_id))
-    outbox.deliver_pending([sink], retries=0)
-    deliveries = tmp_path / "outbox" / "deliveries.jsonl"
-    tear_last_line(deliveries)
-
-    with caplog.at_level(logging.WARNING):
-        delivered = outbox.delivered()
-
-    assert delivered == {("e1", "rec")}
-    torn = outbox.torn_lines()
-    assert [(t.path, t.line) for t in torn] == [(deliveries, 2)]
-    assert f"{deliveries}:2" in caplog.text
-    # The event whose record was torn is pending again and goes out once more (at least once;
-    # the sinks drop ids they hold), and the next record does not glue onto the torn bytes.
-    report = outbox.deliver_pending([sink], retries=0)
-    assert report.delivered == [("e2", "rec")]
-    assert outbox.delivered() == {("e1", "rec"), ("e2", "rec")}
-    assert outbox.pending(["rec"]) == []
-
-
-def test_torn_last_line_of_the_outbox_does_not_lose_the_next_event(tmp_path: Path) -> None:
-    outbox = Outbox(tmp_path / "outbox")
-    outbox.enqueue("e1", payload("e1"))
-    outbox.enqueue("e2", payload("e2"))
-    tear_last_line(tmp_path / "outbox" / "outbox.jsonl")
-
-    assert [e.event_id for e in outbox.entries()] == ["e1"]
-    # The killed run's event is enqueued again by the re-run, and a new one after it survives.
-    assert outbox.enqueue("e2", payload("e2")) is True
-    assert outbox.enqueue("e3", payload("e3")) is True
-    assert [e.event_id for e in outbox.entries()] == ["e1", "e2", "e3"]
-    assert [(t.line, t.reason[:14]) for t in outbox.torn_lines()] == [(2, "not valid JSON")]
 
 
 def test_torn_local_event_log_line_is_skipped(tmp_path: Path) -> None:
@@ -103,7 +63,7 @@ def test_append_after_a_torn_line_starts_a_new_line(tmp_path: Path) -> None:
     assert read_json_lines(path).records == [{"a": 1}, {"c": 3}]
 
 
-def test_budget_events_runs_on_after_a_torn_deliveries_line(tmp_path: Path) -> None:
+def test_budget_events_runs_on_after_a_torn_event_log_line(tmp_path: Path) -> None:
     """The asset on a real instance and lake: it succeeds and names the torn line in metadata."""
     import datetime as dt
 
@@ -125,8 +85,8 @@ def test_budget_events_runs_on_after_a_torn_deliveries_line(tmp_path: Path) -> N
     (tmp_path / "dagster").mkdir()
     with dg.instance_for_test(temp_dir=str(tmp_path / "dagster")) as instance:
         assert run(instance, tmp_path, sinks, DAY1, DAY1).success
-        deliveries = events_dir / "outbox" / "deliveries.jsonl"
-        tear_last_line(deliveries)
+        deliveries = events_dir / "budget_events.jsonl"
+        tear_last_line(deliveries)  # day 1's event, already marked delivered in the outbox
         result = run(instance, tmp_path, sinks, DAY1, DAY1 + dt.timedelta(days=1))
         assert result.success
         [materialization] = [
@@ -137,4 +97,4 @@ def test_budget_events_runs_on_after_a_torn_deliveries_line(tmp_path: Path) -> N
     torn = materialization.metadata["torn_ledger_lines"].value
     assert isinstance(torn, list) and torn[0].startswith(f"{deliveries}:1:")
     log = LocalEventLogSink(events_dir / "budget_events.jsonl")
-    assert len(log.event_ids()) == 2  # 50% on day 1, 100% on day 2: nothing lost, nothing doubled
+    assert len(log.event_ids()) == 1  # day 2's event appended on a fresh line after the torn one

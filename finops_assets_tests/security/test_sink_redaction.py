@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from finops_assets.resources.event_sinks import Outbox, redacted_failure
+from finops_assets.resources.event_sinks import redacted_failure
 from finops_assets.resources.http_sinks import PagerDutySink, SinkDeliveryError, SlackWebhookSink
+from finops_assets.resources.outbox import Outbox
 from finops_assets_tests.actuate.tls_servers import RecordingServer, write_self_signed_cert
 
 SLACK_PATH = "/services/T0ECH0/B0ECH0/echoS3cr3tW3bh00kP4th"
