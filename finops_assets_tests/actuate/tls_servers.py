@@ -5,6 +5,7 @@ import ipaddress
 import json
 import ssl
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -80,6 +81,8 @@ class RecordingServer:
     received: list[Received] = field(default_factory=list)
     rejected: list[Received] = field(default_factory=list)
     echo: bool = False
+    delays: list[float] = field(default_factory=list)  # seconds to wait before answering, in order
+    arrived: list[str] = field(default_factory=list)  # paths of requests as they arrive
 
     def start(self) -> "RecordingServer":
         recorder = self
@@ -90,6 +93,9 @@ class RecordingServer:
 
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                recorder.arrived.append(self.path)
+                if recorder.delays:
+                    time.sleep(recorder.delays.pop(0))
                 status = recorder.statuses.pop(0) if recorder.statuses else recorder.default_status
                 record = Received(self.path, {k.lower(): v for k, v in self.headers.items()}, body)
                 (recorder.received if status < 300 else recorder.rejected).append(record)
