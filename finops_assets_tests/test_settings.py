@@ -76,3 +76,27 @@ def test_sensor_interval_defaults_to_30_seconds_and_refuses_nonsense():
     for bad in ("0", "-1", "2.5", "soon"):
         with pytest.raises(SettingsError, match="FINOPS_SENSOR_INTERVAL_SECONDS"):
             sensor_interval_seconds({"FINOPS_SENSOR_INTERVAL_SECONDS": bad})
+
+
+def test_outbox_database_defaults_to_sqlite_and_postgres_uses_the_instance_settings() -> None:
+    assert Settings.from_env({}).outbox_database == "sqlite"
+    env = {"FINOPS_OUTBOX_DATABASE": "postgres", "DAGSTER_PG_HOST": "db", "DAGSTER_PG_USER": "u"}
+    env |= {"DAGSTER_PG_PASSWORD": "p", "DAGSTER_PG_DB": "dagster"}
+    settings = Settings.from_env(env)
+    assert settings.outbox_postgres == {
+        "host": "db", "port": "5432", "user": "u", "password": "p", "dbname": "dagster"
+    }  # fmt: skip
+    assert settings.outbox_schema == "finops_outbox" and "'p'" not in repr(settings)
+
+
+@pytest.mark.parametrize(
+    ("env", "named"),
+    [
+        ({"FINOPS_OUTBOX_DATABASE": "mysql"}, "FINOPS_OUTBOX_DATABASE"),
+        ({"FINOPS_OUTBOX_DATABASE": "postgres", "DAGSTER_PG_USER": "u"}, "DAGSTER_PG_HOST"),
+        ({"FINOPS_OUTBOX_SCHEMA": "x; drop"}, "FINOPS_OUTBOX_SCHEMA"),
+    ],
+)
+def test_a_bad_outbox_setting_is_named(env: dict[str, str], named: str) -> None:
+    with pytest.raises(SettingsError, match=named):
+        Settings.from_env(env)
