@@ -30,6 +30,11 @@ _UNITS = {
     "keys": "Keys",
     "seconds": "Seconds",
     "second": "Seconds",
+    "lambda-gb-seconds": "GB-Seconds",  # the FOCUS 1.0 sample's AWS Lambda rows
+    "gb-seconds": "GB-Seconds",
+    # a provisioned rate per month: FOCUS joins only a data-size or count unit to a time unit
+    "gib/second-months": "GiBps-Months",
+    "mibps-mo": "MiBps-Months",
     # GCP (usage_pricing_unit)
     "gibibyte hour": "GiB-Hours",
     "gibibyte month": "GiB-Months",

@@ -68,3 +68,11 @@ def test_day_rates_version_changes_with_a_rate_and_not_with_row_order():
         .alias("units_per_eur")
     )
     assert fx.day_rates_version(changed) != version
+
+
+def test_units_of_the_focus_1_0_sample_get_focus_unit_format():
+    """Lambda's 'Lambda-GB-Seconds' is GB-Seconds; a provisioned rate per month is GiBps-Months
+    (FOCUS's grammar has no rate-per-time joined to a time unit, so the rate is a count unit)."""
+    units = pl.Series(["Lambda-GB-Seconds", "GiB/Second-Months", "GB/Hour"])
+    out = units.to_frame("u").select(focus_unit_expr(pl.col("u")).alias("u"))["u"].to_list()
+    assert out == ["GB-Seconds", "GiBps-Months", "GB/Hour"]

@@ -78,7 +78,13 @@ def test_focus_1_0_sample_fails_fewer_rules_after_normalization(reports):
     before, after = reports["sample-before"], reports["sample-after"]
     assert before.failed == 23
     assert after.failed < before.failed
-    assert after.failed == 5, after.failed_rules
+    # InvoiceId as everywhere; BilledCost-C-005-C (+ parent): AWS's own legal entities as
+    # InvoiceIssuerName beside ProviderName "AWS" read as a third party (README)
+    assert set(after.failed_rules) == {
+        "InvoiceId-C-005-C",
+        "BilledCost-C-005-C",
+        "BilledCost-C-000-M",
+    }, after.failed_rules
 
 
 def test_readme_lists_every_accepted_rule():

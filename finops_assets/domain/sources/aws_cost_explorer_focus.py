@@ -12,7 +12,9 @@ _RECORD_TYPE_CATEGORY = {
     "Tax": "Tax",
     "Credit": "Credit",
     "Refund": "Adjustment",
-    "Support": "Purchase",
+    # AWS Support is billed from the month's usage and covers nothing later: Usage, Recurring
+    # (FOCUS asks EffectiveCost 0 only of purchases covering future charges; see aws_cur_focus)
+    "Support": "Usage",
     "Enterprise Discount Program Discount": "Credit",
     "Solution Provider Program Discount": "Credit",
     "Bundled Discount": "Credit",
@@ -100,7 +102,9 @@ def to_focus(raw: pl.DataFrame) -> pl.DataFrame:
         "ChargeClass": pl.when(_group_value("DIMENSION:RECORD_TYPE") == "Refund").then(
             pl.lit("Correction")
         ),
-        "ChargeFrequency": pl.when(category == "Usage")
+        "ChargeFrequency": pl.when(_group_value("DIMENSION:RECORD_TYPE") == "Support")
+        .then(pl.lit("Recurring"))
+        .when(category == "Usage")
         .then(pl.lit("Usage-Based"))
         .otherwise(pl.lit("One-Time")),
         "ChargeDescription": _charge_description(category),

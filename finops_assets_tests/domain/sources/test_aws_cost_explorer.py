@@ -131,6 +131,7 @@ def test_bad_amount_and_bad_date_are_quarantined_and_good_rows_kept():
         ("Credit", "Credit", None),
         ("Refund", "Adjustment", "Correction"),
         ("Recurring reservation fee", "Purchase", None),
+        ("Support", "Usage", None),  # billed from the month's usage, covers nothing later
     ],
 )
 def test_charge_category_follows_record_type(record_type, category, charge_class):
@@ -142,6 +143,14 @@ def test_charge_category_follows_record_type(record_type, category, charge_class
         charge_class,
         "111122223333",
     )
+
+
+def test_support_is_recurring_usage_keeping_its_effective_cost():
+    definitions = [("DIMENSION", "LINKED_ACCOUNT"), ("DIMENSION", "RECORD_TYPE")]
+    rows = _parse(_page([(["111122223333", "Support"], "100")], definitions)).rows
+    fo = ce.to_focus(rows)
+    assert fo.select("ChargeCategory", "ChargeFrequency").row(0) == ("Usage", "Recurring")
+    assert fo["EffectiveCost"][0] == fo["BilledCost"][0] != 0
 
 
 def test_service_tax_is_a_tax_row_and_schema_is_exact():

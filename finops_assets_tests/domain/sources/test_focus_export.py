@@ -253,3 +253,35 @@ def test_billed_totals_per_currency_is_money() -> None:
     totals = focus_export.billed_totals(raw)
     assert totals.schema == pl.Schema({"currency": pl.Utf8(), "amount": MONEY})
     assert totals.rows() == [("EUR", Decimal(2)), ("USD", Decimal("0.3"))]
+
+
+def test_a_focus_1_4_export_without_provider_and_publisher_keeps_every_column() -> None:
+    """FOCUS 1.4 drops ProviderName/PublisherName (1.3 added ServiceProviderName and
+    HostProviderName): the provider comes from ServiceProviderName, and the 1.3/1.4 columns our
+    model has no place for (ContractApplied, InvoiceDetailId, Allocated*) stay in the raw row."""
+    header = (
+        "BillingPeriodStart,BillingPeriodEnd,ChargePeriodStart,ChargePeriodEnd,BilledCost,"
+        "EffectiveCost,BillingCurrency,ServiceProviderName,HostProviderName,InvoiceDetailId,"
+        "ContractApplied,AllocatedMethodId"
+    )
+    line = (
+        "2026-10-01,2026-11-01,2026-10-05T00:00:00Z,2026-10-06T00:00:00Z,12.5,10,USD,"
+        'Microsoft,Microsoft,INV-7:12,"{""Elements"":[{""ContractId"":""C-1""}]}",split-1'
+    )
+    result = _parse(f"{header}\n{line}\n".encode())
+    assert result.quarantine.is_empty()
+    raw = result.rows
+    assert raw["HostProviderName"].to_list() == ["Microsoft"]
+    extras = json.loads(raw["x_extra_columns"][0])
+    assert extras == {
+        "InvoiceDetailId": "INV-7:12",
+        "ContractApplied": '{"Elements":[{"ContractId":"C-1"}]}',
+        "AllocatedMethodId": "split-1",
+    }
+    rows = focus_export.to_focus(raw)
+    assert rows.select("ProviderName", "PublisherName", "x_provider").row(0) == (
+        "Microsoft",
+        "Microsoft",
+        "azure",
+    )
+    assert rows["BilledCost"].to_list() == [Decimal("12.5")]
