@@ -26,6 +26,7 @@ import polars as pl
 from finops_assets.domain import focus
 from finops_assets.domain.distinct import per_distinct
 from finops_assets.domain.money import MONEY
+from finops_assets.domain.sources.extra_columns import EXTRA_COLUMN
 
 SOURCE = "aws_cur"
 PROVIDER = "aws"
@@ -130,6 +131,17 @@ def _frequency() -> pl.Expr:
     )
 
 
+def _publisher() -> pl.Expr:
+    """The seller of record (line_item_legal_entity) on AWS Marketplace rows, else AWS.
+
+    Both CUR columns are outside the typed raw columns: they come from x_extra_columns.
+    """
+    extra = pl.col(EXTRA_COLUMN)
+    marketplace = extra.str.json_path_match("$.bill_billing_entity") == "AWS Marketplace"
+    seller = extra.str.json_path_match("$.line_item_legal_entity")
+    return pl.when(marketplace & seller.is_not_null()).then(seller).otherwise(pl.lit("AWS"))
+
+
 def _values() -> dict[str, pl.Expr]:
     unblended = pl.col("line_item_unblended_cost")
     start = pl.col("line_item_usage_start_date")
@@ -163,7 +175,7 @@ def _values() -> dict[str, pl.Expr]:
         "PricingQuantity": pl.col("line_item_usage_amount"),
         "PricingUnit": pl.col("pricing_unit"),
         "ProviderName": pl.lit("AWS"),
-        "PublisherName": pl.lit("AWS"),
+        "PublisherName": _publisher(),
         "RegionId": pl.col("product_region_code"),
         "ResourceId": pl.col("line_item_resource_id"),
         "ServiceName": pl.coalesce("product_product_name", "line_item_product_code"),

@@ -200,3 +200,23 @@ def test_support_fee_is_recurring_usage_keeping_its_effective_cost(product):
     assert fo["ChargeFrequency"].to_list() == ["Recurring", "One-Time"]
     assert fo["EffectiveCost"].to_list() == [Decimal("164.63"), Decimal("29")]
     assert fo["BilledCost"].sum() == Decimal("193.63")
+
+
+def test_marketplace_rows_name_their_seller_as_publisher(shared_data):
+    """AWS Marketplace rows (bill_billing_entity) are published by their seller of record
+    (line_item_legal_entity, e.g. 'Red Hat, Inc.'), as in AWS's own FOCUS export; AWS's rows
+    stay 'AWS'. Both columns reach to_focus in x_extra_columns (the raw table keeps them)."""
+    path = shared_data / "koku" / "aws" / "2022-07-01-alt-columns.csv"
+    result = _parse(path.read_bytes(), path.name)
+    with path.open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    fo = aws_cur.to_focus(result.rows)
+    expected = [
+        r["line_item_legal_entity"] if r["bill_billing_entity"] == "AWS Marketplace" else "AWS"
+        for r in rows
+    ]
+    assert expected == ["Red Hat, Inc."] * 2
+    assert fo["PublisherName"].to_list() == expected
+    assert set(fo["ProviderName"].to_list()) == {"AWS"}
+    aws = aws_cur.to_focus(_parse(_csv(_line("Usage", "1"))).rows)
+    assert aws["PublisherName"].to_list() == ["AWS"]
