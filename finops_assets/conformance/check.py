@@ -21,6 +21,7 @@ import polars as pl
 
 from finops_assets.conformance.export import split_by_dataset, write_focus_dataset
 from finops_assets.conformance.validator import ValidatorReport, run_focus_validator
+from finops_assets.sample.estate import cost_explorer_payer
 
 # The one rule no dataset can pass (README "FOCUS conformance"): model 1.2.0.1 checks
 # InvoiceId-C-004-C ("MUST be null", every row) and -C-005-C ("MUST NOT be null", every row)
@@ -38,8 +39,8 @@ ACCEPTED_FAILURES: dict[str, frozenset[str]] = {
 }
 # Parent rules that fail only because a child above fails (the validator counts both).
 PARENT_RULES: dict[str, str] = {}
-# The payer account of the sample estate's Cost Explorer organisation (sample/estate.py).
-SAMPLE_CE_PAYER = "333344445555"
+# The payer account of the sample estate's Cost Explorer organisation.
+SAMPLE_CE_PAYER = cost_explorer_payer()
 NORMALIZE_SELECTION = (
     "aws_cost_explorer_raw,aws_cur_raw,gcp_billing_export_raw,azure_cost_raw,focus_export_raw,"
     "fx_rates,service_catalog,normalized_costs"

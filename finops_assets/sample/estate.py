@@ -203,3 +203,13 @@ def account(account_id: str) -> Account:
 
 def accounts_for_source(source: str) -> tuple[Account, ...]:
     return tuple(a for a in ACCOUNTS if a.source == source)
+
+
+def cost_explorer_payer() -> str:
+    """The payer account of the estate's Cost Explorer organisation (its one billing account).
+
+    Cost Explorer does not name it: the demo and `make focus-check` set it as
+    FINOPS_AWS_PAYER_ACCOUNT_ID, as a deployment does.
+    """
+    (payer,) = {a.billing_account_id for a in accounts_for_source("aws_cost_explorer")}
+    return payer

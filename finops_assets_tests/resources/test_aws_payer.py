@@ -60,3 +60,26 @@ def test_only_cost_explorer_rows_without_an_account_are_filled():
     ]  # fmt: skip
     assert rows_without_billing_account(filled) == 1
     assert with_billing_account(rows, None).equals(rows)
+
+
+def test_the_demo_names_the_sample_cost_explorer_payer(tmp_path, monkeypatch):
+    """run_demo configures the sample bill's payer the way a deployment does (1 day, 20 rows)."""
+    import datetime as dt
+
+    from finops_assets.demo import run_demo
+    from finops_assets.sample.estate import accounts_for_source, cost_explorer_payer
+
+    monkeypatch.setenv("FINOPS_HOME", str(tmp_path))
+    monkeypatch.delenv("FINOPS_AWS_PAYER_ACCOUNT_ID", raising=False)
+    payers = {a.billing_account_id for a in accounts_for_source("aws_cost_explorer")}
+    assert payers == {cost_explorer_payer()}
+    run = run_demo(Settings.from_env(), dt.date(2026, 10, 1), days=1, rows_per_day=20)
+    assert run.success
+    from finops_assets.storage import tables
+    from finops_assets.storage.delta import DeltaLake
+
+    rows = DeltaLake(Settings.from_env().lake_uri).read_day(
+        tables.NORMALIZED_COSTS, dt.date(2026, 10, 1)
+    )
+    ce = rows.filter(pl.col("x_source") == "aws_cost_explorer")
+    assert ce.height > 0 and set(ce["BillingAccountId"]) == {cost_explorer_payer()}
