@@ -69,7 +69,13 @@ def _outcomes(delta: DeltaLake, day: dt.date) -> tuple[pl.DataFrame, pl.DataFram
     partitions_def=daily_partitions,
     backfill_policy=SINGLE_RUN,
     kinds={"delta", "polars"},
-    deps=["allocated_costs", "budget_status", "rightsizing_recommendations"],
+    # every table it reads: the raw tables give each export's fetch time (pipeline latency)
+    deps=[
+        "allocated_costs",
+        "budget_status",
+        "rightsizing_recommendations",
+        *[tables.raw_contract(source).name for source in BILLING_SOURCES],
+    ],
     check_specs=[
         dg.AssetCheckSpec(
             "check_kpis_contract",

@@ -169,7 +169,7 @@ def _moved_total(rows: pl.DataFrame) -> str:
     partitions_def=daily_partitions,
     backfill_policy=SINGLE_RUN,
     kinds={"delta", "polars"},
-    deps=["allocated_costs"],
+    deps=["allocated_costs", "normalized_costs"],  # the source rows at the allocation's version
     check_specs=[
         dg.AssetCheckSpec(
             "check_audit_versions_conserved",
