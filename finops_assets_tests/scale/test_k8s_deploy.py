@@ -43,6 +43,22 @@ def test_helm_values_name_the_launcher_executor_image_and_external_postgres():
     assert coordinator["config"]["queuedRunCoordinator"]["maxConcurrentRuns"] > 0
 
 
+def test_helm_pods_share_the_event_outbox_in_the_instance_postgres():
+    """Run and step pods get no volume: the outbox must be in the instance's PostgreSQL."""
+    from finops_assets.settings import Settings
+
+    values = _yaml("values.yaml")
+    deployment = values["dagster-user-deployments"]["deployments"][0]
+    env = {item["name"]: item["value"] for item in deployment["env"]}
+    assert deployment["includeConfigInLaunchedRuns"]["enabled"] is True  # runs get the same env
+    assert env["DAGSTER_PG_HOST"] == values["postgresql"]["postgresqlHost"]
+    assert env["DAGSTER_PG_USER"] == values["postgresql"]["postgresqlUsername"]
+    assert env["DAGSTER_PG_DB"] == values["postgresql"]["postgresqlDatabase"]
+    assert env["PGSSLMODE"] == values["postgresql"]["postgresqlParams"]["sslmode"]
+    settings = Settings.from_env({**env, "DAGSTER_PG_PASSWORD": "from-the-secret"})
+    assert settings.outbox_database == "postgres" and settings.outbox_postgres["port"] == "5432"
+
+
 def test_executor_config_validates_against_k8s_job_executor():
     config = _yaml("k8s_job_executor.yaml")["execution"]["config"]
     schema = k8s_job_executor.config_schema.config_type

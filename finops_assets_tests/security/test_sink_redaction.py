@@ -1,7 +1,7 @@
 """Attack: a receiver (or a proxy in front of it) echoes the request in its error answer.
 
 The Slack webhook path and the PagerDuty routing key then come back in the HTTP reason phrase and
-body. The outbox is the one redaction boundary: what it stores (deliveries.jsonl, the report the
+body. The outbox is the one redaction boundary: what it stores (the outbox database, the report the
 assets put in Dagster metadata) holds the status, the sink and a hash of the body, never the body.
 Receivers are real HTTPS servers on 127.0.0.1.
 """
