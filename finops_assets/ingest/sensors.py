@@ -15,6 +15,7 @@ import dagster as dg
 
 from finops_assets.actuate.recommendations import RightsizingConfig
 from finops_assets.domain import cursors
+from finops_assets.ingest.landing_periods import period_deliveries, period_run_requests
 from finops_assets.partitions import daily_partitions
 from finops_assets.resources.lake import LakeResource, LandingResource
 from finops_assets.settings import sensor_interval_seconds
@@ -169,16 +170,30 @@ def _rightsizing_window(day: str, rightsized: set[str]) -> list[str]:
 def landing_folder_sensor(
     context: dg.SensorEvaluationContext, landing: LandingResource, lake: LakeResource
 ):
-    """New or restated export files in the landing folder -> one run per affected charge day."""
+    """New or restated export files in the landing folder -> one run per affected charge day;
+    a new or restated billing-period delivery -> one ranged run over its period."""
     folder = landing.folder()
     if not folder.is_dir():
         return dg.SkipReason(f"landing folder {folder} does not exist yet")
     cursor = cursors.decode_cursor(context.cursor)
-    files = landed_files(folder)
+    day_files = landed_files(folder)
+    deliveries = period_deliveries(folder, BILLING_SOURCES_WATCHED)
+    files = day_files + [f for d in deliveries for f in d.files]
     examined = cursors.files_to_examine(files, cursor)
     cost_keys = sorted(DOWNSTREAM.resolve(context.repository_def.asset_graph))  # type: ignore[union-attr]
     rightsized = context.instance.get_materialized_partitions(RIGHTSIZING)
-    requests = landing_run_requests(folder, lake, examined, cost_keys, rightsized)
+    in_days = set(f.path for f in day_files)
+    requests = landing_run_requests(
+        folder, lake, [f for f in examined if f.path in in_days], cost_keys, rightsized
+    )
+    requests += period_run_requests(
+        folder,
+        lake.archive(),
+        deliveries,
+        {f.path for f in examined},
+        cost_keys,
+        {TRIGGER_TAG: "landing_folder_sensor"},
+    )
     context.update_cursor(cursors.encode_cursor(cursors.advance_cursor(cursor, files)))
     if not requests:
         return dg.SkipReason(
