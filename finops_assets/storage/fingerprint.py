@@ -4,6 +4,12 @@ A day's fingerprint depends on the rows written (in any order) and on what ident
 that made them (a rule version, say), never on when or by which run they were written: columns
 that record a fetch time, a run id or a Delta version are left out. Re-ingesting identical bytes
 therefore gives the identical data version, and nothing downstream turns stale.
+
+Nor on which delivery the rows came in: the lineage columns (the delivery's content hash in the
+ingestion key, the file name and line, the row keys made of them) are left out too. A restated
+billing-period delivery is a new file, so every row's lineage changes; a day whose rows did not
+change keeps its data version and nothing downstream of it turns stale (issue 15). The rows are
+still rewritten with their new lineage.
 """
 
 import hashlib
@@ -23,6 +29,17 @@ VOLATILE_COLUMNS = frozenset(
         "delta_version_after",
     }
 )
+# Columns that say which delivery, file and line a row came from, not what it holds.
+LINEAGE_COLUMNS = frozenset(
+    {
+        "x_ingestion_key",
+        "x_source_file",
+        "x_source_line",
+        "x_source_row_key",
+        "x_allocation_row_key",
+    }
+)
+IGNORED_COLUMNS = VOLATILE_COLUMNS | LINEAGE_COLUMNS
 _SEEDS = ((0, 1, 2, 3), (11, 13, 17, 19))  # two independent 64-bit row hashes
 
 
@@ -41,7 +58,7 @@ class Fingerprint:
 
     def add(self, frame: pl.DataFrame) -> None:
         """Fold one frame (a whole day or a chunk of it) into the fingerprint."""
-        columns = sorted(c for c in frame.columns if c not in VOLATILE_COLUMNS)
+        columns = sorted(c for c in frame.columns if c not in IGNORED_COLUMNS)
         stable = frame.select(columns)
         self._schemas.add(",".join(f"{c}:{t}" for c, t in stable.schema.items()))
         self._rows += stable.height

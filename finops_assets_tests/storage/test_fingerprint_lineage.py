@@ -1,0 +1,30 @@
+"""A day's data version ignores where its rows came from (delivery, file, line), not what they hold."""
+
+import polars as pl
+
+from finops_assets.storage.fingerprint import frames_fingerprint
+
+
+def _rows(key: str, lines: list[int], cost: str = "1.50") -> pl.DataFrame:
+    return pl.DataFrame(
+        {
+            "x_ingestion_key": [key] * len(lines),
+            "x_source_file": [f"focus_export/{key}/part.csv"] * len(lines),
+            "x_source_line": lines,
+            "x_source_row_key": [f"{key}|part.csv|{n}" for n in lines],
+            "BilledCost": [cost] * len(lines),
+        }
+    ).with_columns(pl.col("BilledCost").cast(pl.Decimal(38, 10)))
+
+
+def test_the_same_rows_from_a_restated_delivery_keep_their_fingerprint():
+    before = frames_fingerprint([_rows("focus:oci:2026-10-01:aaaa", [2, 3])], "v1")
+    moved = frames_fingerprint([_rows("focus:oci:2026-10-01:bbbb", [40, 41])], "v1")
+    assert moved == before
+
+
+def test_changed_amounts_or_row_counts_change_the_fingerprint():
+    before = frames_fingerprint([_rows("k", [2, 3])], "v1")
+    assert frames_fingerprint([_rows("k", [2, 3], cost="1.51")], "v1") != before
+    assert frames_fingerprint([_rows("k", [2, 3, 4])], "v1") != before
+    assert frames_fingerprint([_rows("k", [2, 3])], "v2") != before
