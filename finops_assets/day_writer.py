@@ -23,6 +23,7 @@ single-day run).
 """
 
 import datetime as dt
+import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -226,7 +227,7 @@ class DayWriter:
                     metadata={
                         "day": record.day.isoformat(),
                         "failure_count": len(failures),
-                        "failures": dg.MetadataValue.json(failures[:SHOWN_FAILURES]),
+                        "failures": dg.MetadataValue.json(json_safe(failures[:SHOWN_FAILURES])),
                         "day_written": record.written,
                         **record.check_metadata.get(name, {}),
                     },
@@ -268,3 +269,12 @@ def _failure_list(found: CheckInput) -> list[dict]:
             return []
         return [dict(f) for f in found.failures] or [{"failure_count": found.failure_count}]
     return [dict(f) for f in found]
+
+
+def json_safe(failures: list[Any]) -> list[Any]:
+    """Failures as JSON values: Decimal amounts, days and other scalars become their text.
+
+    A check may list frame rows (an unmapped service's cost is a Decimal); the metadata must
+    never make the step fail on a value JSON cannot carry.
+    """
+    return json.loads(json.dumps(failures, default=str))
