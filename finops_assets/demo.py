@@ -10,7 +10,6 @@ import dagster as dg
 
 from finops_assets.concurrency import initialize_writer_pools
 from finops_assets.partitions import check_partition_key
-from finops_assets.sample.estate import cost_explorer_payer
 from finops_assets.sample.generate import DEFAULT_ROWS_PER_DAY, DEFAULT_SEED, generate_estate
 from finops_assets.settings import Settings
 
@@ -167,8 +166,6 @@ def run_demo(
     check_partition_key(start.isoformat())
     check_partition_key(end.isoformat())
     generated = generate_estate(settings.landing_dir, start, days, seed, rows_per_day)
-    # the sample Cost Explorer bill's payer, configured the way a deployment names its own
-    os.environ.setdefault("FINOPS_AWS_PAYER_ACCOUNT_ID", cost_explorer_payer())
     instance = prepare_instance(settings)
     result = materialize_window(instance, start, end, progress=progress)
     return DemoRun(start, end, generated.changed, result.run_id, result.success)

@@ -13,8 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from finops_assets.domain.sources.aws_cost_explorer import SOURCE
-from finops_assets.sample.estate import Account, accounts_for_source
+from finops_assets.domain.sources.aws_cost_explorer import RECORDED_IDENTITY_FILE, SOURCE
+from finops_assets.sample.estate import Account, accounts_for_source, cost_explorer_payer
 
 # Service -> (daily cost range in USD, usage unit).
 SERVICES: dict[str, tuple[float, float, str]] = {
@@ -144,3 +144,24 @@ def write_day(
         path.write_text(json.dumps(page, indent=2) + "\n", encoding="utf-8")
         paths.append(path)
     return paths
+
+
+def write_caller_identity(landing_dir: Path) -> int:
+    """Record the payer's STS GetCallerIdentity answer beside the pages; 1 if the file changed.
+
+    Cost Explorer pages never name the payer whose bill they report; the API path asks STS for
+    the caller's account, and the landing folder (the recorded twin) keeps that answer.
+    """
+    payer = cost_explorer_payer()
+    identity = {
+        "UserId": "AIDASAMPLEFINOPSREADER",
+        "Account": payer,
+        "Arn": f"arn:aws:iam::{payer}:user/finops-cost-reader",
+    }
+    path = Path(landing_dir) / SOURCE / RECORDED_IDENTITY_FILE
+    text = json.dumps(identity, indent=2) + "\n"
+    if path.is_file() and path.read_text(encoding="utf-8") == text:
+        return 0
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return 1

@@ -72,6 +72,7 @@ def generate_estate(
                 changed += _sync_day(
                     Path(scratch) / source / day.isoformat(), landing_dir / source / day.isoformat()
                 )
+    changed += aws_cost_explorer_writer.write_caller_identity(landing_dir)
     return GeneratedEstate(window, counts, changed)
 
 

@@ -8,7 +8,13 @@ import pytest
 
 from finops_assets.domain.sources.aws_cost_explorer_focus import with_billing_account
 from finops_assets.normalize.pipeline import rows_without_billing_account
-from finops_assets.resources.aws_payer import resolve_payer_account
+from finops_assets.resources.aws_payer import (
+    PayerAccountError,
+    recorded_identity_path,
+    resolve_payer_account,
+)
+from finops_assets.sample.aws_cost_explorer_writer import write_caller_identity
+from finops_assets.sample.estate import cost_explorer_payer
 from finops_assets.settings import Settings, SettingsError
 from finops_assets_tests.servers.s3 import running_s3
 
@@ -34,8 +40,29 @@ def test_a_payer_setting_that_is_not_an_account_id_is_refused():
         _settings(FINOPS_AWS_PAYER_ACCOUNT_ID="acme-org")
 
 
-def test_files_without_the_setting_name_no_payer():
-    assert resolve_payer_account(_settings()) is None
+def test_files_without_the_setting_name_no_payer(tmp_path):
+    assert resolve_payer_account(_settings(FINOPS_LANDING_DIR=str(tmp_path))) is None
+
+
+def test_the_landing_folder_answers_with_its_recorded_caller_identity(tmp_path):
+    """The recorded twin of Cost Explorer keeps STS's answer beside the pages, as the sample does."""
+    assert write_caller_identity(tmp_path) == 1
+    assert write_caller_identity(tmp_path) == 0  # same bytes: nothing rewritten
+    settings = _settings(FINOPS_LANDING_DIR=str(tmp_path))
+    assert resolve_payer_account(settings) == cost_explorer_payer()
+    explicit = _settings(
+        FINOPS_LANDING_DIR=str(tmp_path), FINOPS_AWS_PAYER_ACCOUNT_ID="111122223333"
+    )
+    assert resolve_payer_account(explicit) == "111122223333"  # the setting wins
+
+
+@pytest.mark.parametrize("text", ['{"Account": "acme"}', "not json", '["123456789012"]'])
+def test_a_recorded_identity_without_an_account_id_names_the_file(tmp_path, text):
+    path = recorded_identity_path(tmp_path)
+    path.parent.mkdir(parents=True)
+    path.write_text(text)
+    with pytest.raises(PayerAccountError, match="sts-caller-identity.json"):
+        resolve_payer_account(_settings(FINOPS_LANDING_DIR=str(tmp_path)))
 
 
 def test_the_api_source_asks_sts_for_the_callers_account(monkeypatch):

@@ -39,12 +39,17 @@ __all__ = [
     "METRICS",
     "PROVIDER",
     "RAW_COLUMNS",
+    "RECORDED_IDENTITY_FILE",
     "SOURCE",
     "billed_totals",
     "parse",
     "row_amounts",
     "to_focus",
 ]
+
+# The recorded STS GetCallerIdentity response of the payer, beside the pages in the landing
+# folder (the local twin of calling STS; resources/aws_payer.py reads it).
+RECORDED_IDENTITY_FILE = "sts-caller-identity.json"
 
 METRICS = {
     "UnblendedCost": "unblended_cost",
