@@ -7,6 +7,7 @@ touch, from the lake as it stands (so the same lake always gives the same files)
 
 import datetime as dt
 import io
+from typing import Any
 
 import dagster as dg
 import polars as pl
@@ -59,13 +60,23 @@ def _month(delta: DeltaLake, contract: TableContract, month: dt.date, columns=No
     return (scan.select(columns) if columns else scan).collect()
 
 
+class MonthWithoutCost(Exception):
+    """The month has no allocated cost row: there is nothing to report (and nothing is written)."""
+
+
+MONTH_FILES = ("finops_report.html", "showback.csv", "showback.parquet")
+
+
 def month_inputs(
     delta: DeltaLake, month: dt.date, currency: str, thresholds: dict[str, tuple[int, ...]]
 ) -> ReportInputs:
     """Everything one month's report shows, read from the lake; refuses a month with no cost."""
     allocated = _month(delta, tables.ALLOCATED_COSTS, month, report.REPORT_COLUMNS)
     if allocated.is_empty():
-        raise dg.Failure(f"finops_report: allocated_costs has no row in {month:%Y-%m}")
+        raise MonthWithoutCost(
+            f"allocated_costs has no row in {month:%Y-%m} (no cost, or every cost row was "
+            "quarantined: see the quarantine table): no report written for it"
+        )
     last = _month(
         delta, tables.ALLOCATED_COSTS, report.previous_month(month), report.REPORT_COLUMNS
     )
@@ -124,9 +135,17 @@ def finops_report(
     thresholds = {b.id: b.thresholds for b in budgets.load(currency)}
     folder = ReportFolder.beside(delta.root_uri, delta.storage_options)
     months = sorted({report.month_start(day) for day in partition_days(context)})
-    written, totals = {}, []
+    written: dict[str, str] = {}
+    totals, not_written = [], []
     for month in months:
-        inputs = month_inputs(delta, month, currency, thresholds)
+        try:
+            inputs = month_inputs(delta, month, currency, thresholds)
+        except MonthWithoutCost as reason:
+            # an earlier report of the month would no longer be true: it goes too
+            removed = [n for n in MONTH_FILES if folder.remove(f"{month:%Y-%m}/{n}")]
+            context.log.warning(f"finops_report: {reason}; removed earlier files: {removed}")
+            not_written.append(str(reason))
+            continue
         written = write_month(folder, inputs)
         context.log.info(f"finops_report {month:%Y-%m}: {written['report']}")
         by_unit = report.monthly_cost(inputs.allocated, "business unit")
@@ -138,13 +157,17 @@ def finops_report(
                     f"amortized ({currency})": format_money(row["amortized"], inputs.minor_units),
                 }
             )
-    return dg.MaterializeResult(
-        metadata={
+    metadata: dict[str, Any] = {
+        "months": ", ".join(f"{m:%Y-%m}" for m in months),
+        "amortized_cost_by_business_unit": markdown_table(totals),
+    }
+    if written:
+        metadata |= {
             "report": dg.MetadataValue.url(written["report"]),
             "report_path": dg.MetadataValue.path(written["report"]),
             "showback_csv": dg.MetadataValue.path(written["showback_csv"]),
             "showback_parquet": dg.MetadataValue.path(written["showback_parquet"]),
-            "months": ", ".join(f"{m:%Y-%m}" for m in months),
-            "amortized_cost_by_business_unit": markdown_table(totals),
         }
-    )
+    if not_written:
+        metadata["not_written"] = "; ".join(not_written)
+    return dg.MaterializeResult(metadata=metadata)

@@ -57,3 +57,12 @@ class ReportFolder:
             out.write(data)
         fs.move(path + ".tmp", path)
         return self.location(relative)
+
+    def remove(self, relative: str) -> bool:
+        """Delete <reports>/<relative> if it exists (a report no longer true); True if it did."""
+        fs, base = self._fs_and_base()
+        path = f"{base}/{relative}"
+        if fs.get_file_info(path).type == pafs.FileType.NotFound:
+            return False
+        fs.delete_file(path)
+        return True

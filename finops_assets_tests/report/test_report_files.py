@@ -3,17 +3,22 @@
 import datetime as dt
 from pathlib import Path
 
-import dagster as dg
 import pytest
 
-from finops_assets.report.assets import month_inputs
+from finops_assets.report.assets import MonthWithoutCost, month_inputs
 from finops_assets.report.publish import ReportFolder
 from finops_assets.storage.delta import DeltaLake
 
 
-def test_a_month_with_no_allocated_cost_is_a_failed_partition_not_an_empty_report(tmp_path):
-    with pytest.raises(dg.Failure, match="allocated_costs has no row in 2026-10"):
+def test_a_month_with_no_allocated_cost_gets_no_report_and_loses_an_earlier_one(tmp_path):
+    """Never an empty report, never a stale one: e.g. a month whose every cost row was quarantined."""
+    with pytest.raises(MonthWithoutCost, match="allocated_costs has no row in 2026-10"):
         month_inputs(DeltaLake(str(tmp_path / "lake")), dt.date(2026, 10, 1), "USD", {})
+    folder = ReportFolder.beside(str(tmp_path / "lake"), {})
+    folder.write("2026-10/finops_report.html", b"<html>old</html>")
+    assert folder.remove("2026-10/finops_report.html")
+    assert not folder.remove("2026-10/finops_report.html")
+    assert not (tmp_path / "lake" / "reports" / "2026-10" / "finops_report.html").exists()
 
 
 def test_report_files_are_written_beside_the_lake_and_replaced_whole(tmp_path):
