@@ -53,7 +53,7 @@ def cost_anomalies(
         .select(_INPUT)
         .collect()
     )
-    outbox = sinks.outbox()
+    outbox = sinks.outbox().check()  # an unreachable outbox fails before any day
 
     def one_day(day: dt.date) -> None:
         window = history.filter(pl.col("x_charge_date") >= day - dt.timedelta(weeks=policy.weeks))

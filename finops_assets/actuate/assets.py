@@ -113,7 +113,7 @@ def budget_events(
 ) -> Iterator[DayEvent]:
     """CloudEvents for budget thresholds crossed (or resolved), delivered through the outbox."""
     delta, configured = lake.delta(), budgets.load(lake.currency())
-    outbox, writer = sinks.outbox(), DayWriter(context)
+    outbox, writer = sinks.outbox().check(), DayWriter(context)  # unreachable: before any day
 
     def one_day(day: dt.date) -> None:
         earlier = [day.replace(day=n) for n in range(1, day.day)]

@@ -59,6 +59,11 @@ class Outbox:
         self.database, self.lease_seconds = database, lease_seconds
         self.resend_unknown, self.clock, self.worker = resend_unknown, clock, worker_id()
 
+    def check(self) -> "Outbox":
+        """Reach the database (creating the tables) now: an asset calls it before any day."""
+        with self.database.connect():
+            return self
+
     def enqueue(self, event_id: str, payload: bytes) -> bool:
         """Add an event; False (and nothing written) when the id is already enqueued."""
         with self.database.connect() as db:

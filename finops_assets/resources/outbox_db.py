@@ -32,6 +32,10 @@ CREATE TABLE IF NOT EXISTS {p}attempts (
 """
 
 
+class OutboxUnavailableError(RuntimeError):
+    """The outbox database cannot be reached; the message names the settings to check."""
+
+
 @dataclass(frozen=True)
 class OutboxDatabase:
     """Where the outbox lives: `sqlite_path`, or PostgreSQL reached with `postgres` parameters.
@@ -77,7 +81,15 @@ class OutboxConnection:
         if self.postgres:
             import psycopg2
 
-            self._raw: Any = psycopg2.connect(connect_timeout=10, **dict(database.postgres))
+            try:
+                self._raw: Any = psycopg2.connect(connect_timeout=10, **dict(database.postgres))
+            except psycopg2.OperationalError as error:  # libpq's text names host and user only
+                first_line = str(error).strip().splitlines()[0] if str(error).strip() else ""
+                raise OutboxUnavailableError(
+                    f"the event outbox database {database.describe()} (FINOPS_OUTBOX_DATABASE="
+                    f"postgres, DAGSTER_PG_HOST/PORT/USER/DB/PASSWORD) cannot be reached: "
+                    f"{first_line}"
+                ) from None
             self._raw.autocommit = True
             self.prefix = f"{database.schema}."
         else:

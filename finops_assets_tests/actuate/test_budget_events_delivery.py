@@ -189,3 +189,23 @@ def test_an_unsafe_sink_url_fails_the_run_and_loses_no_event(
 def test_nothing_is_sent_over_the_network_by_default(tmp_path: Path) -> None:
     sinks = EventSinksResource(events_dir=str(tmp_path)).sinks()
     assert [s.name for s in sinks] == ["local_event_log"]
+
+
+def test_an_unreachable_outbox_database_fails_before_any_day(
+    tmp_path: Path, monkeypatch, instance
+) -> None:
+    """FINOPS_OUTBOX_DATABASE=postgres on a closed port: the step fails naming the setting,
+    and no day of budget_events is written (so no event can be written without its outbox)."""
+    monkeypatch.setenv("FINOPS_HOME", str(tmp_path))
+    monkeypatch.setenv("FINOPS_OUTBOX_DATABASE", "postgres")
+    pg = {"DAGSTER_PG_HOST": "127.0.0.1", "DAGSTER_PG_PORT": "1", "DAGSTER_PG_USER": "u"}
+    for name, value in {**pg, "DAGSTER_PG_DB": "d", "DAGSTER_PG_PASSWORD": "p"}.items():
+        monkeypatch.setenv(name, value)
+    lake = LakeResource(lake_uri=str(tmp_path / "lake"), base_currency="USD")
+    write_allocated(lake, DAY1, "1000")
+    result = run(instance, tmp_path, EventSinksResource(events_dir=str(tmp_path / "e")), DAY1, DAY1)
+    assert not result.success
+    failure = next(e for e in result.all_events if e.is_step_failure)
+    assert failure.step_key == "budget_events"
+    assert "FINOPS_OUTBOX_DATABASE=postgres" in str(failure.step_failure_data.error)
+    assert not lake.delta().exists(tables.BUDGET_EVENTS)

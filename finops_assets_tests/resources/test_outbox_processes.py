@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from finops_assets.resources.outbox import Outbox
-from finops_assets.resources.outbox_db import OutboxDatabase
+from finops_assets.resources.outbox_db import OutboxDatabase, OutboxUnavailableError
 from finops_assets_tests.actuate.tls_servers import RecordingServer, write_self_signed_cert
 from finops_assets_tests.resources.outbox_worker import build_sinks, payload
 from finops_assets_tests.servers.postgres import PostgresServer, running_postgres
@@ -182,3 +182,13 @@ def test_slack_timeout_after_send_is_unknown_and_not_resent(tmp_path: Path, tls_
     assert len(slack.arrived) == 1 and outbox.unknown() == {("e1", "slack")}
     assert outbox.pending(["slack"]) == []
     assert "ReadTimeout" in outbox.failures()[0]["error"]
+
+
+def test_an_unreachable_outbox_database_names_the_settings(postgres: PostgresServer) -> None:
+    params = {**pg_params(postgres), "port": "1", "password": "not-this-one-s3cr3t"}
+    outbox = Outbox(database=OutboxDatabase(postgres=params))
+    with pytest.raises(OutboxUnavailableError) as error:
+        outbox.enqueue("e1", payload("e1"))
+    message = str(error.value)
+    assert "FINOPS_OUTBOX_DATABASE=postgres" in message and "127.0.0.1:1" in message
+    assert "s3cr3t" not in message and len(message.splitlines()) == 1
