@@ -1,8 +1,8 @@
 """The transactional outbox: events enqueued once, handed off per sink under a lease, marked.
 
 Hand-off per sink: a worker (a run's step, in any process or pod) takes the sink's lease
-(`sink_leases.claimed_by`, `lease_until`) with one conditional UPDATE, so one worker at a time
-sends to a sink, in enqueue order (a PagerDuty resolve never overtakes its trigger). Before each
+(`sink_leases.claimed_by`, `lease_until`, on the database's clock) with one conditional UPDATE,
+so one worker at a time sends to a sink, in enqueue order (a PagerDuty resolve never overtakes its trigger). Before each
 send the delivery row is marked `sending` by that worker and the lease renewed; after it, the
 row is marked `delivered`, `failed` (retried by a later run) or `unknown`. A worker killed
 mid-send leaves its row `sending` and its lease runs out; the next worker then resends it to an
@@ -200,7 +200,8 @@ class _SinkDelivery:
         self.report.busy.append(self.sink.name)
 
     def _claim(self) -> bool:
-        now, db, name = self.outbox.clock(), self.db, self.sink.name
+        db, name = self.db, self.sink.name
+        now = db.now()  # leases are compared on the database's clock, not each pod's
         with db.transaction():
             db.execute(
                 "INSERT INTO {p}sink_leases (sink) VALUES (?) ON CONFLICT (sink) DO NOTHING",
@@ -287,7 +288,7 @@ class _SinkDelivery:
         db.execute(
             "UPDATE {p}deliveries SET state = 'sending', claimed_by = ?, lease_until = ?, "
             "attempts = attempts + 1, updated_at = ? WHERE event_id = ? AND sink = ?",
-            (outbox.worker, outbox.clock() + outbox.lease_seconds, outbox.clock(), event_id, name),
+            (outbox.worker, db.now() + outbox.lease_seconds, outbox.clock(), event_id, name),
         )
         outcome, error = self._attempts(event_id, payload, retries, backoff, sleep)
         outbox._settle(db, event_id, name, outcome, error)

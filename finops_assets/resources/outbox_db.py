@@ -8,6 +8,7 @@ hand events off without a file lock.
 """
 
 import sqlite3
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -144,6 +145,13 @@ class OutboxConnection:
                 self.execute(f"CREATE SCHEMA IF NOT EXISTS {self.database.schema}")
             for statement in _TABLES.split(";"):
                 self.execute(statement.replace("{serial}", serial))
+
+    def now(self) -> float:
+        """Seconds since the epoch by the database's clock (PostgreSQL: one clock for all pods)."""
+        if not self.postgres:
+            return time.time()
+        [(seconds,)] = self.query("SELECT EXTRACT(EPOCH FROM clock_timestamp())::float8")
+        return float(seconds)
 
     def close(self) -> None:
         self._raw.close()
