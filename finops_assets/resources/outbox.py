@@ -3,11 +3,12 @@
 Hand-off per sink: a worker (a run's step, in any process or pod) takes the sink's lease
 (`sink_leases.claimed_by`, `lease_until`, on the database's clock) with one conditional UPDATE,
 so one worker at a time sends to a sink, in enqueue order (a PagerDuty resolve never overtakes
-its trigger). Before each send the delivery row is marked `sending` by that worker and the lease renewed; after it, the
-row is marked `delivered`, `failed` (retried by a later run) or `unknown`. A worker killed
-mid-send leaves its row `sending` and its lease runs out; the next worker then resends it to an
-idempotent sink (PagerDuty dedup_key, CloudEvents id, the local log's id) and records it as
-`unknown` for an at-most-once sink (Slack), which is not resent unless `resend_unknown`.
+its trigger). Before each send the delivery row is marked `sending` by that worker and the lease
+renewed; after it, the row is marked `delivered`, `failed` (retried by a later run) or `unknown`.
+A worker killed mid-send leaves its row `sending` and its lease runs out; the next worker then
+resends it to an idempotent sink (PagerDuty dedup_key, CloudEvents id, the local log's id) and
+records it as `unknown` for an at-most-once sink (Slack), which is not resent unless
+`resend_unknown`.
 """
 
 import os
