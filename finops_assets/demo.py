@@ -151,6 +151,17 @@ def materialize_window(
     )
 
 
+def use_offline_rates_unless_configured() -> None:
+    """The demo runs offline: FX from the shipped ECB seed only, unless FINOPS_ECB_BASE_URL is set.
+
+    With the live feed on, a day after the seed's last published day (2026-10-30; the demo's
+    2026-10-31 is a Saturday) waits for the ECB to publish, which on a machine without internet
+    means the run waits for hours instead of finishing. Offline, such a day takes the last rate
+    within the lookback, as the seed allows.
+    """
+    os.environ.setdefault("FINOPS_ECB_BASE_URL", "off")
+
+
 def run_demo(
     settings: Settings,
     start: dt.date = DEMO_START,
@@ -166,6 +177,7 @@ def run_demo(
     check_partition_key(start.isoformat())
     check_partition_key(end.isoformat())
     generated = generate_estate(settings.landing_dir, start, days, seed, rows_per_day)
+    use_offline_rates_unless_configured()
     instance = prepare_instance(settings)
     result = materialize_window(instance, start, end, progress=progress)
     return DemoRun(start, end, generated.changed, result.run_id, result.success)
