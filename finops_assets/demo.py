@@ -5,13 +5,14 @@ import logging
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import dagster as dg
 
 from finops_assets.concurrency import initialize_writer_pools
 from finops_assets.partitions import check_partition_key
 from finops_assets.sample.generate import DEFAULT_ROWS_PER_DAY, DEFAULT_SEED, generate_estate
-from finops_assets.settings import Settings
+from finops_assets.settings import DEFAULT_ECB_BASE_URL, Settings
 
 DEMO_START = dt.date(2026, 10, 1)
 DEMO_DAYS = 31
@@ -125,10 +126,12 @@ def materialize_window(
     end: dt.date,
     selection: str = "*",
     progress: Callable[[str], None] | None = None,
+    resources: dict[str, Any] | None = None,
 ) -> dg.ExecuteInProcessResult:
     """Materialize every asset for the days start..end in one in-process, ranged run.
 
-    Dagster's console logs only warnings; `progress`, when given, gets one line per finished step.
+    Dagster's console logs only warnings; `progress`, when given, gets one line per finished step;
+    `resources` is the run config of resources (e.g. {"rates": {"config": {...}}}).
     """
     from finops_assets.definitions import defs
 
@@ -141,7 +144,7 @@ def materialize_window(
         loggers["progress"] = {}
     return job.execute_in_process(
         instance=instance,
-        run_config={"loggers": loggers},
+        run_config={"loggers": loggers, "resources": resources or {}},
         tags={
             "dagster/asset_partition_range_start": start.isoformat(),
             "dagster/asset_partition_range_end": end.isoformat(),
@@ -151,15 +154,17 @@ def materialize_window(
     )
 
 
-def use_offline_rates_unless_configured() -> None:
+def demo_rates_config(settings: Settings) -> dict[str, Any]:
     """The demo runs offline: FX from the shipped ECB seed only, unless FINOPS_ECB_BASE_URL is set.
 
     With the live feed on, a day after the seed's last published day (2026-10-30; the demo's
     2026-10-31 is a Saturday) waits for the ECB to publish, which on a machine without internet
     means the run waits for hours instead of finishing. Offline, such a day takes the last rate
-    within the lookback, as the seed allows.
+    within the lookback, as the seed allows. Returned as the `rates` resource's run config.
     """
-    os.environ.setdefault("FINOPS_ECB_BASE_URL", "off")
+    if settings.ecb_base_url != DEFAULT_ECB_BASE_URL:
+        return {}
+    return {"rates": {"config": {"base_url": "off"}}}
 
 
 def run_demo(
@@ -177,7 +182,7 @@ def run_demo(
     check_partition_key(start.isoformat())
     check_partition_key(end.isoformat())
     generated = generate_estate(settings.landing_dir, start, days, seed, rows_per_day)
-    use_offline_rates_unless_configured()
     instance = prepare_instance(settings)
-    result = materialize_window(instance, start, end, progress=progress)
+    rates = demo_rates_config(settings)
+    result = materialize_window(instance, start, end, progress=progress, resources=rates)
     return DemoRun(start, end, generated.changed, result.run_id, result.success)
