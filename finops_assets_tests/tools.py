@@ -11,6 +11,7 @@ import glob
 import os
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -24,6 +25,24 @@ _INSTALLERS = {
     "checkov": "checkov 3.3.30 in .venv-tools (pip)",
     "focus-validator": "focus-validator 2.2.1 in .venv-focus (needs a Python 3.12 interpreter)",
 }
+
+
+# Debian's chromium headless on this machine (see ../shared/DESIGN.md "The UI in a real browser").
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+def launch_chromium(playwright: Any) -> Any:
+    """Debian's chromium launched headless by Playwright (skipped or failed as `require_tool`)."""
+    executable = require_tool("chromium")
+    return playwright.chromium.launch(executable_path=str(executable), args=CHROMIUM_ARGS)
 
 
 def tool_path(tool: str) -> Path | None:

@@ -25,19 +25,10 @@ from finops_assets.settings import Settings
 from finops_assets.storage import tables
 from finops_assets.storage.delta import DeltaLake
 from finops_assets_tests.conftest import REPO_ROOT
-from finops_assets_tests.tools import require_tool
+from finops_assets_tests.tools import launch_chromium
 
 START, END = dt.date(2026, 10, 27), dt.date(2026, 10, 30)
 MONTH, MONTH_END = dt.date(2026, 10, 1), dt.date(2026, 10, 31)
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 SCREENSHOT = REPO_ROOT / "docs" / "report.png"
 
 pytestmark = pytest.mark.slow  # one ranged run of the whole graph, about 30 s on 2 cores
@@ -247,9 +238,8 @@ def test_the_charts_render_in_chromium_with_the_lakes_totals(estate):
     billed = sum((r["x_billed_cost_base"] for r in rows), Decimal(0))
     path = _report_file(settings, "2026-10")
     charts = path.read_text(encoding="utf-8").count('class="plotly-graph-div"')
-    executable = require_tool("chromium")
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(executable), args=CHROMIUM_ARGS)
+        browser = launch_chromium(playwright)
         page = browser.new_page(viewport={"width": 1280, "height": 1000})
         outside = []
         page.on("request", lambda r: outside.append(r.url) if not r.url.startswith("file:") else 0)

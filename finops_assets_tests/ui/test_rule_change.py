@@ -34,21 +34,12 @@ from finops_assets_tests.servers.dagster_stack import (
     prepare_home,
     running_dagster_stack,
 )
-from finops_assets_tests.tools import require_tool
+from finops_assets_tests.tools import launch_chromium
 
 START = dt.date(2026, 10, 1)
 DAYS = [START + dt.timedelta(days=n) for n in range(3)]
 PARTITIONS = [d.isoformat() for d in DAYS]
 DOWNSTREAM = ["cost_by_business_unit", "budget_status", "budget_events", "finops_kpis"]
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 STALE_QUERY = """
 query Stale($key: AssetKeyInput!, $partitions: [String!]!) {
   assetNodeOrError(assetKey: $key) {
@@ -119,9 +110,8 @@ def rule_change(tmp_path_factory) -> Iterator[RuleChange]:
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     """Debian's chromium, headless, driven by Playwright."""
-    executable = require_tool("chromium")
     with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(executable), args=CHROMIUM_ARGS)
+        chromium = launch_chromium(playwright)
         yield chromium
         chromium.close()
 
