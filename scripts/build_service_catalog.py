@@ -287,6 +287,20 @@ with open(SERVICES, encoding="utf-8-sig") as f:
 for r in AZURE_METER_CATEGORIES:
     if r[0].lower() not in seen:
         rows.append(("azure", *r))
+# Microsoft maps a service by ConsumedService AND ResourceType (Get-FinOpsService): one row per
+# pair, keyed "<ConsumedService>|<resource type>" (what azure_cost's x_service_code carries when
+# the pair is known; other rows fall back to the ConsumedService rows above).
+with open(SERVICES, encoding="utf-8-sig") as f:
+    for r in csv.DictReader(f):
+        code = f"{r['ConsumedService'].strip()}|{r['ResourceType'].strip().lower()}"
+        if not r["ConsumedService"].strip() or not r["ResourceType"].strip():
+            continue
+        if code.lower() in seen:
+            continue
+        seen.add(code.lower())
+        rows.append(
+            ("azure", code, r["ServiceName"], r["ServiceCategory"], r["ServiceSubcategory"])
+        )
 keys = [(p, c.lower()) for p, c, *_ in rows]
 assert len(keys) == len(set(keys)), "duplicate keys"
 with open(OUT, "w", encoding="utf-8", newline="") as f:

@@ -13,6 +13,7 @@ _PACKAGE = "finops_assets.reference"
 ECB_RATES_FILE = "ecb_eurofxref_hist.csv"
 MINOR_UNITS_FILE = "iso4217_minor_units.csv"
 SERVICE_CATALOG_FILE = "service_catalog.csv"
+AZURE_PRICING_UNITS_FILE = "azure_pricing_units.csv"
 TAG_ALIASES_FILE = "tag_aliases.yaml"
 
 

@@ -49,6 +49,17 @@ RAW_COLUMNS: dict[str, pl.DataType] = {
     "reservation_id": _S,
     "reservation_name": _S,
     "tags_json": _S,
+    "quantity": MONEY,
+    "unit_of_measure": _S,
+    "billing_account_id": _S,
+    "billing_account_name": _S,
+    "billing_profile_id": _S,
+    "billing_profile_name": _S,
+    "benefit_id": _S,
+    "benefit_name": _S,
+    "frequency": _S,
+    "publisher_name": _S,
+    "resource_name": _S,
     **INGEST_METADATA_COLUMNS,
 }
 
@@ -61,7 +72,7 @@ _ALIASES: dict[str, tuple[str, ...]] = {
     "subscription_id": ("subscriptionid", "subscriptionguid"),
     "subscription_name": ("subscriptionname",),
     "resource_group": ("resourcegroupname", "resourcegroup"),
-    "resource_id": ("resourceid",),
+    "resource_id": ("resourceid", "instancename"),
     "resource_type": ("resourcetype",),
     "resource_location": ("resourcelocation", "location"),
     "service_name": ("servicename",),
@@ -75,8 +86,20 @@ _ALIASES: dict[str, tuple[str, ...]] = {
     "reservation_id": ("reservationid",),
     "reservation_name": ("reservationname",),
     "tags_json": ("tags", "tag"),
+    "quantity": ("quantity", "usagequantity"),
+    "unit_of_measure": ("unitofmeasure",),
+    "billing_account_id": ("billingaccountid",),
+    "billing_account_name": ("billingaccountname",),
+    "billing_profile_id": ("billingprofileid",),
+    "billing_profile_name": ("billingprofilename",),
+    "benefit_id": ("benefitid",),
+    "benefit_name": ("benefitname",),
+    "frequency": ("frequency",),
+    "publisher_name": ("publishername",),
+    "resource_name": ("resourcename",),
 }
-_TEXT_COLUMNS = [c for c in _ALIASES if c not in ("cost", "cost_usd", "usage_date", "tags_json")]
+_NOT_TEXT = ("cost", "cost_usd", "usage_date", "tags_json", "quantity")
+_TEXT_COLUMNS = [c for c in _ALIASES if c not in _NOT_TEXT]
 
 
 def _page(payload: Any, source_file: str) -> dict:
@@ -185,6 +208,7 @@ def parse(
     typed = text.with_columns(
         parse_money_expr("t.cost").alias("cost"),
         parse_money_expr("t.cost_usd").alias("cost_usd"),
+        parse_money_expr("t.quantity").alias("quantity"),
         _usage_date_expr("t.usage_date").alias("usage_date"),
         *[pl.col(f"t.{c}").replace("", None).alias(c) for c in _TEXT_COLUMNS],
         tags.alias("tags_json"),
@@ -232,6 +256,9 @@ def _row_checks(has_date: bool) -> list[pl.Expr]:
         pl.when(pl.col("t.cost_usd").is_not_null() & pl.col("cost_usd").is_null()).then(
             pl.format("CostUSD|invalid amount: {}", pl.col("t.cost_usd"))
         ),
+        pl.when(pl.col("t.quantity").is_not_null() & pl.col("quantity").is_null()).then(
+            pl.format("Quantity|invalid quantity: {}", pl.col("t.quantity"))
+        ),
         pl.when(pl.col("currency").fill_null("").str.strip_chars() == "").then(
             pl.lit("Currency|missing currency")
         ),
@@ -255,14 +282,16 @@ def to_focus(raw: pl.DataFrame) -> pl.DataFrame:
 
 
 def row_amounts(raw: pl.DataFrame) -> pl.DataFrame:
-    """Per row, in order: the billed amount (cost) and its currency."""
-    return raw.select(pl.col("cost").cast(MONEY).alias("amount"), pl.col("currency").cast(pl.Utf8))
+    """Per row, in order: the billed amount (BilledCost, see billed_cost_expr) and its currency."""
+    return raw.select(
+        _focus.billed_cost_expr().cast(MONEY).alias("amount"), pl.col("currency").cast(pl.Utf8)
+    )
 
 
 def billed_totals(raw: pl.DataFrame) -> pl.DataFrame:
-    """Per billing currency: the sum of cost over the page's rows."""
+    """Per billing currency: the sum of the rows' billed amounts (BilledCost)."""
     return (
         raw.group_by("currency")
-        .agg(pl.col("cost").sum().cast(MONEY).alias("amount"))
+        .agg(_focus.billed_cost_expr().sum().cast(MONEY).alias("amount"))
         .sort("currency")
     )
