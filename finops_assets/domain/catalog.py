@@ -8,7 +8,7 @@ from finops_assets.domain.money import MONEY
 from finops_assets.domain.reference import SERVICE_CATALOG_FILE, reference_bytes
 
 # The day the shipped catalog was last curated; the hash part changes with any edit of the file.
-CATALOG_DATE = "2026.11.26"
+CATALOG_DATE = "2026.12.07"
 
 # FOCUS 1.2 ServiceCategory allowed values.
 SERVICE_CATEGORIES = (

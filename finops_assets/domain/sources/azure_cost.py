@@ -60,6 +60,7 @@ RAW_COLUMNS: dict[str, pl.DataType] = {
     "frequency": _S,
     "publisher_name": _S,
     "resource_name": _S,
+    "product": _S,
     **INGEST_METADATA_COLUMNS,
 }
 
@@ -97,6 +98,7 @@ _ALIASES: dict[str, tuple[str, ...]] = {
     "frequency": ("frequency",),
     "publisher_name": ("publishername",),
     "resource_name": ("resourcename",),
+    "product": ("productname", "product"),
 }
 _NOT_TEXT = ("cost", "cost_usd", "usage_date", "tags_json", "quantity")
 _TEXT_COLUMNS = [c for c in _ALIASES if c not in _NOT_TEXT]

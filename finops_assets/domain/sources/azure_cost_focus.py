@@ -118,17 +118,23 @@ def _billing_account(scope_account: pl.Expr) -> list[pl.Expr]:
 
 
 def _quantities(charge: pl.Expr) -> list[pl.Expr]:
-    """Pricing and consumed quantity and unit by Microsoft's PricingUnits.csv."""
+    """Pricing and consumed quantity and unit by Microsoft's PricingUnits.csv.
+
+    Only where the row has both Quantity and UnitOfMeasure (a quantity without its unit means
+    nothing); a unit the file does not list keeps its text, with block size 1. PricingQuantity
+    is rounded half-up at MONEY's scale (10 decimals).
+    """
     quantity = pl.col("quantity")
     unit = pl.coalesce("x_distinct_unit", "unit_of_measure")
+    measured = quantity.is_not_null() & pl.col("unit_of_measure").is_not_null()
     block = pl.col("x_block_size").fill_null(1).cast(pl.Decimal(38, 0))
     pricing = (quantity.cast(pl.Decimal(38, 20)) / block).round(10, mode="half_away_from_zero")
-    usage = (charge == "usage") & quantity.is_not_null()
+    usage = (charge == "usage") & measured
     return [
         pl.when(usage).then(quantity).alias("ConsumedQuantity"),
         pl.when(usage).then(unit).alias("ConsumedUnit"),
-        pricing.cast(MONEY).alias("PricingQuantity"),
-        pl.when(quantity.is_not_null()).then(unit).alias("PricingUnit"),
+        pl.when(measured).then(pricing.cast(MONEY)).alias("PricingQuantity"),
+        pl.when(measured).then(unit).alias("PricingUnit"),
     ]
 
 
@@ -213,9 +219,9 @@ def to_focus(raw: pl.DataFrame) -> pl.DataFrame:
         *_periods(),
         category.alias("ChargeCategory"),
         pl.when(charge == "refund").then(pl.lit("Correction")).alias("ChargeClass"),
-        pl.coalesce("meter", "meter_subcategory", "meter_category", "service_name").alias(
-            "ChargeDescription"
-        ),
+        pl.coalesce(
+            "product", "meter", "meter_subcategory", "meter_category", "service_name"
+        ).alias("ChargeDescription"),
         _frequency(category).alias("ChargeFrequency"),
         *_commitment(charge, category),
         *_quantities(charge)[:2],

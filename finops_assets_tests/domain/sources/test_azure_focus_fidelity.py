@@ -48,10 +48,8 @@ ACCEPTED = {
     "BillingPeriodEnd": "as BillingPeriodStart (empty BillingPeriodEndDate in the MCA rows)",
     "PricingCategory": "the public MCA rows have no PricingModel column, which Microsoft's rule "
     "maps to null; FOCUS 1.2 requires a value on usage, we use Standard (on-demand)",
-    "PublisherName": "Microsoft copies PublisherName, empty on the EA reservation purchase rows; "
-    "FOCUS 1.2 requires a value, we use Microsoft there (the file's name wherever it has one)",
-    "ChargeDescription": "Microsoft uses ProductName; we use MeterName (the Query API has no "
-    "product column), Product is kept in the raw table",
+    "PublisherName": "Microsoft copies PublisherName, empty on two EA reservation rows (the "
+    "purchase, a covered usage row); FOCUS 1.2 requires a value, we use Microsoft there",
     "CommitmentDiscountStatus": "Microsoft sets Used on reservation purchase rows too (PricingModel "
     "Reservation); FOCUS 1.2 and the validator require null unless ChargeCategory is Usage",
     "ContractedUnitPrice": "not mapped: UnitPrice is per UnitOfMeasure block (per 10K), so "
