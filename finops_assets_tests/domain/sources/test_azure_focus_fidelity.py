@@ -119,7 +119,6 @@ class Microsoft:
         resource_id = r.get("resourceid") or r.get("instancename") or ""
         rtype = (_resource_type(resource_id) or "").lower()
         service = self.services.get((r["consumedservice"].lower(), rtype), {})
-        benefit = r.get("benefitid", "").lower()
         day = _day(r["date"])
         start = _day(r["billingperiodstartdate"]) if r["billingperiodstartdate"] else None
         region = self.regions.get(r["resourcelocation"].lower(), {})
@@ -144,17 +143,7 @@ class Microsoft:
             ),
             "ChargePeriodEnd": day + dt.timedelta(days=1),
             "ChargePeriodStart": day,
-            "CommitmentDiscountCategory": "Usage"
-            if "/microsoft.capacity/" in benefit
-            else ("Spend" if "/microsoft.billingbenefits/" in benefit else None),
-            "CommitmentDiscountId": r.get("benefitid") or None,
-            "CommitmentDiscountName": r.get("benefitname") or None,
-            "CommitmentDiscountStatus": "Unused"
-            if charge in ("UnusedReservation", "UnusedSavingsPlan")
-            else ("Used" if model in COMMITMENT_MODELS else None),
-            "CommitmentDiscountType": "Reservation"
-            if "/microsoft.capacity/" in benefit
-            else ("Savings Plan" if "/microsoft.billingbenefits/" in benefit else None),
+            **_commitment(r, charge, model),
             "ConsumedQuantity": quantity if charge == "Usage" else None,
             "ConsumedUnit": unit["DistinctUnits"] if charge == "Usage" and unit else None,
             "ContractedCost": _price(r["unitprice"]) * quantity / _block(unit),
@@ -186,6 +175,23 @@ class Microsoft:
             "SubAccountType": "Subscription",
             "Tags": _tags(r["tags"]),
         }
+
+
+def _commitment(r: dict[str, str], charge: str, model: str) -> dict[str, object]:
+    """CommitmentDiscount* by BenefitId (convert.md)."""
+    benefit = r.get("benefitid", "").lower()
+    reservation, plan = "/microsoft.capacity/" in benefit, "/microsoft.billingbenefits/" in benefit
+    return {
+        "CommitmentDiscountCategory": "Usage" if reservation else ("Spend" if plan else None),
+        "CommitmentDiscountId": r.get("benefitid") or None,
+        "CommitmentDiscountName": r.get("benefitname") or None,
+        "CommitmentDiscountStatus": "Unused"
+        if charge in ("UnusedReservation", "UnusedSavingsPlan")
+        else ("Used" if model in COMMITMENT_MODELS else None),
+        "CommitmentDiscountType": "Reservation"
+        if reservation
+        else ("Savings Plan" if plan else None),
+    }
 
 
 def _day(text: str) -> dt.datetime:
@@ -261,14 +267,10 @@ def test_each_accepted_difference_is_real(shared_data):
     assert set(ACCEPTED) - seen == set()
 
 
-def _by_line(shared_data: Path, name: str) -> list[dict[str, object]]:
-    return _ours(shared_data / FILES[name])
-
-
 def test_the_issue_17_figures(shared_data):
     """The figures issue 17 measured, one by one."""
-    actual = _by_line(shared_data, "ea-actual")
-    amortized = _by_line(shared_data, "ea-amortized")
+    actual = _ours(shared_data / FILES["ea-actual"])
+    amortized = _ours(shared_data / FILES["ea-amortized"])
     rows = actual + amortized
     assert {r["BillingAccountId"] for r in rows} == {"8611537"}
     vm = actual[3]  # 24 x "1 Hour"
