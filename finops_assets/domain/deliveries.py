@@ -41,6 +41,8 @@ class Manifest:
 
     name: str
     entries: tuple[ManifestEntry, ...]
+    # The legacy CUR assembly the manifest names (`assemblyId`): its folder is the delivery.
+    assembly: str | None = None
 
     def names(self) -> set[str]:
         return {entry.name for entry in self.entries}
@@ -78,7 +80,8 @@ def read_manifest(data: bytes, name: str) -> Manifest:
         )
     if any(not entry.name for entry in entries):
         raise IncompleteDeliveryError(f"{name}: manifest lists a file without a name")
-    return Manifest(name, tuple(entries))
+    assembly = document.get("assemblyId")
+    return Manifest(name, tuple(entries), str(assembly) if assembly else None)
 
 
 def check_against_manifest(manifest: Manifest, files: dict[str, bytes]) -> None:

@@ -114,7 +114,7 @@ def period_run_requests(
         changed.setdefault(delivery.span, []).extend(sorted(digests.items()))
     requests = []
     for span, contents in sorted(changed.items()):
-        days = _partition_range(span)
+        days = partition_range(span)
         if days is None:
             continue
         requests.append(
@@ -127,7 +127,7 @@ def period_run_requests(
     return requests
 
 
-def _partition_range(span: tuple[dt.date, dt.date]) -> tuple[str, str] | None:
+def partition_range(span: tuple[dt.date, dt.date]) -> tuple[str, str] | None:
     """The period's days clipped to the existing daily partitions; None when none is left."""
     keys = daily_partitions.get_partition_keys()
     if not keys:

@@ -7,15 +7,15 @@ the overlap, so nothing is missed and nothing counts twice. One run per affected
 run_key = day + hash of that day's keys and ETags: a duplicate delivery (same bytes, same ETag)
 maps to the same run_key and Dagster skips it; a restated file changes the hash and runs again.
 
-A location in the native CUR 2.0 layout (`?layout=cur2`, see s3_exports) holds month files
-under `data/BILLING_PERIOD=YYYY-MM/`. Which days a (restated) month file covers is unknown
-without reading it, so a change there requests every day of that month that is a partition so
-far, with run_key = day + hash of the month folder's keys and ETags.
+A source read in an AWS native layout (`?layout=cur2` Data Exports, `?layout=cur` legacy CUR,
+see s3_exports) is watched by billing-period delivery instead (ingest.bucket_deliveries): one
+ranged run over the period's days per new delivery, none for bytes the raw archive holds.
+Day folders start from the archive too: a changed day whose files are all archived needs no run,
+so a first tick over a loaded lake launches nothing.
 """
 
 import datetime as dt
 import hashlib
-import re
 from collections import defaultdict
 from typing import Any
 
@@ -23,25 +23,35 @@ import dagster as dg
 from dagster_aws.s3 import S3Resource
 from dagster_aws.s3.sensor import get_objects
 
-from finops_assets.ingest.sensors import DOWNSTREAM, bucket_sensor_result
+from finops_assets.ingest.bucket_deliveries import PERIODS, day_is_archived, delivery_run_requests
+from finops_assets.ingest.sensors import (
+    DOWNSTREAM,
+    TRIGGER_TAG,
+    bucket_sensor_result,
+    cost_keys,
+)
 from finops_assets.partitions import daily_partitions
+from finops_assets.resources.lake import LakeResource
+from finops_assets.resources.payloads import LandingError
 from finops_assets.resources.s3_exports import (
+    S3Exports,
+    S3Reader,
     day_prefix,
     list_day,
     location_layout,
     parse_location,
-    period_prefix,
 )
 from finops_assets.settings import Settings
+from finops_assets.storage.archive import RawArchive
 
 OVERLAP = dt.timedelta(seconds=5)
 
 
 def s3_sources(settings: Settings) -> dict[tuple[str, str], list[str]]:
-    """(bucket, prefix) -> the sources whose exports are read from there."""
+    """(bucket, prefix) -> the sources whose day folders are read from there."""
     watched: dict[tuple[str, str], list[str]] = defaultdict(list)
     for source, location in sorted(settings.source_locations.items()):
-        if location.lower().startswith("s3://"):
+        if location.lower().startswith("s3://") and location_layout(location) == "days":
             watched[parse_location(location)].append(source)
     return dict(watched)
 
@@ -55,35 +65,6 @@ def day_of_key(key: str, prefix: str, sources: list[str]) -> str | None:
     if len(parts) == 3 and parts[0] in sources and daily_partitions.has_partition_key(parts[1]):
         return parts[1]
     return None
-
-
-def cur2_locations(settings: Settings) -> set[tuple[str, str]]:
-    """(bucket, prefix) of the locations read in the native CUR 2.0 layout."""
-    return {
-        parse_location(location)
-        for location in settings.source_locations.values()
-        if location.lower().startswith("s3://") and location_layout(location) == "cur2"
-    }
-
-
-def period_of_key(key: str, prefix: str) -> str | None:
-    """The month (YYYY-MM) of a `<prefix>/data/BILLING_PERIOD=YYYY-MM/<file>` key."""
-    head = f"{prefix}/data/" if prefix else "data/"
-    match = re.fullmatch(r"BILLING_PERIOD=(\d{4}-\d{2})/[^/]+", key.removeprefix(head))
-    return match.group(1) if match and key.startswith(head) else None
-
-
-def period_days(month: str) -> list[str]:
-    """The partition keys of `month` that exist so far."""
-    return [k for k in daily_partitions.get_partition_keys() if k.startswith(f"{month}-")]
-
-
-def period_run_key(client: Any, bucket: str, prefix: str, day: str) -> str:
-    """day + hash of (key, ETag) of every object in the billing period folder of `day`."""
-    digest = hashlib.sha256()
-    for obj in list_day(client, bucket, period_prefix(prefix, dt.date.fromisoformat(day))):
-        digest.update(f"{obj['Key']}\0{obj['ETag']}\0".encode())
-    return f"{day}:{digest.hexdigest()[:16]}"
 
 
 def day_run_key(client: Any, bucket: str, prefix: str, sources: list[str], day: str) -> str:
@@ -119,10 +100,41 @@ def changed_objects(
     return changed, {"since": newest.isoformat(), "seen": keep}
 
 
+def s3_native_locations(settings: Settings) -> list[tuple[str, str, str, str]]:
+    """(source, layout, bucket, prefix) of the sources read in an AWS native layout."""
+    return [
+        (source, location_layout(location), *parse_location(location))
+        for source, location in sorted(settings.source_locations.items())
+        if location.lower().startswith("s3://") and location_layout(location) != "days"
+    ]
+
+
+def day_contents(exports: S3Exports, sources: list[str], day: str) -> list[tuple[str, bytes]]:
+    """(source, bytes) of every export file of a day folder; a refused file reads as b"" (its
+    run then fails naming it)."""
+    contents = []
+    for source in sources:
+        try:
+            contents += [
+                (source, p.data) for p in exports.fetch(source, dt.date.fromisoformat(day))
+            ]
+        except LandingError:
+            contents.append((source, b""))
+    return contents
+
+
 def s3_run_requests(
-    client: Any, settings: Settings, cursor: dict[str, Any]
+    client: Any,
+    settings: Settings,
+    cursor: dict[str, Any],
+    archive: RawArchive,
+    cost_keys: list[dg.AssetKey],
 ) -> tuple[list[dg.RunRequest], dict[str, Any]]:
-    """Run requests for every watched S3 location, and the updated cursor."""
+    """Run requests for every watched S3 location, and the updated cursor.
+
+    Day folders: one run per changed day whose bytes the raw archive does not hold yet. Native
+    layouts: one ranged run per new delivery (bucket_deliveries).
+    """
     requests: dict[str, dg.RunRequest] = {}
     updated = dict(cursor)
     for (bucket, prefix), sources in s3_sources(settings).items():
@@ -131,16 +143,20 @@ def s3_run_requests(
             client, bucket, prefix, cursor.get(location, {})
         )
         days = {day_of_key(o["Key"], prefix, sources) for o in changed}
+        exports = S3Exports(bucket, prefix, client)
         for day in sorted(d for d in days if d):
+            if day_is_archived(archive, day, day_contents(exports, sources, day)):
+                continue
             run_key = day_run_key(client, bucket, prefix, sources, day)
             requests[run_key] = dg.RunRequest(run_key=run_key, partition_key=day)
-        if (bucket, prefix) not in cur2_locations(settings):
-            continue
-        months = {period_of_key(o["Key"], prefix) for o in changed}
-        for day in (d for m in sorted(m for m in months if m) for d in period_days(m)):
-            run_key = period_run_key(client, bucket, prefix, day)
-            requests[run_key] = dg.RunRequest(run_key=run_key, partition_key=day)
-    return list(requests.values()), updated
+    watched = [
+        (source, layout, S3Reader(S3Exports(bucket, prefix, client, layout)))
+        for source, layout, bucket, prefix in s3_native_locations(settings)
+    ]
+    periods, updated[PERIODS] = delivery_run_requests(
+        watched, archive, cursor, cost_keys, {TRIGGER_TAG: "s3_export_sensor"}
+    )
+    return list(requests.values()) + periods, updated
 
 
 @dg.sensor(
@@ -148,13 +164,17 @@ def s3_run_requests(
     minimum_interval_seconds=60,
     default_status=dg.DefaultSensorStatus.STOPPED,
 )
-def s3_export_sensor(context: dg.SensorEvaluationContext, s3: S3Resource):
-    """New or restated billing export files in S3 -> one run per affected charge day."""
+def s3_export_sensor(context: dg.SensorEvaluationContext, s3: S3Resource, lake: LakeResource):
+    """New or restated billing export files in S3 -> one run per affected charge day; a new
+    billing-period delivery (Data Exports, legacy CUR) -> one ranged run over its period."""
     settings = Settings.from_env()
+    watched = bool(s3_sources(settings) or s3_native_locations(settings))
     return bucket_sensor_result(
         context,
         "s3",
         "S3",
-        bool(s3_sources(settings)),
-        lambda cursor: s3_run_requests(s3.get_client(), settings, cursor),
+        watched,
+        lambda cursor: s3_run_requests(
+            s3.get_client(), settings, cursor, lake.archive(), cost_keys(context)
+        ),
     )

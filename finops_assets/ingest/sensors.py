@@ -65,6 +65,11 @@ def bucket_sensor_result(
     return requests
 
 
+def cost_keys(context: dg.SensorEvaluationContext) -> list[dg.AssetKey]:
+    """Every asset a new billing file re-runs (DOWNSTREAM in the sensor's code location)."""
+    return sorted(DOWNSTREAM.resolve(context.repository_def.asset_graph))  # type: ignore[union-attr]
+
+
 def landed_files(landing: Path) -> list[cursors.LandedFile]:
     """Export files under <landing>/<source>/<day>/ for the watched sources and valid days.
 
@@ -180,18 +185,18 @@ def landing_folder_sensor(
     deliveries = period_deliveries(folder, BILLING_SOURCES_WATCHED)
     files = day_files + [f for d in deliveries for f in d.files]
     examined = cursors.files_to_examine(files, cursor)
-    cost_keys = sorted(DOWNSTREAM.resolve(context.repository_def.asset_graph))  # type: ignore[union-attr]
+    selection = cost_keys(context)
     rightsized = context.instance.get_materialized_partitions(RIGHTSIZING)
     in_days = set(f.path for f in day_files)
     requests = landing_run_requests(
-        folder, lake, [f for f in examined if f.path in in_days], cost_keys, rightsized
+        folder, lake, [f for f in examined if f.path in in_days], selection, rightsized
     )
     requests += period_run_requests(
         folder,
         lake.archive(),
         deliveries,
         {f.path for f in examined},
-        cost_keys,
+        selection,
         {TRIGGER_TAG: "landing_folder_sensor"},
     )
     context.update_cursor(cursors.encode_cursor(cursors.advance_cursor(cursor, files)))

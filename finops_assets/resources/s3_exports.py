@@ -6,12 +6,17 @@ rule puts the provider's files there, one folder per charge day). Only files dir
 day folder are read; names starting with a dot or ending in .tmp are skipped; any other key that
 does not match the landing key pattern, or sits in a deeper folder, is refused with its name.
 
-The native CUR 2.0 / Data Exports layout is read when the location says so, explicitly (no
-guessing from folder names): FINOPS_SOURCE_AWS_CUR=s3://bucket/prefix/<export-name>?layout=cur2
-reads `<prefix>/<export-name>/data/BILLING_PERIOD=YYYY-MM/<file>` (.snappy.parquet, .csv.gz).
-AWS rewrites those files with the whole billing period to date, so day D fetches every file of
-D's month, each as one payload marked `spans_days`: the pipeline keeps D's rows and leaves the
-other days' rows to their own partitions instead of quarantining them.
+AWS's native layouts are read when the location says so, explicitly (no guessing from folder
+names), one export per location:
+- `?layout=cur2` (Data Exports: CUR 2.0, FOCUS): FINOPS_SOURCE_AWS_CUR=s3://bucket/p/<export>
+  reads `data/BILLING_PERIOD=YYYY-MM/<file>`, the delivery named by the newest
+  `metadata/BILLING_PERIOD=YYYY-MM/<export>-Manifest.json`;
+- `?layout=cur` (legacy CUR): s3://bucket/p/<report> reads `<YYYYMMDD-YYYYMMDD>/<assemblyId>/`,
+  only the assembly that `<YYYYMMDD-YYYYMMDD>/<report>-Manifest.json` names.
+domain.delivery_layouts decides which files are the current delivery. AWS rewrites them with
+the whole billing period to date, so day D fetches its period's delivery, each file one payload
+marked `spans_days`: the pipeline keeps D's rows and leaves the other days' rows to their own
+partitions instead of quarantining them.
 
 The client is dagster-aws's S3Resource (boto3 underneath): credentials from boto3's default
 chain, endpoint from AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_S3 (boto3 reads them itself). Each
@@ -24,12 +29,8 @@ from typing import Any
 
 from dagster_aws.s3 import S3Resource
 
-from finops_assets.domain.deliveries import (
-    Manifest,
-    check_against_manifest,
-    is_manifest_name,
-    read_manifest,
-)
+from finops_assets.domain.delivery_layouts import Listed
+from finops_assets.resources.bucket_periods import BucketReader, period_payloads
 from finops_assets.resources.payloads import (
     LandingError,
     Payload,
@@ -40,7 +41,7 @@ from finops_assets.resources.payloads import (
 from finops_assets.security.hardening import LANDING_KEY_PATTERN
 from finops_assets.settings import Settings, SettingsError
 
-LAYOUTS = ("days", "cur2")
+LAYOUTS = ("days", "cur2", "cur")
 
 
 def parse_location(location: str) -> tuple[str, str]:
@@ -54,7 +55,7 @@ def parse_location(location: str) -> tuple[str, str]:
 
 
 def location_layout(location: str) -> str:
-    """'cur2' for `...?layout=cur2` (native Data Exports folders), else 'days'."""
+    """'cur2' (Data Exports folders), 'cur' (legacy CUR) for `...?layout=`, else 'days'."""
     query = location.partition("?")[2]
     layout = query.removeprefix("layout=") if query else "days"
     if layout not in LAYOUTS or (query and not query.startswith("layout=")):
@@ -107,11 +108,12 @@ class S3Exports(PayloadSource):
         self.prefix = prefix
         self.client = client
         self.layout = layout
+        self._reader: S3Reader | None = None
 
     def fetch(self, source: str, day: dt.date) -> list[Payload]:
         """Every export file of `source` for `day`, byte for byte, in key order."""
         day_key(source, day)  # refuses a source name that could escape its folder
-        if self.layout == "cur2":
+        if self.layout != "days":
             return self._fetch_period(source, day)
         folder = day_prefix(self.prefix, source, day)
         payloads = []
@@ -125,48 +127,10 @@ class S3Exports(PayloadSource):
         return payloads
 
     def _fetch_period(self, source: str, day: dt.date) -> list[Payload]:
-        """Every file of day's billing period: whole-month payloads, read for their day's rows.
-
-        Where the export's manifest (`metadata/BILLING_PERIOD=YYYY-MM/*Manifest.json`, the
-        newest one) exists, it names the delivery: only its `dataFiles` are read, each must be
-        there, and files it does not list belong to a superseded delivery and are skipped.
-        """
-        folder = period_prefix(self.prefix, day)
-        manifest = self._period_manifest(day)
-        listed = manifest.names() if manifest is not None else None
-        period = _month_span(day)
-        payloads = []
-        for obj in list_day(self.client, self.bucket, folder):
-            name = bucket_file_name(obj["Key"], folder)
-            if name is None or (listed is not None and name not in listed):
-                continue
-            fetched_at = obj["LastModified"].astimezone(dt.UTC).replace(microsecond=0)
-            payloads.append(
-                Payload(
-                    f"{source}/{day:%Y-%m}/{name}",
-                    self._read(obj),
-                    fetched_at,
-                    spans_days=True,
-                    period=period,
-                    vouched=listed is not None,
-                )
-            )
-        if manifest is not None:
-            check_against_manifest(manifest, {p.name.rsplit("/", 1)[-1]: p.data for p in payloads})
-        return payloads
-
-    def _period_manifest(self, day: dt.date) -> Manifest | None:
-        """The newest manifest of the billing period, or None when the export has none there."""
-        folder = "/".join(p for p in (self.prefix, "metadata", f"BILLING_PERIOD={day:%Y-%m}") if p)
-        found = [
-            obj
-            for obj in list_day(self.client, self.bucket, folder + "/")
-            if is_manifest_name(obj["Key"])
-        ]
-        if not found:
-            return None
-        newest = max(found, key=lambda o: (o["LastModified"], o["Key"]))
-        return read_manifest(self._read(newest), f"s3://{self.bucket}/{newest['Key']}")
+        """The files of the current deliveries of day's billing period (bucket_periods)."""
+        if self._reader is None:
+            self._reader = S3Reader(self)  # one reader per run: each object read once
+        return period_payloads(self._reader, self.layout, source, day)
 
     def _read(self, obj: dict[str, Any]) -> bytes:
         key = obj["Key"]
@@ -181,9 +145,24 @@ class S3Exports(PayloadSource):
         return response["Body"].read()
 
 
-def _month_span(day: dt.date) -> tuple[dt.date, dt.date]:
-    first = day.replace(day=1)
-    return first, (first + dt.timedelta(days=32)).replace(day=1) - dt.timedelta(days=1)
+class S3Reader(BucketReader):
+    """The objects under an S3Exports location, each read at the ETag it was listed with."""
+
+    def __init__(self, exports: S3Exports):
+        super().__init__()
+        self.exports = exports
+        self.uri = f"s3://{exports.bucket}/{exports.prefix}"
+
+    def list(self) -> list[Listed]:
+        head = f"{self.exports.prefix}/" if self.exports.prefix else ""
+        return [
+            Listed(obj["Key"][len(head) :], obj["ETag"], obj["LastModified"])
+            for obj in list_day(self.exports.client, self.exports.bucket, head)
+        ]
+
+    def fetch(self, obj: Listed) -> bytes:
+        head = f"{self.exports.prefix}/" if self.exports.prefix else ""
+        return self.exports._read({"Key": head + obj.key, "ETag": obj.version})
 
 
 def s3_client() -> Any:

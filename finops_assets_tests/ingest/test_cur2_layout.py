@@ -34,6 +34,7 @@ from finops_assets_tests.servers.s3 import running_s3
 DAY1, DAY2 = dt.date(2026, 10, 1), dt.date(2026, 10, 2)
 RAW = tables.raw_contract(aws_cur)
 PERIOD = "cur/acme/data/BILLING_PERIOD=2026-10"
+RANGE_START, RANGE_END = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"
 
 
 @pytest.fixture(scope="module")
@@ -43,9 +44,10 @@ def moto():
 
 
 @pytest.fixture
-def bucket(moto, monkeypatch):
+def bucket(moto, monkeypatch, tmp_path):
     for key, value in moto.env().items():
         monkeypatch.setenv(key, value)
+    monkeypatch.setenv("FINOPS_LAKE_URI", str(tmp_path / "lake"))  # the archive sensors read
     name = moto.new_bucket()
     monkeypatch.setenv("FINOPS_SOURCE_AWS_CUR", f"s3://{name}/cur/acme?layout=cur2")
     return name
@@ -121,24 +123,28 @@ def test_only_single_day_payloads_quarantine_rows_of_other_days(tmp_path):
 
 def _tick(instance, cursor=None):
     context = dg.build_sensor_context(
-        instance=instance, cursor=cursor, resources={"s3": S3Resource()}, definitions=defs
+        instance=instance,
+        cursor=cursor,
+        resources={"s3": S3Resource(), "lake": LakeResource()},
+        definitions=defs,
     )
     return s3_export_sensor.evaluate_tick(context)
 
 
-def test_a_restated_month_file_reruns_the_days_of_its_month(bucket):
-    october = [f"2026-10-{d:02d}" for d in range(1, 32)]
+def test_a_restated_month_file_reruns_its_month_in_one_ranged_run(bucket):
     _put_month(bucket, {"acme-00001.csv.gz": b"v1"})
     with dg.instance_for_test() as instance:
         first = _tick(instance)
         duplicate = _tick(instance, first.cursor)
         _put_month(bucket, {"acme-00001.csv.gz": b"v2"})
         restated = _tick(instance, duplicate.cursor)
-    assert [r.partition_key for r in first.run_requests] == october
+    [run] = first.run_requests
+    assert (run.tags[RANGE_START], run.tags[RANGE_END]) == ("2026-10-01", "2026-10-31")
+    assert run.partition_key is None
     assert not duplicate.run_requests
-    assert [r.partition_key for r in restated.run_requests] == october
-    before = {r.run_key for r in first.run_requests}
-    assert not before & {r.run_key for r in restated.run_requests}
+    [rerun] = restated.run_requests
+    assert (rerun.tags[RANGE_START], rerun.tags[RANGE_END]) == ("2026-10-01", "2026-10-31")
+    assert rerun.run_key != run.run_key
 
 
 def _put_manifest(bucket: str, data_files: list[str]) -> None:

@@ -9,6 +9,7 @@ from google.cloud import storage
 
 from finops_assets.definitions import defs
 from finops_assets.ingest.gcs_sensor import days_of_keys, gcs_export_sensor
+from finops_assets.resources.lake import LakeResource
 from finops_assets_tests.servers.gcs_emulator import fake_gcs_server
 
 SOURCE = "gcp_billing_export"
@@ -29,7 +30,8 @@ def gcs_url():
 
 
 @pytest.fixture
-def bucket(gcs_url, request, monkeypatch):
+def bucket(gcs_url, request, monkeypatch, tmp_path):
+    monkeypatch.setenv("FINOPS_LAKE_URI", str(tmp_path / "lake"))  # the archive sensors read
     name = f"exports-{abs(hash(request.node.name)) % 10**8}"
     monkeypatch.setenv("FINOPS_SOURCE_GCP_BILLING_EXPORT", f"gs://{name}/billing")
     return storage.Client().create_bucket(name)
@@ -41,7 +43,10 @@ def _put(bucket, day, name, data: bytes, source=SOURCE):
 
 def _tick(instance, cursor=None):
     context = dg.build_sensor_context(
-        instance=instance, cursor=cursor, resources={"gcs": GCSResource()}, definitions=defs
+        instance=instance,
+        cursor=cursor,
+        resources={"gcs": GCSResource(), "lake": LakeResource()},
+        definitions=defs,
     )
     return gcs_export_sensor.evaluate_tick(context)
 

@@ -9,6 +9,7 @@ from dagster_aws.s3 import S3Resource
 
 from finops_assets.definitions import defs
 from finops_assets.ingest.s3_sensor import s3_export_sensor
+from finops_assets.resources.lake import LakeResource
 from finops_assets_tests.servers.s3 import running_s3
 
 
@@ -19,10 +20,11 @@ def moto():
 
 
 @pytest.fixture
-def bucket(moto, monkeypatch):
+def bucket(moto, monkeypatch, tmp_path):
     """A fresh bucket watched for aws_cur and focus_export under the prefix 'exports'."""
     for key, value in moto.env().items():
         monkeypatch.setenv(key, value)
+    monkeypatch.setenv("FINOPS_LAKE_URI", str(tmp_path / "lake"))  # the archive sensors read
     name = moto.new_bucket()
     monkeypatch.setenv("FINOPS_SOURCE_AWS_CUR", f"s3://{name}/exports")
     monkeypatch.setenv("FINOPS_SOURCE_FOCUS_EXPORT", f"s3://{name}/exports/")
@@ -35,7 +37,10 @@ def _put(bucket: str, key: str, body: bytes) -> None:
 
 def _tick(instance, cursor=None):
     context = dg.build_sensor_context(
-        instance=instance, cursor=cursor, resources={"s3": S3Resource()}, definitions=defs
+        instance=instance,
+        cursor=cursor,
+        resources={"s3": S3Resource(), "lake": LakeResource()},
+        definitions=defs,
     )
     return s3_export_sensor.evaluate_tick(context)
 
