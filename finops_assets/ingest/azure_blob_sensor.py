@@ -5,7 +5,12 @@ keeps the newest last-modified time seen plus name -> ETag of the blobs modified
 of it (last-modified has one-second resolution): a blob is new when it is newer than that window
 or its ETag is not the one remembered. One run per affected charge day, run_key = day + hash of
 that day's names and content MD5s: a duplicate delivery (same bytes, new ETag) keeps the run_key
-and Dagster skips it; a restated file changes it and the day runs again.
+and Dagster skips it; a restated file changes it and the day runs again. A changed day whose
+files the raw archive holds already needs no run: a first tick over a loaded lake launches none.
+
+Cost Management exports in Azure's own layout (`?layout=exports`, see azure_blob_exports) are
+watched by billing-period delivery (ingest.bucket_deliveries): the newest run folder of a period
+is its delivery, one ranged run over the period per new delivery.
 """
 
 import base64
@@ -16,22 +21,42 @@ from typing import Any
 
 import dagster as dg
 
+from finops_assets.ingest.bucket_deliveries import PERIODS, day_is_archived, delivery_run_requests
 from finops_assets.ingest.gcs_sensor import days_of_keys
-from finops_assets.ingest.sensors import DOWNSTREAM, bucket_sensor_result
-from finops_assets.resources.azure_blob_exports import blob_service_client, list_day
+from finops_assets.ingest.sensors import DOWNSTREAM, TRIGGER_TAG, bucket_sensor_result, cost_keys
+from finops_assets.resources.azure_blob_exports import (
+    AzureReader,
+    blob_service_client,
+    list_day,
+    parse_az_location,
+)
 from finops_assets.resources.gcs_exports import parse_location
+from finops_assets.resources.lake import LakeResource
+from finops_assets.resources.payloads import LandingError
 from finops_assets.settings import Settings
+from finops_assets.storage.archive import RawArchive
 
 OVERLAP = dt.timedelta(seconds=5)
 
 
 def azure_sources(settings: Settings) -> dict[tuple[str, str], list[str]]:
-    """(container, prefix) -> the sources whose exports are read from there."""
+    """(container, prefix) -> the sources whose day folders are read from there."""
     watched: dict[tuple[str, str], list[str]] = defaultdict(list)
     for source, location in sorted(settings.source_locations.items()):
-        if location.lower().startswith("az://"):
+        if location.lower().startswith("az://") and parse_az_location(location)[2] == "days":
             watched[parse_location(location, scheme="az")].append(source)
     return dict(watched)
+
+
+def azure_native_locations(settings: Settings) -> list[tuple[str, str, str, str]]:
+    """(source, layout, container, prefix) of the sources read as Cost Management exports."""
+    native = []
+    for source, location in sorted(settings.source_locations.items()):
+        if location.lower().startswith("az://"):
+            container, prefix, layout = parse_az_location(location)
+            if layout != "days":
+                native.append((source, layout, container, prefix))
+    return native
 
 
 def changed_blobs(container: Any, prefix: str, cursor: dict) -> tuple[list[str], dict]:
@@ -66,8 +91,32 @@ def day_run_key(container: Any, prefix: str, sources: list[str], day: str) -> st
     return f"{day}:{digest.hexdigest()[:16]}"
 
 
-def azure_run_requests(service: Any, settings: Settings, cursor: dict) -> tuple[list, dict]:
-    """Run requests for every watched container location, and the updated cursor."""
+def day_contents(container: Any, prefix: str, sources: list[str], day: str) -> list:
+    """(source, bytes) of every export blob of a day folder; a refused one reads as b"" (its
+    run then fails naming it)."""
+    contents: list[tuple[str, bytes]] = []
+    for source in sources:
+        try:
+            blobs = list_day(container, prefix, source, dt.date.fromisoformat(day))
+        except LandingError:
+            contents.append((source, b""))
+            continue
+        contents += [(source, container.download_blob(b.name).readall()) for b in blobs]
+    return contents
+
+
+def azure_run_requests(
+    service: Any,
+    settings: Settings,
+    cursor: dict,
+    archive: RawArchive,
+    cost_keys: list[dg.AssetKey],
+) -> tuple[list, dict]:
+    """Run requests for every watched container location, and the updated cursor.
+
+    Day folders: one run per changed day whose bytes the raw archive does not hold yet. Cost
+    Management exports: one ranged run per new delivery (bucket_deliveries).
+    """
     requests: dict[str, dg.RunRequest] = {}
     updated = dict(cursor)
     for (name, prefix), sources in azure_sources(settings).items():
@@ -75,9 +124,18 @@ def azure_run_requests(service: Any, settings: Settings, cursor: dict) -> tuple[
         location = f"az://{name}/{prefix}"
         changed, updated[location] = changed_blobs(container, prefix, cursor.get(location, {}))
         for day in days_of_keys(changed, prefix, sources):
+            if day_is_archived(archive, day, day_contents(container, prefix, sources, day)):
+                continue
             run_key = day_run_key(container, prefix, sources, day)
             requests[run_key] = dg.RunRequest(run_key=run_key, partition_key=day)
-    return list(requests.values()), updated
+    watched = [
+        (source, layout, AzureReader(service.get_container_client(name), prefix))
+        for source, layout, name, prefix in azure_native_locations(settings)
+    ]
+    periods, updated[PERIODS] = delivery_run_requests(
+        watched, archive, cursor, cost_keys, {TRIGGER_TAG: "azure_blob_export_sensor"}
+    )
+    return list(requests.values()) + periods, updated
 
 
 @dg.sensor(
@@ -85,13 +143,17 @@ def azure_run_requests(service: Any, settings: Settings, cursor: dict) -> tuple[
     minimum_interval_seconds=60,
     default_status=dg.DefaultSensorStatus.STOPPED,
 )
-def azure_blob_export_sensor(context: dg.SensorEvaluationContext):
-    """New or restated billing export files in Azure Blob Storage -> one run per charge day."""
+def azure_blob_export_sensor(context: dg.SensorEvaluationContext, lake: LakeResource):
+    """New or restated billing export files in Azure Blob Storage -> one run per charge day; a
+    new Cost Management export run -> one ranged run over its billing period."""
     settings = Settings.from_env()
+    watched = bool(azure_sources(settings) or azure_native_locations(settings))
     return bucket_sensor_result(
         context,
         "az",
         "Azure Blob Storage",
-        bool(azure_sources(settings)),
-        lambda cursor: azure_run_requests(blob_service_client(), settings, cursor),
+        watched,
+        lambda cursor: azure_run_requests(
+            blob_service_client(), settings, cursor, lake.archive(), cost_keys(context)
+        ),
     )

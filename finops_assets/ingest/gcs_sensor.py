@@ -5,7 +5,11 @@ dagster-gcp's `get_gcs_keys` (sorted by update time, after the cursor key); one 
 charge day with run_key = day + hash of that day's object names and MD5s, so a duplicate
 delivery (same bytes, new generation) maps to the same run_key and Dagster skips it, while a
 restated file changes the hash and runs the day again. `get_gcs_keys` returns every key again
-when the cursor key disappears; the run_key dedupe makes that harmless.
+when the cursor key disappears; the run_key dedupe makes that harmless. A changed day whose files
+the raw archive holds already needs no run, so a first tick over a loaded lake launches nothing.
+
+Month folders `<prefix>/<source>/<YYYY-MM>/` are billing-period deliveries, watched by
+ingest.bucket_deliveries: one ranged run over the month per new delivery.
 """
 
 import datetime as dt
@@ -17,10 +21,20 @@ import dagster as dg
 from dagster_gcp import GCSResource
 from dagster_gcp.gcs.sensor import get_gcs_keys
 
-from finops_assets.ingest.sensors import DOWNSTREAM, bucket_sensor_result
+from finops_assets.ingest.bucket_deliveries import PERIODS, day_is_archived, delivery_run_requests
+from finops_assets.ingest.sensors import DOWNSTREAM, TRIGGER_TAG, bucket_sensor_result, cost_keys
 from finops_assets.partitions import daily_partitions
-from finops_assets.resources.gcs_exports import day_prefix, is_export_file, parse_location
+from finops_assets.resources.gcs_exports import (
+    GcsExports,
+    GcsReader,
+    day_prefix,
+    is_export_file,
+    parse_location,
+)
+from finops_assets.resources.lake import LakeResource
+from finops_assets.resources.payloads import LandingError, Payload
 from finops_assets.settings import Settings
+from finops_assets.storage.archive import RawArchive
 
 
 def gcs_sources(settings: Settings) -> dict[tuple[str, str], list[str]]:
@@ -73,17 +87,48 @@ def new_keys(client: Any, bucket: str, prefix: str, cursor: dict) -> tuple[list[
     return keys, {"key": keys[-1], "generation": last.generation if last else None}
 
 
-def gcs_run_requests(client: Any, settings: Settings, cursor: dict) -> tuple[list, dict]:
-    """Run requests for every watched GCS location, and the updated cursor."""
+def day_contents(exports: GcsExports, client: Any, sources: list[str], day: str) -> list:
+    """(source, bytes) of every file of a day folder; a refused file reads as b"" (its run then
+    fails naming it)."""
+    contents: list[tuple[str, bytes]] = []
+    for source in sources:
+        try:
+            payloads = exports.day_payloads(client, source, dt.date.fromisoformat(day))
+        except LandingError:
+            payloads = [Payload("refused", b"", dt.datetime.now(dt.UTC))]
+        contents += [(source, p.data) for p in payloads]
+    return contents
+
+
+def gcs_run_requests(
+    client: Any,
+    settings: Settings,
+    cursor: dict,
+    archive: RawArchive,
+    cost_keys: list[dg.AssetKey],
+) -> tuple[list, dict]:
+    """Run requests for every watched GCS location, and the updated cursor.
+
+    Day folders: one run per changed day whose bytes the raw archive does not hold yet. Month
+    folders: one ranged run per new month delivery (bucket_deliveries).
+    """
     requests: dict[str, dg.RunRequest] = {}
     updated = dict(cursor)
+    watched = []
     for (bucket, prefix), sources in gcs_sources(settings).items():
         location = f"gs://{bucket}/{prefix}"
         keys, updated[location] = new_keys(client, bucket, prefix, cursor.get(location, {}))
+        exports = GcsExports(bucket, prefix, lambda: client)
         for day in days_of_keys(keys, prefix, sources):
+            if day_is_archived(archive, day, day_contents(exports, client, sources, day)):
+                continue
             run_key = day_run_key(client, bucket, prefix, sources, day)
             requests[run_key] = dg.RunRequest(run_key=run_key, partition_key=day)
-    return list(requests.values()), updated
+        watched += [(s, "months", GcsReader(exports, client, within=s)) for s in sources]
+    periods, updated[PERIODS] = delivery_run_requests(
+        watched, archive, cursor, cost_keys, {TRIGGER_TAG: "gcs_export_sensor"}
+    )
+    return list(requests.values()) + periods, updated
 
 
 @dg.sensor(
@@ -91,13 +136,16 @@ def gcs_run_requests(client: Any, settings: Settings, cursor: dict) -> tuple[lis
     minimum_interval_seconds=60,
     default_status=dg.DefaultSensorStatus.STOPPED,
 )
-def gcs_export_sensor(context: dg.SensorEvaluationContext, gcs: GCSResource):
-    """New or restated billing export files in GCS -> one run per affected charge day."""
+def gcs_export_sensor(context: dg.SensorEvaluationContext, gcs: GCSResource, lake: LakeResource):
+    """New or restated billing export files in GCS -> one run per affected charge day; a new
+    month delivery -> one ranged run over its month."""
     settings = Settings.from_env()
     return bucket_sensor_result(
         context,
         "gs",
         "GCS",
         bool(gcs_sources(settings)),
-        lambda cursor: gcs_run_requests(gcs.get_client(), settings, cursor),
+        lambda cursor: gcs_run_requests(
+            gcs.get_client(), settings, cursor, lake.archive(), cost_keys(context)
+        ),
     )

@@ -1,8 +1,11 @@
 """Export files in a Google Cloud Storage bucket, read through dagster-gcp's GCSResource.
 
-Layout (the same as the landing folder): `gs://<bucket>/<prefix>/<source>/<YYYY-MM-DD>/<file>`.
-Only files directly in the day folder are read; deeper "folders" and names starting with a dot
-are ignored. Each object is downloaded at the generation that was listed, and its `updated` time
+Layout (the same as the landing folder): `gs://<bucket>/<prefix>/<source>/<YYYY-MM-DD>/<file>`,
+and billing-period files by month, `gs://<bucket>/<prefix>/<source>/<YYYY-MM>/<file>` (BigQuery
+billing export tables exported by month; a manifest beside them is optional). A month folder is
+one delivery (domain.delivery_layouts, layout `months`): its files span days, so each day of the
+month keeps its own rows. Only files directly in a day or month folder are read; deeper
+"folders" and names starting with a dot are ignored. Each object is downloaded at the generation that was listed, and its `updated` time
 is the payload's fetched_at. STORAGE_EMULATOR_HOST (honoured by google-cloud-storage) points the
 client at an emulator; credentials come from Application Default Credentials otherwise.
 """
@@ -13,6 +16,8 @@ from typing import Any
 
 from dagster_gcp import GCSResource
 
+from finops_assets.domain.delivery_layouts import Listed
+from finops_assets.resources.bucket_periods import BucketReader, period_payloads
 from finops_assets.resources.payloads import (
     LandingError,
     Payload,
@@ -57,6 +62,7 @@ class GcsExports(PayloadSource):
         self.bucket = bucket
         self.prefix = prefix
         self._client_factory = client_factory
+        self._readers: dict[str, GcsReader] = {}
 
     def list_day(self, client: Any, source: str, day: dt.date) -> list[Any]:
         """The blobs of one day folder, sorted by name."""
@@ -66,8 +72,15 @@ class GcsExports(PayloadSource):
         return sorted((b for b in blobs if is_export_file(b.name, folder)), key=lambda b: b.name)
 
     def fetch(self, source: str, day: dt.date) -> list[Payload]:
-        """Every export file of `source` for `day`, byte for byte, in name order."""
+        """Every export file of `source` for `day` (its day folder, then its month's delivery)."""
         client = self._client_factory()
+        if source not in self._readers:  # one reader per source and run: each file read once
+            self._readers[source] = GcsReader(self, client, within=source)
+        payloads = self.day_payloads(client, source, day)
+        return payloads + period_payloads(self._readers[source], "months", source, day)
+
+    def day_payloads(self, client: Any, source: str, day: dt.date) -> list[Payload]:
+        """The files of `source`'s day folder, byte for byte, in name order."""
         payloads = []
         for blob in self.list_day(client, source, day):
             try:
@@ -85,6 +98,36 @@ class GcsExports(PayloadSource):
                 )
             )
         return payloads
+
+
+class GcsReader(BucketReader):
+    """The objects under a GcsExports location (or its `within` source folder), each read at
+    the generation listed."""
+
+    def __init__(self, exports: GcsExports, client: Any, within: str = ""):
+        super().__init__()
+        self.bucket, self.prefix, self.client = exports.bucket, exports.prefix, client
+        self.within = within
+        self.uri = f"gs://{exports.bucket}/{exports.prefix}"
+        self._blobs: dict[str, Any] = {}
+
+    def list(self) -> list[Listed]:
+        head = f"{self.prefix}/" if self.prefix else ""
+        below = f"{head}{self.within}/" if self.within else head
+        self._blobs = {
+            b.name[len(head) :]: b for b in self.client.list_blobs(self.bucket, prefix=below)
+        }
+        return [
+            Listed(key, str(blob.md5_hash or blob.crc32c), _utc(blob.updated))
+            for key, blob in sorted(self._blobs.items())
+        ]
+
+    def fetch(self, obj: Listed) -> bytes:
+        blob = self._blobs[obj.key]
+        try:
+            return blob.download_as_bytes(if_generation_match=blob.generation)
+        except Exception as error:  # noqa: BLE001 - google raises many types; keep the cause
+            raise LandingError(f"cannot read {self.name(obj)}: {error}") from error
 
 
 def _utc(value: dt.datetime | None) -> dt.datetime:

@@ -43,7 +43,8 @@ def connection(tmp_path_factory):
 
 
 @pytest.fixture
-def container(connection, request, monkeypatch):
+def container(connection, request, monkeypatch, tmp_path):
+    monkeypatch.setenv("FINOPS_LAKE_URI", str(tmp_path / "lake"))  # the archive sensors read
     name = f"exports-{abs(hash(request.node.name)) % 10**8}"
     monkeypatch.setenv("FINOPS_SOURCE_FOCUS_EXPORT", f"az://{name}/cost")
     return BlobServiceClient.from_connection_string(connection).create_container(name)
@@ -103,7 +104,9 @@ def test_missing_credentials_say_what_to_set():
 
 
 def _tick(instance, cursor=None):
-    context = dg.build_sensor_context(instance=instance, cursor=cursor, definitions=defs)
+    context = dg.build_sensor_context(
+        instance=instance, cursor=cursor, resources={"lake": LakeResource()}, definitions=defs
+    )
     return azure_blob_export_sensor.evaluate_tick(context)
 
 
