@@ -171,6 +171,9 @@ def test_only_the_manifest_assembly_counts_and_runs_start_from_the_archive(
     [restatement] = rerun.run_requests
     assert (restatement.tags[START], restatement.tags[END]) == OCTOBER
     assert restatement.run_key != run.run_key
+    # bounded: one watermark and one listing digest for the period, after four assemblies
+    periods = json.loads(rerun.cursor or "{}")["periods"]
+    assert [len(periods["watermarks"]), len(periods["listings"])] == [1, 1]
 
 
 def test_a_manifest_listing_a_missing_file_asks_for_a_run_that_fails_naming_it(bucket, cur_text):

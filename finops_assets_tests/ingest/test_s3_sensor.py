@@ -1,5 +1,6 @@
 """The S3 export sensor against moto: one run per day, duplicates skipped, restatements rerun."""
 
+import datetime as dt
 import json
 
 import boto3
@@ -10,6 +11,7 @@ from dagster_aws.s3 import S3Resource
 from finops_assets.definitions import defs
 from finops_assets.ingest.s3_sensor import s3_export_sensor
 from finops_assets.resources.lake import LakeResource
+from finops_assets.storage.archive import RawArchive
 from finops_assets_tests.servers.s3 import running_s3
 
 
@@ -100,3 +102,18 @@ def test_no_s3_source_configured_skips_with_a_reason(monkeypatch):
     with dg.instance_for_test() as instance:
         result = _tick(instance)
     assert "no source is read from s3://" in (result.skip_message or "")
+
+
+def test_a_first_tick_asks_only_for_days_whose_bytes_the_raw_archive_lacks(bucket, tmp_path):
+    _put(bucket, "aws_cur/2026-10-08/a.csv.gz", b"ingested before the sensor was switched on")
+    _put(bucket, "aws_cur/2026-10-09/a.csv.gz", b"new")
+    archive = RawArchive(str(tmp_path / "lake"))  # the lake the sensor's LakeResource reads
+    archive.store(
+        "aws_cur",
+        dt.date(2026, 10, 8),
+        "aws_cur/2026-10-08/a.csv.gz",
+        b"ingested before the sensor was switched on",
+    )
+    with dg.instance_for_test() as instance:
+        result = _tick(instance)
+    assert [r.partition_key for r in result.run_requests] == ["2026-10-09"]
