@@ -191,3 +191,28 @@ def test_a_manifest_listing_a_missing_file_asks_for_a_run_that_fails_naming_it(b
     exports = from_location(f"s3://{bucket}/{REPORT}?layout=cur", Settings.from_env())
     with pytest.raises(IncompleteDeliveryError, match="acme-00002.csv.gz: listed in s3://"):
         exports.fetch("aws_cur", dt.date(2026, 10, 31))
+
+
+def test_the_sensors_ranged_run_writes_every_day_of_the_period_from_one_archived_copy(
+    bucket, cur_text, tmp_path
+):
+    _deliver(bucket, "assembly-1", {"acme-00001.csv.gz": gzip.compress(cur_text.encode())})
+    with dg.instance_for_test() as instance:
+        [run] = _tick(instance).run_requests
+        result = dg.materialize(
+            [build_raw_asset(aws_cur)],
+            instance=instance,
+            tags={START: run.tags[START], END: run.tags[END]},
+            resources={
+                "lake": LakeResource(),
+                "landing": LandingResource(landing_dir=str(tmp_path / "empty")),
+            },
+        )
+        written = instance.get_materialized_partitions(dg.AssetKey("aws_cur_raw"))
+    assert result.success
+    assert written == {f"2026-10-{d:02d}" for d in range(1, 32)}
+    lake = DeltaLake(str(tmp_path / "lake"))
+    raw = tables.raw_contract(aws_cur)
+    heights = {day: lake.read_day(raw, dt.date.fromisoformat(day)).height for day in written}
+    assert heights.pop("2026-10-01") == 19 and set(heights.values()) == {0}
+    assert len(LakeResource().archive().digests("aws_cur", "2026-10-01")) == 1
