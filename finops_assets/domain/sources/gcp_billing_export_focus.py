@@ -10,6 +10,7 @@ import polars as pl
 
 from finops_assets.domain.focus import SOURCE_FOCUS_COLUMNS, TS
 from finops_assets.domain.money import MONEY, parse_money_expr
+from finops_assets.domain.sources.gcp_regions import REGION_NAMES
 
 _CREDIT_DTYPE = pl.List(
     pl.Struct({k: pl.Utf8() for k in ("name", "amount", "full_name", "id", "type")})
@@ -61,7 +62,9 @@ def _common(raw: pl.DataFrame) -> list[pl.Expr]:
         pl.lit("Google Cloud").alias("ProviderName"),
         pl.coalesce(pl.col("seller_name"), pl.lit("Google Cloud")).alias("PublisherName"),
         pl.col("location_region").alias("RegionId"),
-        pl.col("location_region").alias("RegionName"),
+        pl.col("location_region")
+        .replace_strict(REGION_NAMES, default=pl.col("location_region"), return_dtype=pl.Utf8)
+        .alias("RegionName"),
         pl.coalesce(pl.col("resource_global_name"), pl.col("resource_name")).alias("ResourceId"),
         pl.col("resource_name").alias("ResourceName"),
         pl.lit(None, pl.Utf8).alias("ResourceType"),

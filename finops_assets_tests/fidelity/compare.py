@@ -1,0 +1,50 @@
+"""Column-by-column comparison of our FOCUS rows with a provider's own conversion of them."""
+
+import datetime as dt
+import json
+from decimal import Decimal
+
+import polars as pl
+
+
+def normalized(value: object) -> object:
+    """A cell in comparable form: exact decimals, UTC datetimes, Tags as a dict, '' as null."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, Decimal):
+        return value.normalize()
+    if isinstance(value, dt.datetime):
+        return value.astimezone(dt.UTC)
+    return value
+
+
+def tags_value(text: str | None) -> dict | None:
+    """Our Tags JSON text as a dict (null when absent or empty)."""
+    parsed = json.loads(text) if text else None
+    return parsed or None
+
+
+def differing_columns(
+    ours: list[dict[str, object]], theirs: list[dict[str, object]], columns: list[str]
+) -> dict[str, list[tuple[object, object]]]:
+    """Per column that differs on at least one row: the (ours, theirs) pairs that differ."""
+    assert len(ours) == len(theirs)
+    out: dict[str, list[tuple[object, object]]] = {}
+    for column in columns:
+        pairs = [
+            (normalized(a[column]), normalized(b[column]))
+            for a, b in zip(ours, theirs, strict=True)
+        ]
+        diffs = [p for p in pairs if p[0] != p[1]]
+        if diffs:
+            out[column] = diffs
+    return out
+
+
+def rows_of(frame: pl.DataFrame) -> list[dict[str, object]]:
+    """Frame rows as dicts with Tags parsed."""
+    rows = frame.to_dicts()
+    for row in rows:
+        if "Tags" in row:
+            row["Tags"] = tags_value(row["Tags"])
+    return rows
