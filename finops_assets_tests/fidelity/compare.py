@@ -48,3 +48,32 @@ def rows_of(frame: pl.DataFrame) -> list[dict[str, object]]:
         if "Tags" in row:
             row["Tags"] = tags_value(row["Tags"])
     return rows
+
+
+def normalized_rows(source_rows: pl.DataFrame) -> pl.DataFrame:
+    """A source's FOCUS rows through our normalization (units, catalog, FOCUS nullability).
+
+    Base currency USD at rate 1 for every billing currency: FX does not touch FOCUS columns.
+    """
+    from finops_assets.domain.catalog import load_shipped_catalog
+    from finops_assets.domain.normalize import normalize_costs
+
+    catalog, version = load_shipped_catalog()
+    currencies = source_rows["BillingCurrency"].unique().to_list()
+    rates = pl.DataFrame(
+        {
+            "currency": currencies,
+            "x_fx_rate": [Decimal(1)] * len(currencies),
+            "x_fx_rate_date": [dt.date(2024, 1, 1)] * len(currencies),
+        }
+    )
+    result = normalize_costs(
+        source_rows,
+        fx_rates=rates,
+        catalog=catalog,
+        catalog_version=version,
+        base_currency="USD",
+        tag_aliases={},
+    )
+    assert result.quarantine.is_empty(), result.quarantine
+    return result.rows

@@ -16,7 +16,7 @@ import pytest
 
 from finops_assets.domain.sources import gcp_billing_export as gcp
 from finops_assets_tests.fidelity import google_focus_view as view
-from finops_assets_tests.fidelity.compare import differing_columns, rows_of
+from finops_assets_tests.fidelity.compare import differing_columns, normalized_rows, rows_of
 
 FILES = (
     "2022-08-01_5.csv",
@@ -39,19 +39,21 @@ ACCEPTED = {
     "PublisherName": "The view gives 'Google Cloud' only when transaction_type is GOOGLE, a "
     "column these older exports lack, so it is null; FOCUS needs a PublisherName, and a row "
     "without seller_name is Google's own.",
+    "ServiceCategory": "The view takes product_taxonomy from Google's pricing export, which no "
+    "public file holds (null); we map the service through our catalog (Compute Engine: Compute).",
     "SubAccountId": "The view repeats the billing account id; we use the project id, the "
     "sub-account our allocation, budgets and FOCUS SubAccountName (project name) refer to.",
 }
 
 
 def _ours(path) -> list[dict[str, object]]:
-    """Our FOCUS rows, one per export row (credits summed into BilledCost/EffectiveCost)."""
+    """Our normalized rows, one per export row (credits summed into BilledCost/EffectiveCost)."""
     fetched = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
     result = gcp.parse(
         path.read_bytes(), source_file=path.name, ingestion_key="k", fetched_at=fetched
     )
     assert result.quarantine.is_empty()
-    rows = gcp.to_focus(result.rows).with_columns(
+    rows = normalized_rows(gcp.to_focus(result.rows)).with_columns(
         pl.col("x_source_row_key").str.replace(r":credit:\d+$", "").alias("__row"),
         pl.col("x_source_row_key").str.contains(":credit:").alias("__credit"),
     )
