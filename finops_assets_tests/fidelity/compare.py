@@ -6,13 +6,17 @@ from decimal import Decimal
 
 import polars as pl
 
+from finops_assets.domain.money import MONEY_SCALE
+
+_SCALE = Decimal(1).scaleb(-MONEY_SCALE)
+
 
 def normalized(value: object) -> object:
-    """A cell in comparable form: exact decimals, UTC datetimes, Tags as a dict, '' as null."""
+    """A cell in comparable form: decimals at our money scale (10 places), UTC datetimes, Tags as a dict, '' as null."""
     if value is None or value == "":
         return None
-    if isinstance(value, Decimal):
-        return value.normalize()
+    if isinstance(value, Decimal):  # at our money scale: the CUR writes up to 19 decimals
+        return value.quantize(_SCALE).normalize()
     if isinstance(value, dt.datetime):
         return value.astimezone(dt.UTC)
     return value

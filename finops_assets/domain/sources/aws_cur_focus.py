@@ -26,6 +26,7 @@ import polars as pl
 from finops_assets.domain import focus
 from finops_assets.domain.distinct import per_distinct
 from finops_assets.domain.money import MONEY
+from finops_assets.domain.sources.aws_regions import REGION_CODES
 from finops_assets.domain.sources.extra_columns import EXTRA_COLUMN
 
 SOURCE = "aws_cur"
@@ -131,15 +132,23 @@ def _frequency() -> pl.Expr:
     )
 
 
-def _publisher() -> pl.Expr:
-    """The seller of record (line_item_legal_entity) on AWS Marketplace rows, else AWS.
-
-    Both CUR columns are outside the typed raw columns: they come from x_extra_columns.
-    """
+def _extra(name: str, legacy: str) -> pl.Expr:
+    """A CUR column outside the typed raw columns, from x_extra_columns (null when absent or
+    empty), by its CUR 2.0 name or its legacy header ('product/location')."""
     extra = pl.col(EXTRA_COLUMN)
-    marketplace = extra.str.json_path_match("$.bill_billing_entity") == "AWS Marketplace"
-    seller = extra.str.json_path_match("$.line_item_legal_entity")
-    return pl.when(marketplace & seller.is_not_null()).then(seller).otherwise(pl.lit("AWS"))
+    value = pl.coalesce(
+        extra.str.json_path_match(f"$.{name}"), extra.str.json_path_match(f"$['{legacy}']")
+    )
+    return pl.when(value != "").then(value)
+
+
+def _publisher() -> pl.Expr:
+    """The legal entity selling the row (line_item_legal_entity), as AWS's FOCUS export names it.
+
+    'Amazon Web Services, Inc.' or 'Amazon Web Services EMEA SARL' on AWS's own rows, the seller
+    of record (e.g. 'Red Hat, Inc.') on AWS Marketplace rows; 'AWS' when the file lacks it.
+    """
+    return pl.coalesce(_extra("line_item_legal_entity", "lineItem/LegalEntity"), pl.lit("AWS"))
 
 
 def _values() -> dict[str, pl.Expr]:
@@ -176,10 +185,18 @@ def _values() -> dict[str, pl.Expr]:
         "PricingUnit": pl.col("pricing_unit"),
         "ProviderName": pl.lit("AWS"),
         "PublisherName": _publisher(),
-        "RegionId": pl.col("product_region_code"),
+        "RegionId": pl.coalesce(
+            pl.col("product_region_code"),
+            _extra("product_region", "product/region"),
+            _extra("product_location", "product/location").replace_strict(
+                REGION_CODES, default=None
+            ),
+        ),
+        "RegionName": _extra("product_location", "product/location"),
         "ResourceId": pl.col("line_item_resource_id"),
         "ServiceName": pl.coalesce("product_product_name", "line_item_product_code"),
         "SkuId": pl.col("product_sku"),
+        "SkuPriceId": _extra("pricing_rate_code", "pricing/RateCode"),
         "SubAccountId": pl.col("line_item_usage_account_id"),
         "SubAccountName": pl.col("line_item_usage_account_name"),
         "Tags": _tags(),
