@@ -18,6 +18,10 @@ from finops_assets.domain.money import MONEY, parse_money_expr
 from finops_assets.domain.sources import common
 from finops_assets.domain.sources.dates import parse_timestamp_text_expr
 from finops_assets.domain.sources.extra_columns import EXTRA_COLUMNS, extra_columns_expr
+from finops_assets.domain.sources.focus_entities import (
+    provider_from_entities_expr,
+    provider_slug_expr,
+)
 from finops_assets.security.hardening import GzipBombError, bounded_gunzip
 
 SOURCE = "focus_export"
@@ -48,20 +52,6 @@ _REQUIRED_HEADERS = (*_REQUIRED_AMOUNTS, *_TIMESTAMPS, *_REQUIRED_TEXT)
 _PROVIDER_HEADERS = ("ProviderName", "ServiceProviderName")
 _BLANKS = ("", "NULL", "null")
 
-_PROVIDER_SLUGS = {
-    "aws": "aws",
-    "amazon web services": "aws",
-    "microsoft": "azure",
-    "microsoft azure": "azure",
-    "azure": "azure",
-    "google cloud": "gcp",
-    "google cloud platform": "gcp",
-    "google": "gcp",
-    "gcp": "gcp",
-    "oracle": "oci",
-    "oracle cloud infrastructure": "oci",
-    "oci": "oci",
-}
 # Allowed values of FOCUS enumerations, for case-insensitive repair ('Usage-based').
 _CANONICAL_VALUES = {
     "ChargeCategory": focus.CHARGE_CATEGORIES,
@@ -132,7 +122,7 @@ def to_focus(raw: pl.DataFrame) -> pl.DataFrame:
             _map_distinct(cleaned[c], partial(_canonical_case_expr, values=values), pl.Utf8(), c)
             for c, values in _CANONICAL_VALUES.items()
         ],
-        pl.coalesce("ProviderName", "ServiceProviderName").alias("ProviderName"),
+        pl.coalesce("ProviderName", provider_from_entities_expr()).alias("ProviderName"),
         pl.coalesce("PublisherName", "ServiceProviderName").alias("PublisherName"),
         canonical_tags(cleaned["Tags"]).alias("Tags"),
         pl.coalesce("ContractedCost", "BilledCost").alias("ContractedCost"),
@@ -166,13 +156,6 @@ def billed_totals(raw: pl.DataFrame) -> pl.DataFrame:
         .sort("currency")
         .select(pl.col("currency").cast(pl.Utf8), pl.col("amount").cast(MONEY))
     )
-
-
-def provider_slug_expr(name: pl.Expr) -> pl.Expr:
-    """ProviderName text -> aws | azure | gcp | oci, else a lowercase slug of the name."""
-    key = name.str.strip_chars().str.to_lowercase().str.replace(r",? inc\.?$", "")
-    slug = key.str.replace_all(r"[^a-z0-9]+", "-").str.strip_chars("-")
-    return key.replace_strict(_PROVIDER_SLUGS, default=slug, return_dtype=pl.Utf8)
 
 
 def canonical_tags(tags: pl.Series) -> pl.Series:
