@@ -132,13 +132,29 @@ def _frequency() -> pl.Expr:
     )
 
 
-def _extra(name: str, legacy: str) -> pl.Expr:
-    """A CUR column outside the typed raw columns, from x_extra_columns (null when absent or
-    empty), by its CUR 2.0 name or its legacy header ('product/location')."""
-    extra = pl.col(EXTRA_COLUMN)
-    value = pl.coalesce(
-        extra.str.json_path_match(f"$.{name}"), extra.str.json_path_match(f"$['{legacy}']")
-    )
+# CUR columns outside the typed raw columns that the mapping reads from x_extra_columns:
+# CUR 2.0 name -> legacy header.
+_EXTRA_READ = {
+    "line_item_legal_entity": "lineItem/LegalEntity",
+    "product_region": "product/region",
+    "product_location": "product/location",
+    "pricing_rate_code": "pricing/RateCode",
+}
+_EXTRA_STRUCT = "__extra_read"
+
+
+def _extra_struct_expr() -> pl.Expr:
+    """x_extra_columns decoded once into the few fields _EXTRA_READ names (JSON parsed once per
+    row, however many fields are read)."""
+    fields = {name: pl.Utf8() for pair in _EXTRA_READ.items() for name in pair}
+    return pl.col(EXTRA_COLUMN).str.json_decode(pl.Struct(fields)).alias(_EXTRA_STRUCT)
+
+
+def _extra(name: str) -> pl.Expr:
+    """A CUR column outside the typed raw columns (null when absent or empty), by its CUR 2.0
+    name or its legacy header ('product/location')."""
+    struct = pl.col(_EXTRA_STRUCT).struct
+    value = pl.coalesce(struct.field(name), struct.field(_EXTRA_READ[name]))
     return pl.when(value != "").then(value)
 
 
@@ -148,7 +164,7 @@ def _publisher() -> pl.Expr:
     'Amazon Web Services, Inc.' or 'Amazon Web Services EMEA SARL' on AWS's own rows, the seller
     of record (e.g. 'Red Hat, Inc.') on AWS Marketplace rows; 'AWS' when the file lacks it.
     """
-    return pl.coalesce(_extra("line_item_legal_entity", "lineItem/LegalEntity"), pl.lit("AWS"))
+    return pl.coalesce(_extra("line_item_legal_entity"), pl.lit("AWS"))
 
 
 def _values() -> dict[str, pl.Expr]:
@@ -187,16 +203,14 @@ def _values() -> dict[str, pl.Expr]:
         "PublisherName": _publisher(),
         "RegionId": pl.coalesce(
             pl.col("product_region_code"),
-            _extra("product_region", "product/region"),
-            _extra("product_location", "product/location").replace_strict(
-                REGION_CODES, default=None
-            ),
+            _extra("product_region"),
+            _extra("product_location").replace_strict(REGION_CODES, default=None),
         ),
-        "RegionName": _extra("product_location", "product/location"),
+        "RegionName": _extra("product_location"),
         "ResourceId": pl.col("line_item_resource_id"),
         "ServiceName": pl.coalesce("product_product_name", "line_item_product_code"),
         "SkuId": pl.col("product_sku"),
-        "SkuPriceId": _extra("pricing_rate_code", "pricing/RateCode"),
+        "SkuPriceId": _extra("pricing_rate_code"),
         "SubAccountId": pl.col("line_item_usage_account_id"),
         "SubAccountName": pl.col("line_item_usage_account_name"),
         "Tags": _tags(),
@@ -214,7 +228,7 @@ def _values() -> dict[str, pl.Expr]:
 def to_focus(raw: pl.DataFrame) -> pl.DataFrame:
     """CUR raw rows -> FOCUS 1.2 rows; credits, refunds, tax and fees stay separate rows."""
     values = _values()
-    return raw.select(
+    return raw.with_columns(_extra_struct_expr()).select(
         [
             values.get(name, pl.lit(None)).cast(dtype).alias(name)
             for name, dtype in focus.SOURCE_FOCUS_COLUMNS.items()
