@@ -122,7 +122,7 @@ def to_focus(raw: pl.DataFrame) -> pl.DataFrame:
             _map_distinct(cleaned[c], partial(_canonical_case_expr, values=values), pl.Utf8(), c)
             for c, values in _CANONICAL_VALUES.items()
         ],
-        pl.coalesce("ProviderName", provider_from_entities_expr()).alias("ProviderName"),
+        pl.coalesce("ProviderName", _entities_provider(cleaned)).alias("ProviderName"),
         pl.coalesce("PublisherName", "ServiceProviderName").alias("PublisherName"),
         canonical_tags(cleaned["Tags"]).alias("Tags"),
         pl.coalesce("ContractedCost", "BilledCost").alias("ContractedCost"),
@@ -138,6 +138,13 @@ def to_focus(raw: pl.DataFrame) -> pl.DataFrame:
         ).alias("x_source_row_key"),
         pl.col("ServiceName").alias("x_service_code"),
     ).select([pl.col(c).cast(t) for c, t in focus.SOURCE_FOCUS_COLUMNS.items()])
+
+
+def _entities_provider(cleaned: pl.DataFrame) -> pl.Expr:
+    """ProviderName from the 1.3 entity columns, computed only when some row lacks one."""
+    if cleaned["ProviderName"].null_count() == 0:
+        return pl.lit(None, pl.Utf8)
+    return provider_from_entities_expr()
 
 
 def row_amounts(raw: pl.DataFrame) -> pl.DataFrame:
