@@ -2,8 +2,8 @@
 
 FOCUS 1.2 is our normalized model as it is: FOCUS columns, then our x_ columns. FOCUS 1.3 adds
 ServiceProviderName and HostProviderName (and keeps ProviderName and PublisherName, deprecated;
-1.4 removes them). Our sources are the cloud providers' own bills, where the provider both sells
-and hosts the service, so both are ProviderName; a Marketplace seller stays in PublisherName.
+1.4 removes them). The provider hosts; it sells too, except on a Marketplace row, whose seller
+(PublisherName, a party other than the provider) is the service provider.
 The focus-validator cannot run 1.3 offline: FOCUS13_SCHEMA (pandera) checks the 1.3 dataset.
 """
 
@@ -11,6 +11,7 @@ import pandera.polars as pa
 import polars as pl
 
 from finops_assets.domain.focus import CHARGE_CATEGORIES, FOCUS_COLUMNS, NORMALIZED_COLUMNS
+from finops_assets.domain.sources.focus_entities import provider_slug_expr
 
 FOCUS13_NEW_COLUMNS: dict[str, pl.DataType] = {
     "ServiceProviderName": pl.Utf8(),
@@ -46,8 +47,20 @@ def focus12_rows(normalized: pl.DataFrame) -> pl.DataFrame:
 
 
 def focus13_rows(normalized: pl.DataFrame) -> pl.DataFrame:
-    """The FOCUS 1.3 dataset: 1.2's columns plus ServiceProviderName and HostProviderName."""
-    added = [pl.col("ProviderName").alias(c) for c in FOCUS13_NEW_COLUMNS]
+    """The FOCUS 1.3 dataset: 1.2's columns plus ServiceProviderName and HostProviderName.
+
+    By the spec's migration table: the provider hosts (HostProviderName); it is also the service
+    provider unless the publisher is another party (a Marketplace seller), which then is.
+    """
+    provider, publisher = pl.col("ProviderName"), pl.col("PublisherName")
+    third_party = provider_slug_expr(publisher) != provider_slug_expr(provider)
+    added = [
+        pl.when(third_party.fill_null(False))
+        .then(publisher)
+        .otherwise(provider)
+        .alias("ServiceProviderName"),
+        provider.alias("HostProviderName"),
+    ]
     columns = {**FOCUS13_COLUMNS, **X_COLUMNS}
     return normalized.with_columns(added).select([pl.col(c).cast(t) for c, t in columns.items()])
 
