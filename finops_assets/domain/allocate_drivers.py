@@ -4,8 +4,9 @@ A driver is measured on the day's directly allocated rows (tag and hierarchy tie
 compute_cost = base-currency EffectiveCost of Compute rows, network_bytes = ConsumedQuantity of
 byte-like units (in GB), request_share = ConsumedQuantity of request units, fixed = the rule's
 percentages, even = equal, k8s_usage = namespace weights of the cluster (k8s.namespace_weights)
-mapped to units by the hierarchy's k8s_namespace rules; kube-system and unmapped namespaces are
-idle and spread proportionally (they are left out before normalizing). A driver whose total is
+mapped to units by the hierarchy's k8s_namespace rules, weighted as the rule's `k8s` options say
+(k8s_split: AWS's 9:1 by default); the rule's shared namespaces spread over the others, and
+unmapped namespaces are left out before normalizing (spread proportionally). A driver whose total is
 zero falls back to an even split, recorded as "even(fallback:<driver>)".
 """
 
@@ -16,6 +17,7 @@ import polars as pl
 
 from finops_assets.domain.allocate_split import SHARE, SHARE_SCALE
 from finops_assets.domain.k8s import namespace_weights
+from finops_assets.domain.k8s_split import AWS_SPLIT, K8sSplit
 from finops_assets.domain.money import MONEY, multiply_exact_expr, split_largest_remainder
 from finops_assets.domain.rules import AllocationRules, SharedRule
 
@@ -60,9 +62,17 @@ def _summed(frame: pl.DataFrame, value: pl.Expr) -> pl.DataFrame:
 
 
 def measured_weights(
-    direct: pl.DataFrame, driver: str, rules: AllocationRules, k8s_usage: pl.DataFrame | None
+    direct: pl.DataFrame,
+    driver: str,
+    rules: AllocationRules,
+    k8s_usage: pl.DataFrame | None,
+    k8s_split: K8sSplit = AWS_SPLIT,
 ) -> pl.DataFrame:
-    """Per day and unit, the raw measure of a measured driver (empty for fixed and even)."""
+    """Per day and unit, the raw measure of a measured driver (empty for fixed and even).
+
+    k8s_usage weighs namespaces as the rule's `k8s_split` says (resource weights, shared
+    namespaces), then maps them to units.
+    """
     unit = pl.col("ConsumedUnit").str.strip_chars().str.to_lowercase()
     if driver == "compute_cost":
         compute = direct.filter(pl.col("ServiceCategory") == "Compute")
@@ -76,7 +86,7 @@ def measured_weights(
         return _summed(rows, pl.col("ConsumedQuantity"))
     if driver == "k8s_usage" and k8s_usage is not None and not k8s_usage.is_empty():
         mapping = rules.namespace_units()
-        weights = namespace_weights(k8s_usage).with_columns(
+        weights = namespace_weights(k8s_usage, k8s_split).with_columns(
             pl.col("namespace")
             .str.to_lowercase()
             .replace_strict(mapping, default=None, return_dtype=pl.Utf8)
@@ -156,19 +166,20 @@ def driver_parts(
     """
     by_id = {r.id: r for r in rules.shared}
     rows: list[dict] = []
-    measured_cache: dict[str, dict[tuple, Decimal]] = {}
+    measured_cache: dict[tuple, dict[tuple, Decimal]] = {}
     for rule_id, day in pools.select("_shared_rule", "x_charge_date").unique().sort("*").rows():
         rule = by_id[rule_id]
-        if rule.driver not in measured_cache:
+        key = (rule.driver, rule.k8s if rule.driver == "k8s_usage" else None)
+        if key not in measured_cache:
             if measures is not None and rule.driver in ROW_DRIVERS:
                 table = measures.filter(pl.col("driver") == rule.driver).drop("driver")
             elif direct is None and rule.driver in ROW_DRIVERS:
                 raise ValueError(f"driver {rule.driver} needs the directly allocated rows")
             else:
                 rows_measured = direct if direct is not None else pl.DataFrame()
-                table = measured_weights(rows_measured, rule.driver, rules, k8s_usage)
-            measured_cache[rule.driver] = {(d, u): w for d, u, w in table.rows()}
-        cache = measured_cache[rule.driver]
+                table = measured_weights(rows_measured, rule.driver, rules, k8s_usage, rule.k8s)
+            measured_cache[key] = {(d, u): w for d, u, w in table.rows()}
+        cache = measured_cache[key]
         measured = {u: cache.get((day, u), Decimal(0)) for u in rule.targets}
         label, shares = pool_shares(rule, measured)
         details = method_details("proportional", rule.id, rules.data_version, label, shares)

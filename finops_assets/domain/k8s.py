@@ -1,10 +1,9 @@
 """Kubernetes pod usage (koku/OpenShift CSV format) and the namespace weights it gives.
 
 Every numeric column is read as text and parsed to Decimal; no float is involved.
-Namespace weight, as OpenCost does it: each pod-interval counts max(request, usage) for CPU
-core-seconds and for memory byte-seconds; a namespace's weight for a day is
-0.5 * its CPU share + 0.5 * its memory share (equal cost weights for CPU and memory, since the
-cluster's node prices are not split by resource in the billing data).
+Namespace weight: each pod-interval counts max(request, usage) for CPU core-seconds and memory
+byte-seconds, weighted as the rule's k8s options say (k8s_split: AWS's 9 per core : 1 per GiB
+by default, or a blend of resource shares such as the demo's 0.5 CPU + 0.5 memory).
 """
 
 from decimal import Decimal
@@ -12,10 +11,12 @@ from pathlib import PurePosixPath
 
 import polars as pl
 
+from finops_assets.domain.k8s_split import AWS_SPLIT, K8sSplit
 from finops_assets.domain.money import MONEY, parse_money_expr
 from finops_assets.domain.sources.common import SourceFormatError
 
 SOURCE = "k8s_usage"
+_GIB = 2**30  # AWS prices memory per GB-hour of instance memory (GiB in practice)
 # The koku pod usage columns this parser reads (the file may hold more, e.g. limits, labels).
 REQUIRED_COLUMNS = (
     "pod",
@@ -103,43 +104,91 @@ def _raise_on_bad_values(frame: pl.DataFrame, raw: pl.DataFrame, source_file: st
             )
 
 
-def namespace_weights(usage: pl.DataFrame) -> pl.DataFrame:
-    """Per day and namespace: 0.5 * CPU share + 0.5 * memory share of max(request, usage)."""
+def namespace_weights(usage: pl.DataFrame, split: K8sSplit = AWS_SPLIT) -> pl.DataFrame:
+    """Per day and namespace, its share of the cluster (k8s_split: AWS 9:1 by default).
+
+    Each pod-interval counts max(request, usage) of CPU core-seconds and memory byte-seconds;
+    shared namespaces are then spread over the others (proportionally or evenly).
+    """
     if usage.is_empty():
         return pl.DataFrame(schema=NAMESPACE_WEIGHT_COLUMNS)
-    per_namespace = (
-        usage.group_by("x_charge_date", "namespace")
-        .agg(
-            pl.max_horizontal("cpu_request_core_seconds", "cpu_usage_core_seconds")
-            .sum()
-            .cast(MONEY)
-            .alias("cpu"),
-            pl.max_horizontal("memory_request_byte_seconds", "memory_usage_byte_seconds")
-            .sum()
-            .cast(MONEY)
-            .alias("mem"),
-        )
-        .with_columns(
-            pl.col("cpu").sum().over("x_charge_date").alias("cpu_total"),
-            pl.col("mem").sum().over("x_charge_date").alias("mem_total"),
-        )
+    per_namespace = usage.group_by("x_charge_date", "namespace").agg(
+        pl.max_horizontal("cpu_request_core_seconds", "cpu_usage_core_seconds")
+        .sum()
+        .cast(MONEY)
+        .alias("cpu"),
+        pl.max_horizontal("memory_request_byte_seconds", "memory_usage_byte_seconds")
+        .sum()
+        .cast(MONEY)
+        .alias("mem"),
     )
-    half = pl.lit(Decimal("0.5")).cast(WEIGHT)
-    cpu_share = _share(pl.col("cpu"), pl.col("cpu_total"))
-    mem_share = _share(pl.col("mem"), pl.col("mem_total"))
-    weight = (
-        pl.when((pl.col("cpu_total") > 0) & (pl.col("mem_total") > 0))
-        .then(cpu_share * half + mem_share * half)
-        .when(pl.col("cpu_total") > 0)
+    if split.basis == "shares":
+        weight = _share_blend(per_namespace, split)
+    else:
+        weight = _resource_units(per_namespace, split)
+    weighted = per_namespace.select(
+        "x_charge_date", "namespace", weight.cast(WEIGHT).alias("weight")
+    ).select([pl.col(c).cast(t) for c, t in NAMESPACE_WEIGHT_COLUMNS.items()])
+    return spread_shared_namespaces(weighted, split).sort("x_charge_date", "namespace")
+
+
+def _share_blend(per_namespace: pl.DataFrame, split: K8sSplit) -> pl.Expr:
+    """cpu_w * CPU share + memory_w * memory share (weights normalized; one resource if alone)."""
+    total = split.cpu + split.memory
+    cpu_w = pl.lit((split.cpu / total).quantize(Decimal(1).scaleb(-18))).cast(WEIGHT)
+    mem_w = pl.lit((split.memory / total).quantize(Decimal(1).scaleb(-18))).cast(WEIGHT)
+    cpu_total = pl.col("cpu").sum().over("x_charge_date")
+    mem_total = pl.col("mem").sum().over("x_charge_date")
+    cpu_share = _share(pl.col("cpu"), cpu_total)
+    mem_share = _share(pl.col("mem"), mem_total)
+    return (
+        pl.when((cpu_total > 0) & (mem_total > 0) & (split.cpu > 0) & (split.memory > 0))
+        .then(cpu_share * cpu_w + mem_share * mem_w)
+        .when((cpu_total > 0) & (split.cpu > 0))
         .then(cpu_share)
-        .when(pl.col("mem_total") > 0)
+        .when((mem_total > 0) & (split.memory > 0))
         .then(mem_share)
         .otherwise(pl.lit(0).cast(WEIGHT))
     )
-    return (
-        per_namespace.select("x_charge_date", "namespace", weight.cast(WEIGHT).alias("weight"))
-        .sort("x_charge_date", "namespace")
-        .select([pl.col(c).cast(t) for c, t in NAMESPACE_WEIGHT_COLUMNS.items()])
+
+
+def _resource_units(per_namespace: pl.DataFrame, split: K8sSplit) -> pl.Expr:
+    """cpu_w per core-second + memory_w per GiB-second, as a share of the day's total."""
+    gib = pl.lit(Decimal(_GIB)).cast(WEIGHT)
+    units = pl.col("cpu").cast(WEIGHT) * pl.lit(split.cpu).cast(WEIGHT) + (
+        pl.col("mem").cast(WEIGHT) / gib
+    ).cast(WEIGHT) * pl.lit(split.memory).cast(WEIGHT)
+    return _share(units, units.sum().over("x_charge_date")).fill_null(pl.lit(0).cast(WEIGHT))
+
+
+def spread_shared_namespaces(weights: pl.DataFrame, split: K8sSplit) -> pl.DataFrame:
+    """Shared namespaces' weight given to the day's other namespaces (proportional or even).
+
+    A day with only shared namespaces keeps them (there is no one else to carry them).
+    """
+    if not split.shared_namespaces:
+        return weights
+    is_shared = pl.col("namespace").str.to_lowercase().is_in(list(split.shared_namespaces))
+    frame = weights.with_columns(
+        is_shared.alias("_shared"),
+        pl.when(is_shared)
+        .then(pl.col("weight"))
+        .otherwise(0)
+        .sum()
+        .over("x_charge_date")
+        .cast(WEIGHT)
+        .alias("_pool"),
+        (~is_shared).sum().over("x_charge_date").alias("_others"),
+    )
+    frame = frame.filter(~pl.col("_shared") | (pl.col("_others") == 0))
+    if split.shared_split == "even":
+        extra = pl.col("_pool") / pl.col("_others").cast(WEIGHT)
+    else:
+        own = pl.col("weight").sum().over("x_charge_date")
+        extra = pl.col("_pool") * _share(pl.col("weight"), own).fill_null(0)
+    added = pl.when(pl.col("_shared")).then(0).otherwise(extra.cast(WEIGHT))
+    return frame.select(
+        "x_charge_date", "namespace", (pl.col("weight") + added).cast(WEIGHT).alias("weight")
     )
 
 

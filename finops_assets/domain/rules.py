@@ -16,6 +16,7 @@ from typing import Any
 
 import polars as pl
 
+from finops_assets.domain.k8s_split import AWS_SPLIT, K8sSplit, parse_k8s_split
 from finops_assets.domain.reference import load_tag_aliases
 from finops_assets.domain.rules_schema import RulesShapeError, validate_rules_document
 from finops_assets.domain.strict_yaml import StrictYamlError, load_strict_yaml
@@ -77,6 +78,7 @@ class SharedRule:
     driver: str
     targets: tuple[str, ...]
     percentages: dict[str, Decimal]
+    k8s: K8sSplit = AWS_SPLIT  # driver k8s_usage: resource weights and shared namespaces
 
 
 @dataclass(frozen=True)
@@ -183,7 +185,13 @@ def _parse_shared(raw: Any, index: int, units: tuple[str, ...]) -> SharedRule:
         percentages = _parse_percentages(rule_id, raw.get("percentages"), targets)
     elif raw.get("percentages") is not None:
         raise RulesError(f"rule {rule_id!r}: percentages only apply to driver fixed")
-    return SharedRule(rule_id, priority, match, str(driver), targets, percentages)
+    if raw.get("k8s") is not None and driver != "k8s_usage":
+        raise RulesError(f"rule {rule_id!r}: k8s options only apply to driver k8s_usage")
+    try:
+        k8s = parse_k8s_split(raw.get("k8s"))
+    except ValueError as exc:
+        raise RulesError(f"rule {rule_id!r}: {exc}") from None
+    return SharedRule(rule_id, priority, match, str(driver), targets, percentages, k8s)
 
 
 def _parse_tag_values(raw: Any, tag_keys: tuple[str, ...], units: tuple[str, ...]):

@@ -7,6 +7,7 @@ import polars as pl
 
 from finops_assets.domain.allocate_drivers import measured_weights, pool_shares
 from finops_assets.domain.k8s import K8S_USAGE_COLUMNS
+from finops_assets.domain.k8s_split import K8sSplit
 from finops_assets.domain.rules import load_rules
 
 DAY = dt.date(2026, 11, 1)
@@ -81,9 +82,13 @@ def test_k8s_usage_maps_namespaces_and_spreads_idle() -> None:
         },
         schema=K8S_USAGE_COLUMNS,
     )
-    measured = as_dict(measured_weights(DIRECT, "k8s_usage", RULES, usage))
+    one_to_one = K8sSplit(D(1), D(1), "shares")
+    measured = as_dict(measured_weights(DIRECT, "k8s_usage", RULES, usage, one_to_one))
     # gamma: 0.5*0.3 + 0.5*0.1; beta: 0.5*0.1 + 0.5*0.3; kube-system (0.6) is idle.
     assert measured == {"beta": D("0.2"), "gamma": D("0.2")}
+    # The rule's default (AWS 9 per core : 1 per GiB): a few bytes weigh nothing, CPU decides.
+    default = as_dict(measured_weights(DIRECT, "k8s_usage", RULES, usage, K8S.k8s))
+    assert default == {"beta": D("0.1"), "gamma": D("0.3")}
     label, shares = pool_shares(K8S, measured)
     assert label == "k8s_usage" and shares == {"beta": D("0.5"), "gamma": D("0.5")}
     assert pool_shares(K8S, {})[0] == "even(fallback:k8s_usage)"

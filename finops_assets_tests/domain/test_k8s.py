@@ -13,6 +13,7 @@ from finops_assets.domain.k8s import (
     namespace_weights,
     parse_k8s_pod_usage,
 )
+from finops_assets.domain.k8s_split import K8sSplit
 from finops_assets.domain.sources.common import SourceFormatError
 
 KOKU_FILE = "koku/ocp/e6b3701e-1e91-433b-b238-a31e49937558_February-2019-my-ocp-cluster-1.csv"
@@ -51,7 +52,8 @@ def test_koku_sample_parses_exactly(shared_data) -> None:
 
 def test_namespace_weights_use_max_of_request_and_usage() -> None:
     text = HEADER + line("a", "p1", "10", "30", "5", "0") + line("b", "p2", "10", "0", "1", "15")
-    weights = namespace_weights(parse_k8s_pod_usage(text.encode(), "gke-shared-prod_pod_usage.csv"))
+    frame = parse_k8s_pod_usage(text.encode(), "gke-shared-prod_pod_usage.csv")
+    weights = namespace_weights(frame, K8sSplit(Decimal(1), Decimal(1), "shares"))
     assert dict(weights.schema) == NAMESPACE_WEIGHT_COLUMNS
     # cpu: a 30, b 10 -> 0.75/0.25; memory: a 5, b 15 -> 0.25/0.75; combined 50/50.
     assert weights["weight"].to_list() == [Decimal("0.5"), Decimal("0.5")]
