@@ -40,7 +40,7 @@ def test_helm_values_name_the_launcher_executor_image_and_external_postgres():
     assert values["postgresql"]["postgresqlScheme"] == "postgresql+psycopg2"
     coordinator = values["dagsterDaemon"]["runCoordinator"]
     assert coordinator["type"] == "QueuedRunCoordinator"
-    assert coordinator["config"]["queuedRunCoordinator"]["maxConcurrentRuns"] > 0
+    assert values["concurrency"]["runs"]["maxConcurrentRuns"] > 0  # the chart's run limits
 
 
 def test_helm_pods_share_the_event_outbox_in_the_instance_postgres():
