@@ -86,7 +86,7 @@ def test_the_rendered_instance_passes_dagsters_instance_schema():
     [
         (("concurrency", "pools", "defaultLimit"), 2),
         (("dagsterDaemon", "runRetries", "maxRetries"), 0),
-        (("dagsterDaemon", "runMonitoring", "pollIntervalSeconds"), None),
+        (("dagsterDaemon", "runMonitoring", "freeSlotsAfterRunEndSeconds"), None),
         (("concurrency", "enabled"), False),
     ],
 )
