@@ -122,6 +122,7 @@ def test_the_production_profiles_limit_runs_per_day_and_writers_per_table():
     assert PARTITION_LIMIT in deploy["concurrency"]["runs"]["tag_concurrency_limits"]
     assert deploy["concurrency"]["pools"]["default_limit"] == 1
     helm = _limits(REPO_ROOT / "deploy" / "helm" / "values.yaml")
-    queue = helm["dagsterDaemon"]["runCoordinator"]["config"]["queuedRunCoordinator"]
+    queue = helm["concurrency"]["runs"]  # the chart's concurrency block (test_helm_instance_parity)
     assert PARTITION_LIMIT in queue["tagConcurrencyLimits"]
     assert 0 < queue["maxConcurrentRuns"] <= 8
+    assert helm["concurrency"]["pools"]["defaultLimit"] == 1
