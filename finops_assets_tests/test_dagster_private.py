@@ -14,6 +14,9 @@ from finops_assets import dagster_private
 PRIVATE_NAMES = {
     "dagster._config": ["process_config"],
     "dagster._core.asset_graph_view.asset_graph_view": ["AssetGraphView", "TemporalContext"],
+    "dagster._core.definitions.asset_checks.asset_check_evaluation": [
+        "AssetCheckEvaluationTargetMaterializationData"
+    ],
     "dagster._core.definitions.assets.graph.asset_graph_subset": ["AssetGraphSubset"],
     "dagster._core.definitions.assets.graph.base_asset_graph": ["BaseAssetGraph"],
     "dagster._core.definitions.data_version": [
@@ -31,6 +34,7 @@ PRIVATE_NAMES = {
     ],
     "dagster._core.instance.config": ["dagster_instance_config", "dagster_instance_config_schema"],
     "dagster._core.launcher.base": ["CheckRunHealthResult", "WorkerStatus"],
+    "dagster._core.storage.asset_check_execution_record": ["AssetCheckExecutionRecordStatus"],
     "dagster._time": ["get_current_datetime"],
 }
 

@@ -8,6 +8,7 @@ import polars as pl
 from dagster import AssetExecutionContext
 
 from finops_assets.allocate.day import AllocatedDayWriter, DayResult, allocate_day
+from finops_assets.allocate.rule_currency import FOLLOWERS, rule_currency_events
 from finops_assets.allocate.rules_versions import record_rules, rules_in_force
 from finops_assets.concurrency import writer_pool
 from finops_assets.dagster_private import DATA_VERSION_TAG
@@ -23,16 +24,19 @@ RULES_KEY = dg.AssetKey("allocation_rules")
 
 
 @dg.asset(group_name="allocate", kinds={"yaml", "delta"}, pool=writer_pool("allocation_rules"))
-def allocation_rules(lake: LakeResource, rules: RulesResource) -> dg.MaterializeResult:
+def allocation_rules(
+    context: AssetExecutionContext, lake: LakeResource, rules: RulesResource
+) -> Iterator[dg.MaterializeResult | dg.AssetCheckEvaluation]:
     """The allocation rules in force; their version plus content hash is the data version.
 
     The parsed, validated rule set is stored in the lake under that data version: it is the
-    only copy allocated_costs reads.
+    only copy allocated_costs reads. New rules fail check_rules_current on every day of
+    allocated_costs and the reports after it that they left behind (rule_currency.py).
     """
     text = rules.file().read_text(encoding="utf-8")
     loaded = load_rules(text)
     table_version = record_rules(lake.delta(), text, loaded)
-    return dg.MaterializeResult(
+    yield dg.MaterializeResult(
         metadata={
             "rules_version": loaded.version,
             "content_hash": loaded.content_hash,
@@ -41,6 +45,8 @@ def allocation_rules(lake: LakeResource, rules: RulesResource) -> dg.Materialize
         },
         data_version=dg.DataVersion(loaded.data_version),
     )
+    # the materialization above is stored by now: the days it left behind are reported
+    yield from rule_currency_events(context.instance, [dg.AssetKey(a) for a in FOLLOWERS])
 
 
 def materialized_rules_version(instance: dg.DagsterInstance) -> str | None:

@@ -14,12 +14,6 @@ import json
 
 import dagster as dg
 
-from finops_assets.allocate.rule_currency import (
-    FOLLOWERS,
-    days_behind_rules,
-    rule_currency_events,
-    rules_effective_since,
-)
 from finops_assets.dagster_private import (
     AssetGraphSubset,
     AssetKeyPartitionKey,
@@ -81,23 +75,12 @@ def _rules_id(instance: dg.DagsterInstance) -> str:
     return f"{event.run_id}@{event.timestamp}" if event else "none"
 
 
-def _decode(cursor: str | None) -> tuple[str | None, set[str], dict[str, list[str]]]:
-    """(rules materialization answered, days requested for it, days behind per asset)."""
+def _decode(cursor: str | None) -> tuple[str | None, set[str]]:
+    """(rules materialization answered, days requested for it)."""
     if not cursor or not cursor.startswith("{"):  # none yet, or a cursor of an older release
-        return None, set(), {}
+        return None, set()
     state = json.loads(cursor)
-    return state.get("rules"), set(state.get("requested", [])), state.get("behind", {})
-
-
-def _rule_currency(
-    context: dg.SensorEvaluationContext, asset_graph: BaseAssetGraph, reported: dict
-) -> tuple[dict[str, list[str]], list[dg.AssetCheckEvaluation]]:
-    """Days behind the rules now, and the check results for what changed since the last tick."""
-    keys = [dg.AssetKey(a) for a in FOLLOWERS if asset_graph.has(dg.AssetKey(a))]
-    behind = days_behind_rules(context.instance, keys)
-    effective = rules_effective_since(context.instance)
-    events = rule_currency_events(reported, behind, effective[1] if effective else "none")
-    return behind, events
+    return state.get("rules"), set(state.get("requested", []))
 
 
 @dg.sensor(
@@ -108,14 +91,9 @@ def _rule_currency(
 def reallocation_sensor(
     context: dg.SensorEvaluationContext,
 ) -> dg.SensorResult | dg.SkipReason:
-    """Backfills the days a rule change made stale, and everything downstream, once per change.
-
-    It also reports check_rules_current on allocated_costs and each report after it: failed
-    on the days computed before the rules in force, passed again once they are re-allocated.
-    """
+    """Backfills the days a rule change made stale, and everything downstream, once per change."""
     asset_graph = context.repository_def.asset_graph  # type: ignore[union-attr]
-    answered, requested, reported = _decode(context.cursor)
-    behind, events = _rule_currency(context, asset_graph, reported)
+    answered, requested = _decode(context.cursor)
     rules_id = _rules_id(context.instance)
     if rules_id != answered:
         requested = set()
@@ -123,17 +101,13 @@ def reallocation_sensor(
     # Days already requested for these rules are in a backfill: as it writes them one by one
     # the stale set shrinks, which is progress, not a new change.
     days = [d for d in stale if d not in requested]
-    cursor = {"rules": rules_id, "requested": sorted(requested | set(days)), "behind": behind}
+    cursor = {"rules": rules_id, "requested": sorted(requested | set(days))}
     if days:
         request = dg.RunRequest.for_asset_graph_subset(
             reallocation_subset(asset_graph, days),
             tags={TRIGGER_TAG: "reallocation_sensor"},
         )
-        return dg.SensorResult(
-            run_requests=[request], cursor=json.dumps(cursor, sort_keys=True), asset_events=events
-        )
-    if events:  # Dagster drops a SensorResult's skip message; the check results say it all
-        return dg.SensorResult(cursor=json.dumps(cursor, sort_keys=True), asset_events=events)
+        return dg.SensorResult(run_requests=[request], cursor=json.dumps(cursor, sort_keys=True))
     context.update_cursor(json.dumps(cursor, sort_keys=True))
     if stale:
         return dg.SkipReason(f"a backfill of the {len(stale)} stale day(s) was already requested")

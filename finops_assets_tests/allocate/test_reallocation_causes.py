@@ -6,7 +6,9 @@ allocated_costs) on a real temp instance: fast, and the staleness is Dagster's o
 
 import dagster as dg
 
+from finops_assets.allocate.rule_currency import rule_currency_check, rule_currency_events
 from finops_assets.allocate.sensors import reallocation_sensor, stale_allocated_partitions
+from finops_assets.dagster_private import latest_check_results
 from finops_assets.partitions import daily_partitions
 
 DAYS = ["2026-10-01", "2026-10-02"]
@@ -14,8 +16,10 @@ VERSION = {"rules": "r1", "normalized": {}}
 
 
 @dg.asset
-def allocation_rules() -> dg.MaterializeResult:
-    return dg.MaterializeResult(data_version=dg.DataVersion(VERSION["rules"]))
+def allocation_rules(context: dg.AssetExecutionContext):
+    """As the product's: new rules fail check_rules_current on the days they left behind."""
+    yield dg.MaterializeResult(data_version=dg.DataVersion(VERSION["rules"]))
+    yield from rule_currency_events(context.instance, [dg.AssetKey(a) for a in FOLLOWING])
 
 
 @dg.asset(partitions_def=daily_partitions)
@@ -35,11 +39,23 @@ def cost_by_business_unit() -> None:
 
 
 ASSETS = [allocation_rules, normalized_costs, allocated_costs, cost_by_business_unit]
+FOLLOWING = ["allocated_costs", "cost_by_business_unit"]
+RULES_CURRENT = rule_currency_check(FOLLOWING)
 DEFS = dg.Definitions(assets=ASSETS, sensors=[reallocation_sensor])
 
 
-def _materialize(instance, assets, day=None):
-    assert dg.materialize(assets, instance=instance, partition_key=day).success
+def _materialize(instance, assets, day=None, checks=False):
+    """Materialize `assets` (for `day`); with `checks`, check_rules_current runs in the run too."""
+    keys = {a.key for a in assets}
+    check_keys = {dg.AssetCheckKey(k, "check_rules_current") for k in keys} if checks else set()
+    job = dg.Definitions(
+        assets=ASSETS, asset_checks=[RULES_CURRENT]
+    ).resolve_implicit_global_asset_job_def()
+    result = job.get_subset(
+        asset_selection=keys, asset_check_selection=check_keys
+    ).execute_in_process(instance=instance, partition_key=day)
+    assert result.success
+    return result
 
 
 def _tick(instance, cursor=None):
@@ -101,42 +117,83 @@ def test_a_rule_change_requests_exactly_the_rule_stale_days_once():
     assert days == set(DAYS)
 
 
-def _checks(result) -> dict[str, tuple[bool, list[str]]]:
+def _checks(result) -> dict[tuple[str, str], bool]:
+    """(asset, day) -> passed, for each check_rules_current result of a run."""
     return {
-        e.asset_key.to_user_string(): (e.passed, e.metadata["days"].value)
-        for e in result.asset_events
+        (e.asset_key.to_user_string(), e.partition): e.passed
+        for e in result.get_asset_check_evaluations()
         if e.check_name == "check_rules_current"
     }
 
 
-def test_reports_after_allocated_costs_show_the_days_behind_the_rules_until_reallocated():
+def _each(assets, days, passed):
+    return {(asset, day): passed for asset in assets for day in days}
+
+
+def _shown(instance) -> dict[str, dict[str, tuple[bool, bool]]]:
+    """Per asset and day, the latest check_rules_current result and whether the UI shows it."""
+    return {
+        asset: latest_check_results(
+            instance, dg.AssetCheckKey(dg.AssetKey(asset), "check_rules_current"), DAYS
+        )
+        for asset in FOLLOWING
+    }
+
+
+def test_the_days_a_rule_change_left_behind_fail_per_day_until_each_is_rerun():
     VERSION.update(rules="r1", normalized={})
     with dg.instance_for_test() as instance:
         _history(instance)
-        quiet = _tick(instance)
+        first = _materialize(instance, [allocation_rules])  # the rules in force, no change
+        VERSION["rules"] = "r2"
+        changed = _materialize(instance, [allocation_rules])
+        shown_after_change = _shown(instance)
+        # the same rules materialized again: still the change above that counts
+        unchanged = _materialize(instance, [allocation_rules])
+        # one day re-run through both assets with the check, one only through allocated_costs
+        day0 = _materialize(instance, [allocated_costs, cost_by_business_unit], DAYS[0], True)
+        day1 = _materialize(instance, [allocated_costs], DAYS[1], True)
+        shown_partly = _shown(instance)
+        done = _materialize(instance, [cost_by_business_unit], DAYS[1], True)
+        shown_done = _shown(instance)
+    assert _checks(first) == {}
+    assert _checks(changed) == _each(FOLLOWING, DAYS, False)
+    # each result names its day and the materialization it judged, so the UI shows it
+    assert shown_after_change == {a: {d: (False, True) for d in DAYS} for a in FOLLOWING}
+    assert _checks(unchanged) == {}  # already shown failed: nothing is reported twice
+    assert _checks(day0) == _each(FOLLOWING, DAYS[:1], True)
+    assert _checks(day1) == {("allocated_costs", DAYS[1]): True}
+    # a report day stays behind until it is re-run itself, though allocated_costs caught up
+    assert shown_partly == {
+        "allocated_costs": {d: (True, True) for d in DAYS},
+        "cost_by_business_unit": {DAYS[0]: (True, True), DAYS[1]: (False, True)},
+    }
+    assert _checks(done) == {("cost_by_business_unit", DAYS[1]): True}
+    assert shown_done == {a: {d: (True, True) for d in DAYS} for a in FOLLOWING}
+
+
+def test_a_ranged_run_reports_the_check_once_per_day_of_its_range():
+    """Inside a single-run backfill the check's result of each day carries that day."""
+    VERSION.update(rules="r1", normalized={})
+    with dg.instance_for_test() as instance:
+        _history(instance)
         VERSION["rules"] = "r2"
         _materialize(instance, [allocation_rules])
-        changed = _tick(instance, quiet.cursor)
-        # the same rules materialized again: still the change above that counts
-        _materialize(instance, [allocation_rules])
-        unchanged = _tick(instance, changed.cursor)
-        _materialize(instance, [allocated_costs, cost_by_business_unit], DAYS[0])
-        _materialize(instance, [allocated_costs], DAYS[1])
-        partly = _tick(instance, unchanged.cursor)
-        _materialize(instance, [cost_by_business_unit], DAYS[1])
-        done = _tick(instance, partly.cursor)
-    assert _checks(quiet) == {}
-    assert _checks(changed) == {
-        "allocated_costs": (False, DAYS),
-        "cost_by_business_unit": (False, DAYS),
-    }
-    assert _checks(unchanged) == {}
-    # a report day stays behind until it is re-run itself, though allocated_costs caught up
-    assert _checks(partly) == {
-        "allocated_costs": (True, []),
-        "cost_by_business_unit": (False, DAYS[1:]),
-    }
-    assert _checks(done) == {"cost_by_business_unit": (True, [])}
+        job = dg.Definitions(
+            assets=ASSETS, asset_checks=[RULES_CURRENT]
+        ).resolve_implicit_global_asset_job_def()
+        keys = {dg.AssetKey(a) for a in FOLLOWING}
+        ranged = job.get_subset(asset_selection=keys).execute_in_process(
+            instance=instance,
+            tags={
+                "dagster/asset_partition_range_start": DAYS[0],
+                "dagster/asset_partition_range_end": DAYS[-1],
+            },
+        )
+        shown = _shown(instance)
+    assert ranged.success
+    assert _checks(ranged) == _each(FOLLOWING, DAYS, True)
+    assert shown == {a: {d: (True, True) for d in DAYS} for a in FOLLOWING}
 
 
 def test_rule_currency_checks_cover_everything_after_allocated_costs_and_say_what_they_mean():
@@ -149,3 +206,4 @@ def test_rule_currency_checks_cover_everything_after_allocated_costs_and_say_wha
     specs = list(check_rules_current.check_specs)
     assert len(specs) == len(FOLLOWERS)
     assert all(spec.description for spec in specs)
+    assert all(spec.partitions_def == daily_partitions for spec in specs)  # a result per day
