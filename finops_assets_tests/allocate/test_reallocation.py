@@ -48,8 +48,8 @@ class Reallocation:
     stale_after_backfill: list[str]
     audit: pl.DataFrame
     old_version: str
+    rules_run: dg.ExecuteInProcessResult
     check_run_before_backfill: dg.ExecuteInProcessResult
-    tick_after_backfill: Any
 
 
 def _tick(defs: dg.Definitions, instance: dg.DagsterInstance, cursor: str | None = None):
@@ -84,12 +84,13 @@ def _run_rule_currency_check(defs, instance, key: str) -> dg.ExecuteInProcessRes
     return job.execute_in_process(instance=instance)
 
 
-def _rule_currency(tick) -> dict[str, tuple[bool, list[str]]]:
-    return {
-        e.asset_key.to_user_string(): (e.passed, e.metadata["days"].value)
-        for e in tick.asset_events
-        if e.check_name == "check_rules_current"
-    }
+def _rule_currency(result: dg.ExecuteInProcessResult) -> dict[str, dict[str, bool]]:
+    """Per asset, day -> passed, for each check_rules_current result of a run."""
+    found: dict[str, dict[str, bool]] = {}
+    for e in result.get_asset_check_evaluations():
+        if e.check_name == "check_rules_current":
+            found.setdefault(e.asset_key.to_user_string(), {})[e.partition or ""] = e.passed
+    return found
 
 
 @pytest.fixture(scope="module")
@@ -105,7 +106,8 @@ def reallocation(estate: Estate, tmp_path_factory) -> Reallocation:
     stale_before = stale_allocated_partitions(instance, graph)
     tick_before = _tick(defs, instance)
     write_bumped_rules(rules)
-    assert run_assets(defs, instance, ["allocation_rules"], []).success
+    rules_run = run_assets(defs, instance, ["allocation_rules"], [])
+    assert rules_run.success
     stale_after = stale_allocated_partitions(instance, graph)
     downstream_stale = _stale(defs, instance, "cost_by_business_unit")
     tick_after = _tick(defs, instance)
@@ -126,8 +128,8 @@ def reallocation(estate: Estate, tmp_path_factory) -> Reallocation:
         stale_after_backfill=stale_allocated_partitions(instance, graph),
         audit=estate.lake.read_days(tables.ALLOCATION_AUDIT, DAYS),
         old_version=old_version,
+        rules_run=rules_run,
         check_run_before_backfill=check_run,
-        tick_after_backfill=_tick(defs, instance, cursor=tick_again.cursor),
     )
 
 
@@ -158,14 +160,16 @@ def test_sensor_requests_one_backfill_of_the_stale_days_and_everything_downstrea
 
 
 def test_every_report_after_allocated_costs_shows_the_days_behind_the_rules(reallocation):
-    followers = set(_rule_currency(reallocation.tick_after_change))
-    assert set(DOWNSTREAM) <= followers
     days = [d.isoformat() for d in DAYS]
-    assert _rule_currency(reallocation.tick_after_change) == {k: (False, days) for k in followers}
-    [evaluation] = reallocation.check_run_before_backfill.get_asset_check_evaluations()
-    assert not evaluation.passed and evaluation.metadata["days"].value == days
-    # once the backfill re-allocated every day, each of those checks turns green
-    assert _rule_currency(reallocation.tick_after_backfill) == {k: (True, []) for k in followers}
+    # the run that put the new rules in force failed every day of every follower, per day
+    behind = _rule_currency(reallocation.rules_run)
+    assert set(DOWNSTREAM) <= set(behind)
+    assert behind == {k: dict.fromkeys(days, False) for k in behind}
+    # the check run alone (no partition: every materialized day) agrees
+    check_run = _rule_currency(reallocation.check_run_before_backfill)
+    assert check_run == {"budget_status": dict.fromkeys(days, False)}
+    # the single-run backfill re-allocated every day and passed each of them, per day
+    assert _rule_currency(reallocation.backfill) == {k: dict.fromkeys(days, True) for k in behind}
 
 
 def test_backfill_refreshes_and_the_audit_explains_what_moved(reallocation, estate):
