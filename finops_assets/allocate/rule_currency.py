@@ -159,18 +159,22 @@ def rule_currency_check(followers: Sequence[str]) -> dg.AssetChecksDefinition:
     def check(
         context: dg.AssetCheckExecutionContext,
     ) -> Iterator[dg.AssetCheckEvaluation | dg.Output]:
-        """check_rules_current of each selected asset, per day of the run (no range: all days)."""
+        """check_rules_current of each selected asset, per day of the run (no range: all days).
+
+        Days outside the run that are still behind are failed again after them: the catalog
+        shows a check's latest result over all days, which must not turn green while any day
+        of the asset is behind the rules.
+        """
         ranged = context.has_partition_key or context.has_partition_key_range
-        days = list(context.partition_keys) if ranged else None
+        days = set(context.partition_keys) if ranged else None
         effective = rules_effective_since(context.instance)
         selected = context.selected_asset_check_keys
         events = [
             day_evaluation(check_key.asset_key, day, target, effective)
             for check_key in selected
-            for day, target in latest_check_targets(
-                context.instance, check_key.asset_key, days
-            ).items()
+            for day, target in latest_check_targets(context.instance, check_key.asset_key).items()
         ]
+        events = [e for e in events if days is None or e.partition in days or not e.passed]
         yield from _failures_last(events)
         by_output = context.op_execution_context.assets_def.check_specs_by_output_name
         for output_name, spec in by_output.items():

@@ -161,7 +161,13 @@ def test_the_days_a_rule_change_left_behind_fail_per_day_until_each_is_rerun():
     # each result names its day and the materialization it judged, so the UI shows it
     assert shown_after_change == {a: {d: (False, True) for d in DAYS} for a in FOLLOWING}
     assert _checks(unchanged) == {}  # already shown failed: nothing is reported twice
-    assert _checks(day0) == _each(FOLLOWING, DAYS[:1], True)
+    # its own day passes; the other day, still behind, is failed again after it (the catalog
+    # shows a check's latest result over all days)
+    assert _checks(day0) == {
+        **_each(FOLLOWING, DAYS[:1], True),
+        **_each(FOLLOWING, DAYS[1:], False),
+    }
+    assert [e.passed for e in day0.get_asset_check_evaluations()] == [True, True, False, False]
     assert _checks(day1) == {("allocated_costs", DAYS[1]): True}
     # a report day stays behind until it is re-run itself, though allocated_costs caught up
     assert shown_partly == {
