@@ -5,7 +5,8 @@ day's frames and its check outcomes, then hands them to `DayWriter.commit`: the 
 only when every blocking check passed. After the last day the writer reports to Dagster, per
 day:
 
-- each check's result carries its partition (an `AssetCheckEvaluation` per day and check);
+- each check's result carries its partition (an `AssetCheckEvaluation` per day and check) and
+  the day's materialization it judged, so the check's partition view shows it per day;
 - a written day is a materialization of that partition, with that day's own metadata (rows,
   money per currency and business unit in minor units) and a content-addressed data version
   (the hash of what was written plus the logic version), so identical input gives an identical
@@ -32,7 +33,7 @@ import dagster as dg
 import polars as pl
 from dagster import AssetExecutionContext
 
-from finops_assets.dagster_private import data_version_tags
+from finops_assets.dagster_private import data_version_tags, latest_check_targets
 from finops_assets.partitions import partition_days
 from finops_assets.storage.fingerprint import frames_fingerprint
 from finops_assets.storage.validation import ValidationOutcome
@@ -211,14 +212,20 @@ class DayWriter:
         )
 
     def _check_evaluations(self) -> Iterator[dg.AssetCheckEvaluation]:
+        # Each day's result names the day's latest materialization (the one just recorded, or
+        # the earlier one a failed day keeps): Dagster shows a day's check result only then.
+        days = [record.day.isoformat() for record in self.records]
+        targets = latest_check_targets(self._context.instance, self._context.asset_key, days)
         for record in self.records:
             for name, failures in record.failures.items():
                 spec = self._specs[name]
+                day = record.day.isoformat()
                 yield dg.AssetCheckEvaluation(
                     asset_key=self._context.asset_key,
                     check_name=name,
                     passed=not failures,
-                    partition=record.day.isoformat() if spec.partitions_def else None,
+                    partition=day if spec.partitions_def else None,
+                    target_materialization_data=targets.get(day) if spec.partitions_def else None,
                     severity=dg.AssetCheckSeverity.ERROR
                     if spec.blocking
                     else dg.AssetCheckSeverity.WARN,

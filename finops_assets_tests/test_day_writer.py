@@ -12,7 +12,12 @@ import dagster as dg
 import polars as pl
 import pytest
 
-from finops_assets.dagster_private import DATA_VERSION_TAG, StaleStatus, stale_status_resolver
+from finops_assets.dagster_private import (
+    DATA_VERSION_TAG,
+    StaleStatus,
+    latest_check_results,
+    stale_status_resolver,
+)
 from finops_assets.day_writer import DayWriter
 from finops_assets.domain.money import MONEY
 from finops_assets.metadata import money_table
@@ -153,6 +158,23 @@ def test_a_day_failing_a_blocking_check_is_a_failed_partition(lake):
     with dg.instance_for_test() as instance:
         assert _run(instance).success
         assert set(_statuses(instance, "toy_costs").values()) == {"MATERIALIZED"}
+
+
+def test_each_days_check_result_is_the_one_the_ui_shows_for_that_day(lake):
+    """A result names the materialization it judged; without it Dagster shows no day's result."""
+    STATE["bad"] = {"2026-10-02"}
+    check = dg.AssetCheckKey(dg.AssetKey("toy_costs"), "check_toy_positive")
+    with dg.instance_for_test() as instance:
+        assert not _run(instance).success  # ranged: days 1 and 3 written, day 2 failed
+        ranged = latest_check_results(instance, check, DAYS)
+        assert _run(instance, tags={}, partition_key=DAYS[0]).success  # one day again
+        single = latest_check_results(instance, check, DAYS)
+    assert ranged == {
+        "2026-10-01": (True, True),
+        "2026-10-02": (False, True),
+        "2026-10-03": (True, True),
+    }
+    assert single == ranged
 
 
 def test_a_day_that_raises_keeps_the_written_days_recorded(lake):
