@@ -35,6 +35,7 @@ from finops_assets_tests.servers.dagster_stack import (
     running_dagster_stack,
 )
 from finops_assets_tests.tools import launch_chromium
+from finops_assets_tests.ui.check_days import check_days
 
 START = dt.date(2026, 10, 1)
 DAYS = [START + dt.timedelta(days=n) for n in range(3)]
@@ -137,6 +138,8 @@ def test_graphql_and_resolver_report_every_materialized_day_stale(rule_change):
     assert stale_status(rule_change.stack, "allocated_costs") == ["STALE"] * len(DAYS)
     for key in DOWNSTREAM:  # one hop only: not stale until allocated_costs is re-run
         assert stale_status(rule_change.stack, key) == ["FRESH"] * len(DAYS), key
+        # ... but the rules run failed their check_rules_current on every day
+        assert check_days(rule_change.stack, key)[0] == {"FAILED": PARTITIONS}, key
     graph = rule_change.defs.get_repository_def().asset_graph
     assert stale_allocated_partitions(rule_change.instance, graph) == PARTITIONS
 

@@ -33,6 +33,7 @@ from finops_assets_tests.servers.dagster_stack import (
     running_dagster_stack,
 )
 from finops_assets_tests.tools import launch_chromium
+from finops_assets_tests.ui.check_days import check_days
 
 START = dt.date(2026, 10, 1)
 DAYS = [START + dt.timedelta(days=n) for n in range(4)]
@@ -40,25 +41,6 @@ STALE = [d.isoformat() for d in DAYS[:2]]
 FRESH = [d.isoformat() for d in DAYS[2:]]
 REPORTS = ["allocated_costs", "allocation_audit", "cost_by_business_unit", "budget_status"]
 SCREENSHOT = REPO_ROOT / "docs" / "img" / "stale-days.png"
-CHECK_DAYS = """
-query CheckDays($key: AssetKeyInput!) {
-  assetNodeOrError(assetKey: $key) {
-    ... on AssetNode {
-      assetChecksOrError {
-        ... on AssetChecks {
-          checks {
-            name
-            description
-            partitionStatuses {
-              __typename
-              ... on AssetCheckTimePartitionStatuses { ranges { startKey endKey status } }
-            }
-          }
-        }
-      }
-    }
-  }
-}"""
 
 
 @dataclass(frozen=True)
@@ -103,22 +85,6 @@ def browser() -> Iterator[Browser]:
         chromium = launch_chromium(playwright)
         yield chromium
         chromium.close()
-
-
-def check_days(stack: DagsterStack, key: str) -> tuple[dict[str, list[str]], str]:
-    """check_rules_current of `key` over GraphQL: days per status, and its description."""
-    data = stack.graphql(CHECK_DAYS, {"key": {"path": [key]}})
-    checks = data["assetNodeOrError"]["assetChecksOrError"]["checks"]
-    [check] = [c for c in checks if c["name"] == "check_rules_current"]
-    statuses = check["partitionStatuses"]
-    assert statuses["__typename"] == "AssetCheckTimePartitionStatuses", statuses
-    days: dict[str, list[str]] = {}
-    for found in statuses["ranges"]:
-        day = dt.date.fromisoformat(found["startKey"])
-        while day <= dt.date.fromisoformat(found["endKey"]):
-            days.setdefault(found["status"], []).append(day.isoformat())
-            day += dt.timedelta(days=1)
-    return days, check["description"]
 
 
 @pytest.mark.parametrize("key", REPORTS)
