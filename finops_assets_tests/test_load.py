@@ -13,6 +13,7 @@ from collections import defaultdict
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
+import polars as pl
 import pytest
 
 from finops_assets.cli import main
@@ -210,3 +211,82 @@ def test_today_is_not_a_complete_day_it_waits_for_the_next_load():
     complete, pending = split_complete_days({yesterday, today})
     assert complete == {yesterday}
     assert pending == [today]
+
+
+AZURE_EA = "finops-toolkit/exports/EA_{}Cost_Small.csv"
+
+
+def _azure_rows(path: Path) -> list[dict[str, str]]:
+    with path.open(newline="", encoding="utf-8-sig") as handle:
+        return list(csv.DictReader(handle))
+
+
+def _is_commitment(row: dict[str, str], charge_types: tuple[str, ...]) -> bool:
+    return row["ChargeType"] in charge_types and row["PricingModel"] in (
+        "Reservation",
+        "SavingsPlan",
+    )
+
+
+def _microsoft_totals(actual: list[dict], amortized: list[dict]) -> dict[tuple, Decimal]:
+    """Per (day, currency, column): Microsoft's method with Python's csv and decimal.
+
+    All amortized rows + the actual export's commitment purchases and refunds; BilledCost 0 on
+    commitment-covered usage, EffectiveCost 0 on commitment purchases and refunds (convert.md).
+    """
+    totals: dict[tuple, Decimal] = defaultdict(Decimal)
+    kept = amortized + [r for r in actual if _is_commitment(r, ("Purchase", "Refund"))]
+    for row in kept:
+        day = dt.datetime.strptime(row["Date"], "%m/%d/%Y").date()  # noqa: DTZ007 (a date)
+        cost = Decimal(row["Cost"]).quantize(TEN_DECIMALS, ROUND_HALF_UP)
+        key = (day, row["BillingCurrency"])
+        billed = Decimal(0) if _is_commitment(row, ("Usage",)) else cost
+        effective = Decimal(0) if _is_commitment(row, ("Purchase", "Refund")) else cost
+        totals[(*key, "BilledCost")] += billed
+        totals[(*key, "EffectiveCost")] += effective
+    return dict(totals)
+
+
+def _lake_money(lake: DeltaLake, days: list[dt.date]) -> dict[tuple, Decimal]:
+    totals: dict[tuple, Decimal] = defaultdict(Decimal)
+    for row in lake.read_days(tables.NORMALIZED_COSTS, days).iter_rows(named=True):
+        for column in ("BilledCost", "EffectiveCost"):
+            totals[(row["x_charge_date"], row["BillingCurrency"], column)] += row[column]
+    return dict(totals)
+
+
+@pytest.mark.slow
+def test_azure_actual_and_amortized_exports_of_the_same_days_count_once(tmp_path, shared_data):
+    """Both EA exports through `finops load`: Microsoft's method, nothing twice, nothing lost."""
+    from finops_assets.domain.sources.azure_datasets import COUNTED_IN_AMORTIZED
+
+    files = [shared_data / AZURE_EA.format(kind) for kind in ("Actual", "Amortized")]
+    actual, amortized = (_azure_rows(p) for p in files)
+    real_history = (shared_data / "reference-fx-currency" / "ecb-eurofxref-hist.csv").read_text()
+    with ecb_site() as (base_url, feed):
+        feed.files[HISTORY_PATH] = history_zip(real_history)
+        done = _load(tmp_path / "home", files, base_url)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "finops load: reconciled exactly" in done.stdout, done.stdout[-3000:]
+    expected = _microsoft_totals(actual, amortized)
+    days = sorted({key[0] for key in expected})
+    lake = DeltaLake(str(tmp_path / "home" / "lake"))
+    assert _lake_money(lake, days) == expected
+    normalized = lake.read_days(tables.NORMALIZED_COSTS, days)
+    assert normalized.height == 28 + 1  # every amortized row and the reservation purchase
+    assert normalized["x_source_row_key"].is_unique().all()
+    # The ten actual usage rows the amortized export also holds: recorded, with amounts.
+    aside = lake.read_days(tables.QUARANTINE, days).filter(
+        pl.col("x_reason") == COUNTED_IN_AMORTIZED
+    )
+    assert aside.height == 10
+    assert sum(Decimal(a) for a in aside["x_amount"]) == sum(
+        Decimal(r["Cost"]).quantize(TEN_DECIMALS, ROUND_HALF_UP)
+        for r in actual
+        if r["ChargeType"] == "Usage"
+    )
+    assert COUNTED_IN_AMORTIZED in done.stdout  # the load report shows them, with the reason
+    # The invoice: on the purchase day, BilledCost is the actual export's total.
+    purchase_day = dt.date(2023, 9, 21)
+    invoice = sum(Decimal(r["Cost"]) for r in actual if r["Date"] == "09/21/2023")
+    assert expected[(purchase_day, "USD", "BilledCost")] == invoice == Decimal("3.25")

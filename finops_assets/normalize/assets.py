@@ -241,4 +241,5 @@ def _day_metadata(result, base: str, gross_net_table: dg.MetadataValue) -> dict[
             result.rows, ["x_billed_cost_base", "x_effective_cost_base"], base, by=["x_provider"]
         ),
         "gross_net": gross_net_table,
+        **({"azure_export_datasets": result.azure_datasets} if result.azure_datasets else {}),
     }

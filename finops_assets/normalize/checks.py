@@ -14,6 +14,7 @@ from finops_assets.domain.quarantine import (
     limit_failures,
     quarantined_money,
 )
+from finops_assets.domain.sources.azure_datasets import COUNTED_IN_AMORTIZED
 from finops_assets.storage import tables
 from finops_assets.storage.validation import ValidationOutcome, contract_schema, validate_frame
 
@@ -112,8 +113,9 @@ def normalized_quarantine_result(
     limits: QuarantineLimits,
 ) -> ValidationOutcome:
     """check_quarantined_money (normalize stage): per currency and money column, what
-    normalization put aside stays within the FINOPS_QUARANTINE_* limits."""
-    files = quarantine.with_columns(
+    normalization put aside stays within the FINOPS_QUARANTINE_* limits. Azure actual rows an
+    amortized export counts are not bad data: recorded in the quarantine, outside the limits."""
+    files = quarantine.filter(pl.col("x_reason") != COUNTED_IN_AMORTIZED).with_columns(
         pl.col("x_source_file")
         .str.extract(r"^[^|]*\|(.*)\|[^|]*$", 1)
         .fill_null(pl.col("x_source_file"))

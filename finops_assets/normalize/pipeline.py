@@ -7,6 +7,7 @@ import polars as pl
 
 from finops_assets.domain import normalize as normalize_domain
 from finops_assets.domain.focus import SOURCE_FOCUS_COLUMNS
+from finops_assets.domain.sources import azure_cost, azure_datasets
 from finops_assets.domain.sources.aws_cost_explorer_focus import with_billing_account
 from finops_assets.sources import BILLING_SOURCES
 from finops_assets.storage import tables
@@ -22,26 +23,35 @@ class NormalizedDay:
     unmapped_services: pl.DataFrame
     source_totals: pl.DataFrame  # x_source, currency, amount: what the raw tables billed
     source_rows: pl.DataFrame  # every source's raw rows of the day as FOCUS, before normalizing
+    azure_datasets: str | None = None  # which Azure export datasets the day holds (a note)
 
 
 def read_source_rows(
     delta: DeltaLake, day: dt.date, aws_payer_account: str | None = None
-) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Every source's raw rows of `day` mapped to FOCUS, and each source's billed totals.
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, str | None]:
+    """Every source's raw rows of `day` mapped to FOCUS, each source's billed totals, the Azure
+    actual-export rows an amortized export of the day already counts (azure_datasets), and a
+    note on which Azure export datasets the day holds.
 
     `aws_payer_account` is the BillingAccountId of Cost Explorer rows (which do not name it).
     """
-    focus_frames, totals = [], []
+    focus_frames, totals, elsewhere, notes = [], [], [], []
     for source in BILLING_SOURCES:
         raw = delta.read_day(tables.raw_contract(source), day)
-        focus_frames.append(source.to_focus(raw).select(list(SOURCE_FOCUS_COLUMNS)))
+        counted = raw
+        if source.SOURCE == azure_cost.SOURCE:
+            counted, superseded = azure_datasets.split_counted_once(raw)
+            notes.append(azure_datasets.datasets_note(raw))
+            elsewhere.append(source.to_focus(superseded).select(list(SOURCE_FOCUS_COLUMNS)))
+        focus_frames.append(source.to_focus(counted).select(list(SOURCE_FOCUS_COLUMNS)))
         totals.append(
             source.billed_totals(raw).select(
                 pl.lit(source.SOURCE).alias("x_source"), "currency", "amount"
             )
         )
     rows = with_billing_account(pl.concat(focus_frames, how="vertical"), aws_payer_account)
-    return rows, pl.concat(totals, how="vertical")
+    others = pl.concat(elsewhere, how="vertical")
+    return rows, pl.concat(totals, how="vertical"), others, next(filter(None, notes), None)
 
 
 def normalize_day(
@@ -55,7 +65,7 @@ def normalize_day(
     aws_payer_account: str | None = None,
 ) -> NormalizedDay:
     """Read the day's raw rows, convert with the day's FX rates, map services, quarantine bad rows."""
-    rows, totals = read_source_rows(delta, day, aws_payer_account)
+    rows, totals, elsewhere, note = read_source_rows(delta, day, aws_payer_account)
     day_rates = delta.read_day(tables.FX_RATES, day)
     result = normalize_domain.normalize_costs(
         rows,
@@ -65,8 +75,15 @@ def normalize_day(
         base_currency=base_currency,
         tag_aliases=tag_aliases,
     )
-    quarantine = result.quarantine.with_columns(pl.lit("normalized_costs").alias("x_source"))
-    return NormalizedDay(result.rows, quarantine, result.unmapped_services, totals, rows)
+    # Rows an amortized export counts are recorded with their amounts, not dropped: the raw
+    # totals (both exports) = normalized + quarantined, and the reason names the other export.
+    quarantine = pl.concat(
+        [result.quarantine, azure_datasets.counted_elsewhere_quarantine(elsewhere)]
+    ).with_columns(pl.lit("normalized_costs").alias("x_source"))
+    source_rows = pl.concat([rows, elsewhere], how="vertical")
+    return NormalizedDay(
+        result.rows, quarantine, result.unmapped_services, totals, source_rows, note
+    )
 
 
 def day_rates_to_conversion(day_rates: pl.DataFrame, base_currency: str) -> pl.DataFrame:

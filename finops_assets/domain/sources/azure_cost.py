@@ -61,6 +61,7 @@ RAW_COLUMNS: dict[str, pl.DataType] = {
     "publisher_name": _S,
     "resource_name": _S,
     "product": _S,
+    "export_dataset": _S,  # ActualCost / AmortizedCost (export files), null for Query API pages
     **INGEST_METADATA_COLUMNS,
 }
 
@@ -215,6 +216,7 @@ def parse(
         *[pl.col(f"t.{c}").replace("", None).alias(c) for c in _TEXT_COLUMNS],
         tags.alias("tags_json"),
         tags_ok.alias("__tags_ok"),
+        pl.lit(None, pl.Utf8).alias("export_dataset"),
         pl.lit(str(page.get("id", "")).split("/providers/Microsoft.CostManagement")[0]).alias(
             "billing_scope"
         ),

@@ -14,6 +14,7 @@ import json
 import polars as pl
 
 from finops_assets.domain.sources import azure_cost
+from finops_assets.domain.sources.azure_datasets import dataset_of_export
 from finops_assets.domain.sources.common import (
     ParseResult,
     SourceFormatError,
@@ -82,7 +83,8 @@ def parse(
         fetched_at=fetched_at,
     )
     next_line = pl.col("x_source_line") + 1  # the header is line 1
+    dataset = pl.lit(dataset_of_export(source_file, result.rows), pl.Utf8).alias("export_dataset")
     return ParseResult(
-        rows=result.rows.with_columns(next_line),
+        rows=result.rows.with_columns(next_line, dataset),
         quarantine=result.quarantine.with_columns(next_line),
     )
