@@ -21,6 +21,9 @@ _STORAGE_OPTION_PREFIXES = ("AWS_", "GOOGLE_", "AZURE_")
 DEFAULT_ECB_BASE_URL = "https://www.ecb.europa.eu/stats/eurofxref"
 DEFAULT_UI_PORT = 3000
 
+# Provider API options (Cost Explorer, Azure Query API), parsed by their resources.
+_API_OPTION_PREFIXES = ("FINOPS_CE_", "FINOPS_AZURE_")
+
 # FINOPS_SOURCE_AWS_CUR=s3://bucket/prefix, FINOPS_SOURCE_AWS_COST_EXPLORER=api, ...
 _SOURCE_PREFIX = "FINOPS_SOURCE_"
 
@@ -62,6 +65,13 @@ class Settings:
     outbox_database: str = "sqlite"
     outbox_postgres: Mapping[str, str] = field(default_factory=dict, repr=False)
     outbox_schema: str = "finops_outbox"
+    # FINOPS_RESTATEMENT_DAYS / _CLOSE_DAY: the API sources' daily re-ingestion window.
+    restatement_days: int = 3
+    restatement_close_day: int = 5
+    # FINOPS_CE_* and FINOPS_AZURE_*: the provider API options, parsed by their resources.
+    api_options: Mapping[str, str] = field(default_factory=dict)
+    # AZURE_STORAGE_CONNECTION_STRING / _ACCOUNT_URL / _ACCOUNT_NAME: az:// export files.
+    azure_storage: Mapping[str, str] = field(default_factory=dict, repr=False)
 
     @property
     def lake_is_local(self) -> bool:
@@ -101,6 +111,10 @@ class Settings:
         }
         outbox_database, outbox_postgres, outbox_schema = _outbox(env)
         return cls(
+            restatement_days=_non_negative_int(env, "FINOPS_RESTATEMENT_DAYS", 3),
+            restatement_close_day=_non_negative_int(env, "FINOPS_RESTATEMENT_CLOSE_DAY", 5),
+            api_options={k: v for k, v in env.items() if k.startswith(_API_OPTION_PREFIXES)},
+            azure_storage={k: v for k, v in env.items() if k.startswith("AZURE_STORAGE_") and v},
             outbox_database=outbox_database,
             outbox_postgres=outbox_postgres,
             outbox_schema=outbox_schema,
@@ -232,3 +246,9 @@ def sensor_interval_seconds(env: Mapping[str, str] | None = None) -> int:
             f"FINOPS_SENSOR_INTERVAL_SECONDS={value!r} is not a whole number of seconds >= 1"
         )
     return int(value)
+
+
+def admission_events_token(env: Mapping[str, str] | None = None) -> str:
+    """FINOPS_ADMISSION_EVENTS_TOKEN: the bearer token the admission webhook's /events needs."""
+    env = os.environ if env is None else env
+    return env.get("FINOPS_ADMISSION_EVENTS_TOKEN", "")

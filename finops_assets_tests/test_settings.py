@@ -100,3 +100,25 @@ def test_outbox_database_defaults_to_sqlite_and_postgres_uses_the_instance_setti
 def test_a_bad_outbox_setting_is_named(env: dict[str, str], named: str) -> None:
     with pytest.raises(SettingsError, match=named):
         Settings.from_env(env)
+
+
+def test_provider_and_restatement_settings_are_read_here_and_only_here():
+    env = {
+        "FINOPS_RESTATEMENT_DAYS": "7",
+        "FINOPS_CE_GROUP_BY": "SERVICE",
+        "FINOPS_AZURE_SCOPE": "subscriptions/1",
+        "AZURE_STORAGE_CONNECTION_STRING": "UseDevelopmentStorage=true",
+        "OTHER": "x",
+    }
+    settings = Settings.from_env(env)
+    assert (settings.restatement_days, settings.restatement_close_day) == (7, 5)
+    assert dict(settings.api_options) == {
+        "FINOPS_CE_GROUP_BY": "SERVICE",
+        "FINOPS_AZURE_SCOPE": "subscriptions/1",
+    }
+    assert dict(settings.azure_storage) == {
+        "AZURE_STORAGE_CONNECTION_STRING": "UseDevelopmentStorage=true"
+    }
+    assert "UseDevelopmentStorage" not in repr(settings)
+    with pytest.raises(SettingsError, match="FINOPS_RESTATEMENT_CLOSE_DAY='x'"):
+        Settings.from_env({"FINOPS_RESTATEMENT_CLOSE_DAY": "x"})

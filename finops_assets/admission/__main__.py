@@ -6,7 +6,6 @@ It listens on 127.0.0.1 unless --host says otherwise (in a pod: --host 0.0.0.0).
 """
 
 import argparse
-import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -16,6 +15,7 @@ from finops_assets.admission.review import NamespaceDirectory
 from finops_assets.admission.server import AdmissionWebhook, current_utc_month, make_server
 from finops_assets.domain.rules import SHIPPED_RULES_PATH, load_rules_file
 from finops_assets.domain.strict_yaml import load_strict_yaml
+from finops_assets.settings import admission_events_token
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -77,7 +77,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         labels, load_rules_file(args.rules).namespace_units(), _labels_lookup(args)
     )
     month = args.month
-    token = os.environ.get("FINOPS_ADMISSION_EVENTS_TOKEN", "")
+    token = admission_events_token()
     if not token and not args.insecure_dev_no_token:
         print(
             "refusing to start: FINOPS_ADMISSION_EVENTS_TOKEN is not set, so anyone could post "

@@ -26,6 +26,7 @@ from finops_assets.conformance.validator import (
     run_focus_validator,
 )
 from finops_assets.sample.estate import cost_explorer_payer
+from finops_assets.settings import Settings
 
 # The one rule no dataset can pass (README "FOCUS conformance"): model 1.2.0.1 checks
 # InvoiceId-C-004-C ("MUST be null", every row) and -C-005-C ("MUST NOT be null", every row)
@@ -77,7 +78,6 @@ def normalize_sample_estate(start: dt.date, days: int, rows_per_day: int) -> pl.
 
     from finops_assets.demo import materialize_window
     from finops_assets.sample.generate import generate_estate
-    from finops_assets.settings import Settings
     from finops_assets.storage import tables
     from finops_assets.storage.delta import DeltaLake
 
@@ -109,7 +109,8 @@ def main() -> int:
     """Run the check and print one line per provider dataset; 1 on an unexpected failure."""
     with tempfile.TemporaryDirectory(prefix="focus-check-") as scratch:
         os.environ["FINOPS_HOME"] = scratch
-        os.environ.setdefault("FINOPS_AWS_PAYER_ACCOUNT_ID", SAMPLE_CE_PAYER)
+        if Settings.from_env().aws_payer_account_id is None:
+            os.environ["FINOPS_AWS_PAYER_ACCOUNT_ID"] = SAMPLE_CE_PAYER
         rows = normalize_sample_estate(dt.date(2026, 10, 1), 2, 300)
         datasets = {**split_by_dataset(rows), WHOLE_TABLE: rows}
         reports = validate_datasets(datasets, Path(scratch) / "focus")

@@ -9,6 +9,7 @@ from dagster import AssetExecutionContext
 
 from finops_assets.concurrency import writer_pool
 from finops_assets.day_writer import DayEvent, DayWriter
+from finops_assets.domain.quarantine import QuarantineLimits
 from finops_assets.ingest.checks import quarantine_threshold_result, raw_contract_result
 from finops_assets.ingest.pipeline import ParseCache, ingest_payloads
 from finops_assets.metadata import money_table
@@ -64,6 +65,7 @@ def build_raw_asset(source: ModuleType) -> dg.AssetsDefinition:
         context: AssetExecutionContext, lake: LakeResource, landing: LandingResource
     ) -> Iterator[DayEvent]:
         delta, archive = lake.delta(), lake.archive()
+        limits = QuarantineLimits.from_settings(lake.settings())
         payloads, writer = landing.payloads(source.SOURCE), DayWriter(context)
         cache: ParseCache = {}  # a billing-period file is parsed once per run, not once per day
 
@@ -82,7 +84,9 @@ def build_raw_asset(source: ModuleType) -> dg.AssetsDefinition:
                 day,
                 {
                     "check_raw_contract": raw_contract_result(contract, ingested.parsed_rows, day),
-                    "check_quarantined_money": quarantine_threshold_result(source, ingested, day),
+                    "check_quarantined_money": quarantine_threshold_result(
+                        source, ingested, day, limits
+                    ),
                 },
                 write,
                 content=[ingested.rows, ingested.quarantine],

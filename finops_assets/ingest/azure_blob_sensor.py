@@ -154,6 +154,10 @@ def azure_blob_export_sensor(context: dg.SensorEvaluationContext, lake: LakeReso
         "Azure Blob Storage",
         watched,
         lambda cursor: azure_run_requests(
-            blob_service_client(), settings, cursor, lake.archive(), cost_keys(context)
+            blob_service_client(settings.azure_storage),
+            settings,
+            cursor,
+            lake.archive(),
+            cost_keys(context),
         ),
     )

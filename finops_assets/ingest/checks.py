@@ -14,7 +14,6 @@ from finops_assets.domain.quarantine import (
     refused_file_failures,
 )
 from finops_assets.ingest.pipeline import IngestedDay
-from finops_assets.settings import Settings
 from finops_assets.storage import tables
 from finops_assets.storage.contract import TableContract
 from finops_assets.storage.validation import ValidationOutcome, contract_schema, validate_frame
@@ -80,15 +79,15 @@ def quarantine_threshold_result(
     source: ModuleType,
     ingested: IngestedDay,
     day: dt.date,
-    limits: QuarantineLimits | None = None,
+    limits: QuarantineLimits,
 ) -> ValidationOutcome:
     """check_quarantined_money: a source-day passes only while its quarantine stays in limits.
 
     Per currency and money column, quarantined money over the day's money (share) and in
-    absolute terms, and the number of files refused as unreadable (FINOPS_QUARANTINE_*).
-    Each failure names the day, the files and the top reasons.
+    absolute terms, and the number of files refused as unreadable (FINOPS_QUARANTINE_*, given
+    by the caller from the lake resource's settings). Each failure names the day, the files and
+    the top reasons.
     """
-    limits = limits or QuarantineLimits.from_settings(Settings.from_env())
     quarantined = quarantined_money(ingested.quarantine, getattr(source, "RAW_MONEY_COLUMNS", {}))
     kept = raw_kept_money(source, ingested.rows)
     failures = limit_failures(day, kept, quarantined, limits)

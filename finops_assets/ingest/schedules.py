@@ -12,13 +12,11 @@ Re-ingesting is idempotent: each day is replaced, never appended to.
 """
 
 import datetime as dt
-import os
-from collections.abc import Mapping
 
 import dagster as dg
 
 from finops_assets.partitions import PARTITIONS_START
-from finops_assets.settings import SettingsError
+from finops_assets.settings import Settings
 
 API_SOURCES_RAW = ("aws_cost_explorer_raw", "azure_cost_raw")
 RESTATED = dg.AssetSelection.assets(*API_SOURCES_RAW).downstream()
@@ -49,17 +47,6 @@ def restatement_window(
     return start, last
 
 
-def window_settings(env: Mapping[str, str] | None = None) -> tuple[int, int]:
-    """(trailing days, close day) from FINOPS_RESTATEMENT_DAYS / FINOPS_RESTATEMENT_CLOSE_DAY."""
-    env = os.environ if env is None else env
-    try:
-        trailing = int(env.get("FINOPS_RESTATEMENT_DAYS", "3"))
-        close_day = int(env.get("FINOPS_RESTATEMENT_CLOSE_DAY", "5"))
-    except ValueError as error:
-        raise SettingsError(f"FINOPS_RESTATEMENT_* must be whole numbers: {error}") from error
-    return trailing, close_day
-
-
 @dg.schedule(
     cron_schedule="0 6 * * *",
     execution_timezone="UTC",
@@ -70,7 +57,8 @@ def restatement_schedule(context: dg.ScheduleEvaluationContext):
     """Daily re-ingestion of the API sources' restatement window, as one ranged run."""
     scheduled = context.scheduled_execution_time or dt.datetime.now(dt.UTC)
     today = scheduled.astimezone(dt.UTC).date()
-    window = restatement_window(today, *window_settings())
+    settings = Settings.from_env()
+    window = restatement_window(today, settings.restatement_days, settings.restatement_close_day)
     if window is None:
         return dg.SkipReason(f"no complete day to restate on {today}")
     start, end = window

@@ -28,7 +28,6 @@ from finops_assets.partitions import SINGLE_RUN, daily_partitions
 from finops_assets.resources.aws_payer import resolve_payer_account
 from finops_assets.resources.lake import LakeResource
 from finops_assets.resources.reference import FxFeedError, FxRatesResource
-from finops_assets.settings import Settings
 from finops_assets.sources import BILLING_SOURCES
 from finops_assets.storage import tables
 from finops_assets.storage.validation import validate_frame
@@ -177,7 +176,7 @@ def normalized_costs(context: AssetExecutionContext, lake: LakeResource) -> Iter
     catalog, catalog_version = catalog_domain.load_shipped_catalog()
     aliases = load_tag_aliases()
     writer = DayWriter(context, logic_version=catalog_version)
-    settings = Settings.from_env()
+    settings = lake.settings()
     limits = QuarantineLimits.from_settings(settings)
     payer = resolve_payer_account(settings)
 

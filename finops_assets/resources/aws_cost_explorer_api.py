@@ -10,7 +10,7 @@ a botocore `after-call` event hook), so the archive keeps what AWS sent byte for
 page of a day is fetched before the list is returned: a failure on page 7 of 10 raises, and
 the raw asset writes nothing for that day.
 
-Tuning (read when the source is built, at run time):
+Tuning (settings.py reads them into Settings.api_options; parsed when the source is built):
 
 | variable                       | default              | meaning                          |
 |--------------------------------|----------------------|----------------------------------|
@@ -22,7 +22,6 @@ Tuning (read when the source is built, at run time):
 """
 
 import datetime as dt
-import os
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -53,9 +52,8 @@ class CostExplorerOptions:
     policy: RetryPolicy = field(default_factory=RetryPolicy)
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> "CostExplorerOptions":
-        """Options from FINOPS_CE_* variables (see the module docstring)."""
-        env = os.environ if env is None else env
+    def from_env(cls, env: Mapping[str, str]) -> "CostExplorerOptions":
+        """Options from FINOPS_CE_* variables (Settings.api_options; see the module docstring)."""
         try:
             attempts = int(env.get("FINOPS_CE_MAX_ATTEMPTS", "5"))
             backoff = float(env.get("FINOPS_CE_BACKOFF_SECONDS", "1.0"))
@@ -191,4 +189,6 @@ def from_location(location: str, settings: Settings) -> CostExplorerApi:
     """FINOPS_SOURCE_AWS_COST_EXPLORER=api -> the Cost Explorer API source."""
     if location != "api":
         raise SettingsError(f"the Cost Explorer backend takes 'api', not {location!r}")
-    return CostExplorerApi(cost_explorer_client(), CostExplorerOptions.from_env())
+    return CostExplorerApi(
+        cost_explorer_client(), CostExplorerOptions.from_env(settings.api_options)
+    )

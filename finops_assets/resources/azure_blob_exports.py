@@ -12,12 +12,11 @@ delivery (domain.delivery_layouts, layout `azure`); an older run never mixes wit
 
 Credentials: AZURE_STORAGE_CONNECTION_STRING (a connection string, e.g. Azurite's), otherwise
 AZURE_STORAGE_ACCOUNT_URL (or AZURE_STORAGE_ACCOUNT_NAME) with azure-identity's
-DefaultAzureCredential. The variables are read when the backend is built, at run time.
+DefaultAzureCredential. settings.py reads the variables (Settings.azure_storage) at run time.
 """
 
 import base64
 import datetime as dt
-import os
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -41,11 +40,13 @@ def parse_az_location(location: str) -> tuple[str, str, str]:
     return container, prefix, LAYOUTS[layout]
 
 
-def blob_service_client(env: Mapping[str, str] | None = None) -> Any:
-    """A BlobServiceClient from the connection string, or account URL + DefaultAzureCredential."""
+def blob_service_client(env: Mapping[str, str]) -> Any:
+    """A BlobServiceClient from the connection string, or account URL + DefaultAzureCredential.
+
+    `env`: the AZURE_STORAGE_* settings (Settings.azure_storage).
+    """
     from azure.storage.blob import BlobServiceClient
 
-    env = os.environ if env is None else env
     if env.get("AZURE_STORAGE_CONNECTION_STRING"):
         return BlobServiceClient.from_connection_string(env["AZURE_STORAGE_CONNECTION_STRING"])
     url = env.get("AZURE_STORAGE_ACCOUNT_URL")
@@ -149,4 +150,6 @@ class AzureReader(BucketReader):
 def from_location(location: str, settings: Settings) -> AzureBlobExports:
     """The backend for FINOPS_SOURCE_<SOURCE>=az://container/prefix[?layout=exports]."""
     container, prefix, layout = parse_az_location(location)
-    return AzureBlobExports(container, prefix, blob_service_client, layout)
+    return AzureBlobExports(
+        container, prefix, lambda: blob_service_client(settings.azure_storage), layout
+    )

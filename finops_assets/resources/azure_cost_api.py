@@ -17,7 +17,6 @@ double count the billed total, and the raw contract has no cost-type column.
 
 import datetime as dt
 import json
-import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import partial
@@ -67,9 +66,8 @@ class AzureQueryOptions:
             raise SettingsError(f"FINOPS_AZURE_GROUP_BY: 1 to {MAX_GROUPINGS} groupings")
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> "AzureQueryOptions":
-        """FINOPS_AZURE_SCOPE, FINOPS_AZURE_BASE_URL, FINOPS_AZURE_COST_TYPE, _GROUP_BY, _COLUMNS."""
-        env = os.environ if env is None else env
+    def from_env(cls, env: Mapping[str, str]) -> "AzureQueryOptions":
+        """FINOPS_AZURE_SCOPE, _BASE_URL, _COST_TYPE, _GROUP_BY, _COLUMNS (Settings.api_options)."""
 
         def listed(name: str, default: tuple[str, ...]) -> tuple[str, ...]:
             value = env.get(name, "")
@@ -186,6 +184,6 @@ def from_location(location: str, settings: Settings) -> AzureCostQueryApi:
         raise SettingsError(f"the Azure Cost Management backend takes 'api', not {location!r}")
     from azure.mgmt.costmanagement import CostManagementClient
 
-    options = AzureQueryOptions.from_env()
+    options = AzureQueryOptions.from_env(settings.api_options)
     client = CostManagementClient(default_credential(), base_url=options.base_url)
     return AzureCostQueryApi(client, options)

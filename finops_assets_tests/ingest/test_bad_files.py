@@ -11,6 +11,7 @@ from decimal import Decimal
 import polars as pl
 import pytest
 
+from finops_assets.domain.quarantine import QuarantineLimits
 from finops_assets.domain.sources import common, focus_export
 from finops_assets.ingest.checks import quarantine_threshold_result
 from finops_assets.ingest.pipeline import ingest_payloads
@@ -93,7 +94,7 @@ def test_one_refused_file_passes_the_day_but_a_day_of_only_refused_files_fails(t
     all_bad = _ingest(tmp_path, _payload("empty.csv", b""), latin1)
 
     def check(day):
-        return quarantine_threshold_result(focus_export, day, DAY)
+        return quarantine_threshold_result(focus_export, day, DAY, QuarantineLimits())
 
     assert check(one_bad).passed
     failed = check(all_bad)
