@@ -11,10 +11,13 @@ from finops_assets.actuate.checks import BUDGET_EVENTS_SCHEMA, BUDGET_STATUS_SCH
 from finops_assets.concurrency import writer_pool
 from finops_assets.day_writer import DayEvent, DayWriter
 from finops_assets.domain import budgets as budgets_domain
+from finops_assets.domain import cost_forecast as forecast_comparison
 from finops_assets.domain import events as events_domain
-from finops_assets.metadata import money_rows
+from finops_assets.domain.reference import minor_units_table
+from finops_assets.metadata import markdown_table, money_rows
 from finops_assets.partitions import SINGLE_RUN, daily_partitions
 from finops_assets.resources.budgets import BudgetsResource
+from finops_assets.resources.cost_forecast import CostForecastResource
 from finops_assets.resources.events import EventSinksResource
 from finops_assets.resources.lake import LakeResource
 from finops_assets.storage import tables
@@ -47,14 +50,22 @@ def _history(delta, day: dt.date) -> pl.DataFrame:
     ],
 )
 def budget_status(
-    context: AssetExecutionContext, lake: LakeResource, budgets: BudgetsResource
+    context: AssetExecutionContext,
+    lake: LakeResource,
+    budgets: BudgetsResource,
+    cost_forecast: CostForecastResource,
 ) -> Iterator[DayEvent]:
-    """Per budget and day: month-to-date actual, forecast to month end, thresholds crossed."""
+    """Per budget and day: month-to-date actual, forecast to month end, thresholds crossed.
+
+    Where Cost Explorer is configured, the metadata also shows AWS's GetCostForecast month end
+    next to ours for the AWS provider (the live day only: AWS forecasts from today on).
+    """
     delta, configured, base = lake.delta(), budgets.load(lake.currency()), lake.currency()
     writer = DayWriter(context)
 
     def one_day(day: dt.date) -> None:
-        status = budgets_domain.budget_status(_history(delta, day), configured, day)
+        history = _history(delta, day)
+        status = budgets_domain.budget_status(history, configured, day)
         failures = validate_frame(BUDGET_STATUS_SCHEMA, status).failures
         if status.height != len(configured):
             failures = [
@@ -66,10 +77,46 @@ def budget_status(
             {"check_budget_status_contract": failures},
             lambda: delta.write_day(tables.BUDGET_STATUS, status, day),
             content=[status],
-            metadata=_status_metadata(status, base),
+            metadata={
+                **_status_metadata(status, base),
+                "forecast_vs_cost_explorer": markdown_table(
+                    [_forecast_comparison(context, cost_forecast, history, day, base)]
+                ),
+            },
         )
 
     yield from writer.run(one_day)
+
+
+def today() -> dt.date:
+    """Today in UTC: Cost Explorer forecasts from this day on."""
+    return dt.datetime.now(dt.UTC).date()
+
+
+def _forecast_comparison(
+    context: AssetExecutionContext,
+    cost_forecast: CostForecastResource,
+    history: pl.DataFrame,
+    day: dt.date,
+    base: str,
+) -> dict[str, str]:
+    """Our AWS month-end forecast next to Cost Explorer's; a failed call is named, not fatal.
+
+    The comparison informs; the budget states come from our forecast alone, so a Cost Explorer
+    outage shows in the metadata and the log instead of failing the day.
+    """
+    period = forecast_comparison.forecast_period(day, today())
+    note, provider = cost_forecast.configured(), None
+    if period is None:
+        note = "not asked: Cost Explorer forecasts from today on, no later day of this month"
+    else:
+        try:
+            provider = cost_forecast.rest_of_month(*period)
+        except Exception as error:  # shown and logged; the day's states stand on our forecast
+            note = f"Cost Explorer forecast failed: {type(error).__name__}: {error}"
+            context.log.warning(f"budget_status {day}: {note}")
+    minor_units = minor_units_table().get(base, 2)
+    return forecast_comparison.compare_forecasts(history, day, base, minor_units, provider, note)
 
 
 def _status_metadata(status: pl.DataFrame, base: str) -> dict[str, object]:

@@ -16,6 +16,7 @@ import pytest
 from finops_assets.actuate.assets import budget_events, budget_status
 from finops_assets.domain.allocate import ALLOCATED_COLUMNS
 from finops_assets.resources.budgets import BudgetsResource
+from finops_assets.resources.cost_forecast import CostForecastResource
 from finops_assets.resources.events import EventSinksResource
 from finops_assets.resources.lake import LakeResource
 from finops_assets.resources.outbox import Outbox
@@ -93,6 +94,7 @@ def run(
         resources={
             "lake": LakeResource(lake_uri=str(tmp_path / "lake"), base_currency="USD"),
             "budgets": BudgetsResource(path=str(budgets_file)),
+            "cost_forecast": CostForecastResource(),
             "sinks": sinks,
         },
         tags={
