@@ -25,8 +25,8 @@ from finops_assets.ingest.bucket_deliveries import PERIODS, day_is_archived, del
 from finops_assets.ingest.gcs_sensor import days_of_keys
 from finops_assets.ingest.sensors import DOWNSTREAM, TRIGGER_TAG, bucket_sensor_result, cost_keys
 from finops_assets.resources.azure_blob_exports import (
+    AzureBlobResource,
     AzureReader,
-    blob_service_client,
     list_day,
     parse_az_location,
 )
@@ -143,7 +143,9 @@ def azure_run_requests(
     minimum_interval_seconds=60,
     default_status=dg.DefaultSensorStatus.STOPPED,
 )
-def azure_blob_export_sensor(context: dg.SensorEvaluationContext, lake: LakeResource):
+def azure_blob_export_sensor(
+    context: dg.SensorEvaluationContext, lake: LakeResource, azure_blob: AzureBlobResource
+):
     """New or restated billing export files in Azure Blob Storage -> one run per charge day; a
     new Cost Management export run -> one ranged run over its billing period."""
     settings = Settings.from_env()
@@ -154,7 +156,7 @@ def azure_blob_export_sensor(context: dg.SensorEvaluationContext, lake: LakeReso
         "Azure Blob Storage",
         watched,
         lambda cursor: azure_run_requests(
-            blob_service_client(settings.azure_storage),
+            azure_blob.get_client(),
             settings,
             cursor,
             lake.archive(),

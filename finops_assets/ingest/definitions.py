@@ -1,8 +1,6 @@
 """The ingest stage's definitions: one raw asset per source, k8s usage, the landing sensor."""
 
 import dagster as dg
-from dagster_aws.s3 import S3Resource
-from dagster_gcp import GCSResource
 
 from finops_assets.ingest.assets import build_raw_asset
 from finops_assets.ingest.azure_blob_sensor import azure_blob_export_sensor
@@ -17,6 +15,6 @@ defs = dg.Definitions(
     assets=[*[build_raw_asset(source) for source in BILLING_SOURCES], k8s_usage_raw],
     sensors=[landing_folder_sensor, s3_export_sensor, gcs_export_sensor, azure_blob_export_sensor],
     schedules=[restatement_schedule],
-    # S3 export files: endpoint and credentials from boto3's chain (AWS_ENDPOINT_URL, ...).
-    resources={"s3": S3Resource(), "gcs": GCSResource()},
+    # The sensors' `s3`, `gcs` and `azure_blob` resources are registered in definitions.py,
+    # which hands the same ones to the landing resource for the reads.
 )

@@ -185,7 +185,7 @@ def cost_explorer_client() -> Any:
     return session.client("ce", region_name=region, config=_NO_BOTOCORE_RETRIES)
 
 
-def from_location(location: str, settings: Settings) -> CostExplorerApi:
+def from_location(location: str, settings: Settings, clients: object = None) -> CostExplorerApi:
     """FINOPS_SOURCE_AWS_COST_EXPLORER=api -> the Cost Explorer API source."""
     if location != "api":
         raise SettingsError(f"the Cost Explorer backend takes 'api', not {location!r}")

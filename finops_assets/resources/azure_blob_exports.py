@@ -18,13 +18,18 @@ DefaultAzureCredential. settings.py reads the variables (Settings.azure_storage)
 import base64
 import datetime as dt
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from dagster import ConfigurableResource
 
 from finops_assets.domain.delivery_layouts import Listed
 from finops_assets.resources.bucket_periods import BucketReader, period_payloads
 from finops_assets.resources.gcs_exports import day_prefix, is_export_file, parse_location
 from finops_assets.resources.payloads import LandingError, Payload, PayloadSource, day_key
 from finops_assets.settings import Settings, SettingsError
+
+if TYPE_CHECKING:
+    from finops_assets.resources.source_backends import BucketClients
 
 ContainerFactory = Callable[[str], Any]
 LAYOUTS = {"days": "days", "exports": "azure"}  # ?layout= value -> domain.delivery_layouts name
@@ -147,9 +152,34 @@ class AzureReader(BucketReader):
             raise LandingError(f"cannot read {self.name(obj)}: {error}") from error
 
 
-def from_location(location: str, settings: Settings) -> AzureBlobExports:
-    """The backend for FINOPS_SOURCE_<SOURCE>=az://container/prefix[?layout=exports]."""
+def from_location(
+    location: str, settings: Settings, clients: "BucketClients | None" = None
+) -> AzureBlobExports:
+    """The backend for FINOPS_SOURCE_<SOURCE>=az://container/prefix[?layout=exports]: the
+    registered `azure_blob` resource's client (clients), or one from Settings.azure_storage."""
     container, prefix, layout = parse_az_location(location)
+    if clients:
+        return AzureBlobExports(container, prefix, clients.azure_blob, layout)
     return AzureBlobExports(
         container, prefix, lambda: blob_service_client(settings.azure_storage), layout
     )
+
+
+class AzureBlobResource(ConfigurableResource):
+    """Azure Blob Storage for export files: the az:// sensor's listings and the raw reads.
+
+    `connection_string` (a secret: dg.EnvVar("AZURE_STORAGE_CONNECTION_STRING") in
+    definitions.py) or `account_url` with DefaultAzureCredential; both empty: the AZURE_STORAGE_*
+    settings at run time.
+    """
+
+    connection_string: str = ""
+    account_url: str = ""
+
+    def get_client(self) -> Any:
+        """A BlobServiceClient; built on use, never while definitions load."""
+        if self.connection_string:
+            return blob_service_client({"AZURE_STORAGE_CONNECTION_STRING": self.connection_string})
+        if self.account_url:
+            return blob_service_client({"AZURE_STORAGE_ACCOUNT_URL": self.account_url})
+        return blob_service_client(Settings.from_env().azure_storage)

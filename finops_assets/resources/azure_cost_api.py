@@ -178,7 +178,7 @@ def default_credential() -> Any:
     return DefaultAzureCredential()
 
 
-def from_location(location: str, settings: Settings) -> AzureCostQueryApi:
+def from_location(location: str, settings: Settings, clients: object = None) -> AzureCostQueryApi:
     """FINOPS_SOURCE_AZURE_COST=api -> the Query API with DefaultAzureCredential."""
     if location != "api":
         raise SettingsError(f"the Azure Cost Management backend takes 'api', not {location!r}")

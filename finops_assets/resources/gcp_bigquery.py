@@ -140,6 +140,8 @@ class BigQueryBillingExport(PayloadSource):
         return [Payload(name=name, data=rows_to_parquet(schema, rows), fetched_at=fetched_at)]
 
 
-def from_location(location: str, settings: Settings) -> BigQueryBillingExport:
+def from_location(
+    location: str, settings: Settings, clients: object = None
+) -> BigQueryBillingExport:
     """FINOPS_SOURCE_GCP_BILLING_EXPORT=bigquery://project.dataset.table."""
     return BigQueryBillingExport(parse_table(location))

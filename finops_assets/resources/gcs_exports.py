@@ -12,7 +12,7 @@ client at an emulator; credentials come from Application Default Credentials oth
 
 import datetime as dt
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dagster_gcp import GCSResource
 
@@ -26,6 +26,9 @@ from finops_assets.resources.payloads import (
     day_key,
 )
 from finops_assets.settings import Settings, SettingsError
+
+if TYPE_CHECKING:
+    from finops_assets.resources.source_backends import BucketClients
 
 StorageClientFactory = Callable[[], Any]
 
@@ -136,7 +139,10 @@ def _utc(value: dt.datetime | None) -> dt.datetime:
     return value.astimezone(dt.UTC) if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
-def from_location(location: str, settings: Settings) -> GcsExports:
-    """The backend for FINOPS_SOURCE_<SOURCE>=gs://bucket/prefix (a GCSResource client)."""
+def from_location(
+    location: str, settings: Settings, clients: "BucketClients | None" = None
+) -> GcsExports:
+    """The backend for FINOPS_SOURCE_<SOURCE>=gs://bucket/prefix: the registered `gcs` resource's
+    client (clients), or an unconfigured GCSResource's."""
     bucket, prefix = parse_location(location)
-    return GcsExports(bucket, prefix, GCSResource().get_client)
+    return GcsExports(bucket, prefix, clients.gcs if clients else GCSResource().get_client)

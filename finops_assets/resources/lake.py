@@ -3,9 +3,12 @@
 from pathlib import Path
 
 from dagster import ConfigurableResource
+from dagster_aws.s3 import S3Resource
+from dagster_gcp import GCSResource
 
+from finops_assets.resources.azure_blob_exports import AzureBlobResource
 from finops_assets.resources.payloads import PayloadSource
-from finops_assets.resources.source_backends import payload_source_for
+from finops_assets.resources.source_backends import BucketClients, payload_source_for
 from finops_assets.settings import Settings
 from finops_assets.storage.archive import RawArchive
 from finops_assets.storage.delta import DeltaLake
@@ -35,16 +38,32 @@ class LakeResource(ConfigurableResource):
 class LandingResource(ConfigurableResource):
     """Where raw payloads come from, per source; the embedded default is the local landing folder.
 
-    FINOPS_SOURCE_<SOURCE> (see settings.py) switches one source to a real backend at run time.
+    `locations` (source -> "landing", "api", s3://, gs://, az://, bigquery://) is filled by
+    definitions.py from FINOPS_SOURCE_<SOURCE> (settings.py); empty, those settings are read at
+    run time. Bucket files are read with the clients of the registered `s3`, `gcs` and
+    `azure_blob` resources, the ones the export sensors list with (unset here: unconfigured).
     """
 
     landing_dir: str = ""
+    locations: dict[str, str] = {}
+    s3: S3Resource | None = None
+    gcs: GCSResource | None = None
+    azure_blob: AzureBlobResource | None = None
 
     def folder(self) -> Path:
         return Path(self.landing_dir) if self.landing_dir else Settings.from_env().landing_dir
 
+    def clients(self) -> BucketClients:
+        """Client factories of the bucket resources (clients are built on use, not on load)."""
+        return BucketClients(
+            s3=(self.s3 or S3Resource()).get_client,
+            gcs=(self.gcs or GCSResource()).get_client,
+            azure_blob=(self.azure_blob or AzureBlobResource()).get_client,
+        )
+
     def payloads(self, source: str = "") -> PayloadSource:
         """The payload source for `source` (the landing folder unless configured otherwise)."""
         settings = Settings.from_env()
-        location = settings.source_locations.get(source, "landing") if source else "landing"
-        return payload_source_for(source, location, self.folder(), settings)
+        locations = self.locations or settings.source_locations
+        location = locations.get(source, "landing") if source else "landing"
+        return payload_source_for(source, location, self.folder(), settings, self.clients())

@@ -25,7 +25,7 @@ and the download fails the run instead of mixing two versions; fetched_at is its
 """
 
 import datetime as dt
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dagster_aws.s3 import S3Resource
 
@@ -39,6 +39,9 @@ from finops_assets.resources.payloads import (
     day_key,
 )
 from finops_assets.security.hardening import LANDING_KEY_PATTERN
+
+if TYPE_CHECKING:
+    from finops_assets.resources.source_backends import BucketClients
 from finops_assets.settings import Settings, SettingsError
 
 LAYOUTS = ("days", "cur2", "cur")
@@ -165,12 +168,14 @@ class S3Reader(BucketReader):
         return self.exports._read({"Key": head + obj.key, "ETag": obj.version})
 
 
-def s3_client() -> Any:
-    """A boto3 S3 client through dagster-aws's S3Resource (endpoint and credentials from env)."""
-    return S3Resource().get_client()
+def from_location(
+    location: str, settings: Settings, clients: "BucketClients | None" = None
+) -> S3Exports:
+    """FINOPS_SOURCE_<SOURCE>=s3://bucket/prefix -> export files read from that prefix.
 
-
-def from_location(location: str, settings: Settings) -> S3Exports:
-    """FINOPS_SOURCE_<SOURCE>=s3://bucket/prefix -> export files read from that prefix."""
+    The client is the registered `s3` resource's (clients); without one, an S3Resource with
+    boto3's default chain (endpoint and credentials from AWS_*).
+    """
     bucket, prefix = parse_location(location)
-    return S3Exports(bucket, prefix, s3_client(), location_layout(location))
+    client = clients.s3() if clients else S3Resource().get_client()
+    return S3Exports(bucket, prefix, client, location_layout(location))

@@ -12,15 +12,30 @@ Chosen at run time from FINOPS_SOURCE_<SOURCE> (settings.source_locations):
 | `az://container/prefix`        | export files in Azure Blob Storage               |
 
 Real implementations are imported lazily so that the embedded default needs no cloud SDK.
+Bucket backends read through the clients of the registered Dagster resources (`s3`, `gcs`,
+`azure_blob`), the same the export sensors list with (BucketClients).
 """
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from importlib import import_module
 from pathlib import Path
+from typing import Any
 
 from finops_assets.resources.payloads import LandingFolder, PayloadSource
 from finops_assets.settings import Settings, SettingsError
 
-# (source, location kind) -> "module:factory"; each factory takes (location, settings).
+
+@dataclass(frozen=True)
+class BucketClients:
+    """How bucket backends get their client: from the registered S3, GCS and Azure resources."""
+
+    s3: Callable[[], Any]
+    gcs: Callable[[], Any]
+    azure_blob: Callable[[], Any]
+
+
+# (source, location kind) -> "module:factory"; each factory takes (location, settings, clients).
 _BACKENDS: dict[tuple[str, str], str] = {
     ("aws_cost_explorer", "api"): "finops_assets.resources.aws_cost_explorer_api:from_location",
     ("azure_cost", "api"): "finops_assets.resources.azure_cost_api:from_location",
@@ -41,7 +56,7 @@ def location_kind(location: str) -> str:
 
 
 def payload_source_for(
-    source: str, location: str, landing_dir: Path, settings: Settings
+    source: str, location: str, landing_dir: Path, settings: Settings, clients: BucketClients
 ) -> PayloadSource:
     """The PayloadSource serving `source` from `location`."""
     kind = location_kind(location)
@@ -60,4 +75,4 @@ def payload_source_for(
             f"FINOPS_SOURCE_{source.upper()}={location!r}: backend {module_name} is not available"
             f" ({error})"
         ) from error
-    return getattr(module, factory)(location, settings)
+    return getattr(module, factory)(location, settings, clients)

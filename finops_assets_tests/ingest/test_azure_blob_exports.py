@@ -15,7 +15,11 @@ from finops_assets.definitions import defs
 from finops_assets.domain.sources import azure_cost, focus_export
 from finops_assets.ingest.assets import build_raw_asset
 from finops_assets.ingest.azure_blob_sensor import azure_blob_export_sensor
-from finops_assets.resources.azure_blob_exports import blob_service_client, from_location
+from finops_assets.resources.azure_blob_exports import (
+    AzureBlobResource,
+    blob_service_client,
+    from_location,
+)
 from finops_assets.resources.lake import LakeResource, LandingResource
 from finops_assets.sample import focus_export_writer
 from finops_assets.settings import Settings, SettingsError
@@ -91,7 +95,7 @@ def test_fetch_reads_only_the_day_folder_with_the_last_modified_time(container):
     _put(container, DAY, "a.csv", b"one")
     _put(container, DAY, "nested/b.csv", b"deeper")
     _put(container, DAY + dt.timedelta(days=1), "c.csv", b"other day")
-    source = from_location(f"az://{container.container_name}/cost", Settings.from_env({}))
+    source = from_location(f"az://{container.container_name}/cost", Settings.from_env())
     payloads = source.fetch(SOURCE, DAY)
     assert [(p.name, p.data) for p in payloads] == [(f"{SOURCE}/{DAY}/a.csv", b"one")]
     modified = container.get_blob_client(f"cost/{SOURCE}/{DAY}/a.csv").get_blob_properties()
@@ -105,7 +109,11 @@ def test_missing_credentials_say_what_to_set():
 
 def _tick(instance, cursor=None):
     context = dg.build_sensor_context(
-        instance=instance, cursor=cursor, resources={"lake": LakeResource()}, definitions=defs
+        instance=instance,
+        cursor=cursor,
+        # AZURE_STORAGE_* are read when the resource is used
+        resources={"lake": LakeResource(), "azure_blob": AzureBlobResource()},
+        definitions=defs,
     )
     return azure_blob_export_sensor.evaluate_tick(context)
 
@@ -160,3 +168,37 @@ def test_an_azure_cost_export_csv_in_blob_lands_in_the_azure_cost_table(
     assert raw.height == len(records) == 5
     expected = sum(Decimal(r["CostInBillingCurrency"]) for r in records)
     assert dict(azure_cost.billed_totals(raw).iter_rows()) == {"MC": expected}
+
+
+def test_the_registered_azure_resource_serves_the_reads(
+    container, connection, tmp_path, monkeypatch
+):
+    """The raw asset reads with the AzureBlobResource handed to the landing resource (as
+    definitions.py does with the registered `azure_blob`), none of it from the environment."""
+    _put(container, DAY, "a.csv", focus_export_writer_bytes(tmp_path))
+    monkeypatch.delenv("AZURE_STORAGE_CONNECTION_STRING")
+    monkeypatch.delenv("FINOPS_SOURCE_FOCUS_EXPORT")
+    location = {SOURCE: f"az://{container.container_name}/cost"}
+    landing = LandingResource(
+        landing_dir=str(tmp_path / "empty"),
+        locations=location,
+        azure_blob=AzureBlobResource(connection_string=connection),
+    )
+    with dg.instance_for_test() as instance:
+        result = dg.materialize(
+            [build_raw_asset(focus_export)],
+            partition_key=DAY.isoformat(),
+            instance=instance,
+            resources={"lake": LakeResource(lake_uri=str(tmp_path / "lake")), "landing": landing},
+        )
+    assert result.success
+    raw = DeltaLake(str(tmp_path / "lake")).read_day(tables.raw_contract(focus_export), DAY)
+    assert raw.height == 20
+    unconfigured = LandingResource(landing_dir=str(tmp_path / "empty"), locations=location)
+    with pytest.raises(SettingsError, match="AZURE_STORAGE_CONNECTION_STRING"):
+        unconfigured.payloads(SOURCE).fetch(SOURCE, DAY)
+
+
+def focus_export_writer_bytes(tmp_path) -> bytes:
+    (path,) = focus_export_writer.write_day(tmp_path / "gen", DAY, seed=4, rows_per_day=20)
+    return path.read_bytes()

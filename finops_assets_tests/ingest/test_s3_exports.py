@@ -6,6 +6,7 @@ from pathlib import Path
 import boto3
 import dagster as dg
 import pytest
+from dagster_aws.s3 import S3Resource
 from polars.testing import assert_frame_equal
 
 from finops_assets.domain.sources import aws_cur
@@ -111,3 +112,39 @@ def test_a_file_rewritten_between_listing_and_reading_fails_clearly(bucket):
     with pytest.raises(LandingError, match="rewritten during ingestion"):
         source._read(listed)
     assert [p.data for p in source.fetch("aws_cur", DAY)] == [b"v2"]
+
+
+def test_the_registered_s3_resource_serves_the_reads(bucket, tmp_path, monkeypatch, moto):
+    """The raw asset reads with the S3Resource handed to the landing resource (as definitions.py
+    does with the registered `s3`): its endpoint and keys, none from the environment."""
+    files = write_day(tmp_path / "landing", DAY, seed=5, rows_per_day=50)
+    _upload(bucket, files, "exports/cur")
+    env = moto.env()
+    for key in env:
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.delenv("FINOPS_SOURCE_AWS_CUR", raising=False)
+    s3 = S3Resource(
+        endpoint_url=env["AWS_ENDPOINT_URL"],
+        aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
+        region_name="us-east-1",
+    )
+    landing = LandingResource(
+        landing_dir=str(tmp_path / "empty"),
+        locations={"aws_cur": f"s3://{bucket}/exports/cur"},
+        s3=s3,
+    )
+    with dg.instance_for_test() as instance:
+        result = dg.materialize(
+            [build_raw_asset(aws_cur)],
+            partition_key=DAY.isoformat(),
+            instance=instance,
+            resources={"lake": LakeResource(lake_uri=str(tmp_path / "lake")), "landing": landing},
+        )
+    assert result.success
+    assert DeltaLake(str(tmp_path / "lake")).read_day(RAW, DAY).height > 0
+    unconfigured = LandingResource(
+        landing_dir=str(tmp_path / "empty"), locations={"aws_cur": f"s3://{bucket}/exports/cur"}
+    )
+    with pytest.raises(Exception, match="(?i)credentials|endpoint|connect|access"):
+        unconfigured.payloads("aws_cur").fetch("aws_cur", DAY)
