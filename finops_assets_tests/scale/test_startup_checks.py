@@ -7,7 +7,12 @@ import sys
 
 import pytest
 
-from finops_assets.deploy_checks import StartupCheckError, check_instance_storage, check_lake
+from finops_assets.deploy_checks import (
+    StartupCheckError,
+    check_instance_storage,
+    check_lake,
+    check_source_buckets,
+)
 from finops_assets.settings import Settings
 from finops_assets_tests.conftest import REPO_ROOT
 
@@ -78,3 +83,21 @@ def test_cli_check_prints_one_line_and_exits_2(production_home, postgres_server)
     lines = [line for line in result.stderr.splitlines() if line.startswith("finops check:")]
     assert len(lines) == 1 and "Traceback" not in result.stderr
     assert "port 9" in lines[0] or ":9/" in lines[0]
+
+
+def test_an_unreachable_source_bucket_names_its_setting(tmp_path, s3_server, monkeypatch):
+    for key, value in s3_server.env().items():
+        monkeypatch.setenv(key, value)
+    bucket = s3_server.new_bucket()
+    ok = _settings(tmp_path, {"FINOPS_SOURCE_AWS_CUR": f"s3://{bucket}/cur"})
+    assert check_source_buckets(ok) == f"source buckets: s3://{bucket} (aws_cur) reachable"
+    missing = _settings(tmp_path, {"FINOPS_SOURCE_AWS_CUR": "s3://no-such-bucket/cur"})
+    with pytest.raises(StartupCheckError, match="FINOPS_SOURCE_AWS_CUR=s3://no-such-bucket/cur"):
+        check_source_buckets(missing)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+    with pytest.raises(StartupCheckError) as dead:
+        check_source_buckets(ok)
+    message = str(dead.value)
+    assert message.startswith(f"FINOPS_SOURCE_AWS_CUR=s3://{bucket}/cur: the bucket is unreachable")
+    assert "\n" not in message
+    assert check_source_buckets(_settings(tmp_path, {})) == "source buckets: none configured"
