@@ -48,7 +48,7 @@ RESOURCES = {
     "azure_blob": AZURE_BLOB,
     "lake": LakeResource(),
     "landing": LandingResource(
-        locations=dict(SETTINGS.source_locations), s3=S3, gcs=GCS, azure_blob=AZURE_BLOB
+        locations=dict(SETTINGS.source_locations), s3=S3, azure_blob=AZURE_BLOB
     ),
     "rates": FxRatesResource(),
     "rules": RulesResource(),

@@ -40,14 +40,13 @@ class LandingResource(ConfigurableResource):
 
     `locations` (source -> "landing", "api", s3://, gs://, az://, bigquery://) is filled by
     definitions.py from FINOPS_SOURCE_<SOURCE> (settings.py); empty, those settings are read at
-    run time. Bucket files are read with the clients of the registered `s3`, `gcs` and
+    run time. s3:// and az:// files are read with the clients of the registered `s3` and
     `azure_blob` resources, the ones the export sensors list with (unset here: unconfigured).
     """
 
     landing_dir: str = ""
     locations: dict[str, str] = {}
     s3: S3Resource | None = None
-    gcs: GCSResource | None = None
     azure_blob: AzureBlobResource | None = None
 
     def folder(self) -> Path:
@@ -57,7 +56,9 @@ class LandingResource(ConfigurableResource):
         """Client factories of the bucket resources (clients are built on use, not on load)."""
         return BucketClients(
             s3=(self.s3 or S3Resource()).get_client,
-            gcs=(self.gcs or GCSResource()).get_client,
+            # GCSResource builds its client when initialized: nested here, every run would need
+            # Google credentials, so the gs:// reads build their own from the same chain.
+            gcs=GCSResource().get_client,
             azure_blob=(self.azure_blob or AzureBlobResource()).get_client,
         )
 

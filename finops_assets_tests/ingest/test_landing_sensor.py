@@ -18,7 +18,8 @@ from finops_assets.storage.archive import RawArchive
 
 def _tick(instance, landing, cursor=None, lake=None):
     lake = lake or landing.parent / "lake"
-    context = dg.build_sensor_context(
+    # LandingResource nests the bucket resources: its resources open in a context manager
+    with dg.build_sensor_context(
         instance=instance,
         cursor=cursor,
         resources={
@@ -26,8 +27,8 @@ def _tick(instance, landing, cursor=None, lake=None):
             "lake": LakeResource(lake_uri=str(lake)),
         },
         definitions=defs,
-    )
-    return landing_folder_sensor.evaluate_tick(context)
+    ) as context:
+        return landing_folder_sensor.evaluate_tick(context)
 
 
 def _land(landing, source, day, name, data: bytes, mtime_ns: int = 1):

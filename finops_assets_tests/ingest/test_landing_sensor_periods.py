@@ -22,7 +22,8 @@ START, END = "dagster/asset_partition_range_start", "dagster/asset_partition_ran
 
 
 def _tick(instance, landing: Path, cursor=None):
-    context = dg.build_sensor_context(
+    # LandingResource nests the bucket resources: its resources open in a context manager
+    with dg.build_sensor_context(
         instance=instance,
         cursor=cursor,
         resources={
@@ -30,8 +31,8 @@ def _tick(instance, landing: Path, cursor=None):
             "lake": LakeResource(lake_uri=str(landing.parent / "lake")),
         },
         definitions=defs,
-    )
-    return landing_folder_sensor.evaluate_tick(context)
+    ) as context:
+        return landing_folder_sensor.evaluate_tick(context)
 
 
 def _land(landing: Path, relative: str, data: bytes, mtime_ns: int) -> Path:
