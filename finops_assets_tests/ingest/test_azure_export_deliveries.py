@@ -24,7 +24,7 @@ from finops_assets.domain.deliveries import IncompleteDeliveryError
 from finops_assets.domain.sources import azure_cost
 from finops_assets.ingest.assets import build_raw_asset
 from finops_assets.ingest.azure_blob_sensor import azure_blob_export_sensor
-from finops_assets.resources.azure_blob_exports import from_location
+from finops_assets.resources.azure_blob_exports import AzureBlobResource, from_location
 from finops_assets.resources.lake import LakeResource, LandingResource
 from finops_assets.settings import Settings
 from finops_assets.storage import tables
@@ -91,7 +91,10 @@ def _run(container, run_id: str, parts: dict[str, bytes], listed: list[str] | No
 
 def _tick(instance, cursor=None):
     context = dg.build_sensor_context(
-        instance=instance, cursor=cursor, resources={"lake": LakeResource()}, definitions=defs
+        instance=instance,
+        cursor=cursor,
+        resources={"lake": LakeResource(), "azure_blob": AzureBlobResource()},
+        definitions=defs,
     )
     return azure_blob_export_sensor.evaluate_tick(context)
 
