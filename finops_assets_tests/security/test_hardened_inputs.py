@@ -152,7 +152,8 @@ def test_azure_blob_names_outside_the_pattern_are_refused(azurite, name, message
         container.upload_blob(f"p/aws_cur/{DAY}/{blob}", b"x")
     assert f"p/aws_cur/{DAY}/{name}" in {b.name for b in container.list_blobs()}
     location = f"az://{container.container_name}/p"
-    source = azure_blob_exports.from_location(location, Settings.from_env({}))
+    # the fixture sets AZURE_STORAGE_CONNECTION_STRING; Settings carries it to the client
+    source = azure_blob_exports.from_location(location, Settings.from_env())
     with pytest.raises(LandingError, match=message):
         source.fetch("aws_cur", DAY)
     with pytest.raises(LandingError, match="path traversal"):
