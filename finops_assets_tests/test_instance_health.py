@@ -135,8 +135,10 @@ def runs(instance: dg.DagsterInstance) -> list[dg.DagsterRun]:
 
 
 @pytest.mark.slow
-def test_killed_runs_end_failed_are_retried_and_leave_no_step_behind(daemon: Daemon) -> None:
-    os.environ["DAGSTER_HOME"] = str(daemon.home)
+def test_killed_runs_end_failed_are_retried_and_leave_no_step_behind(
+    daemon: Daemon, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DAGSTER_HOME", str(daemon.home))  # undone after the test, not leaked
     with dg.DagsterInstance.from_config(str(daemon.home)) as instance:
         assert isinstance(instance.run_launcher, LocalRunLauncher)
         assert instance.run_monitoring_enabled and instance.run_retries_enabled

@@ -122,6 +122,8 @@ def topology(tmp_path, monkeypatch):
             **postgres.env(),
             **s3.env(),
             "FINOPS_HOME": str(tmp_path / "finops"),
+            # explicit: an earlier test in the session may have left DAGSTER_HOME set
+            "DAGSTER_HOME": str(tmp_path / "finops" / "dagster"),
             "FINOPS_LAKE_URI": f"s3://{s3.new_bucket()}/lake",
             "FINOPS_OUTBOX_DATABASE": "postgres",
             "FINOPS_SENSOR_INTERVAL_SECONDS": "2",
