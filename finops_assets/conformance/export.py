@@ -19,6 +19,12 @@ TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 # A cell a spreadsheet would run as a formula (security.hardening.neutralize_formula's rule).
 _FORMULA_START = r"^[=+\-@\t\r]"
 _PLAIN_NUMBER = r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$"
+# The FOCUS 1.2 dataset's columns: the 1.2 ones, then our x_ columns (the model's FOCUS 1.1-1.4
+# columns are published in the FOCUS 1.3 dataset, which model 1.2.0.1 does not describe).
+FOCUS12_X_COLUMNS: dict[str, pl.DataType] = {
+    **FOCUS_COLUMNS,
+    **{c: t for c, t in NORMALIZED_COLUMNS.items() if c.startswith("x_")},
+}
 # Which normalized rows form one provider's dataset: the source and the provider behind it.
 DATASET_KEYS = ("x_source", "x_provider")
 
@@ -40,7 +46,7 @@ def _text_expr(column: str, dtype: pl.DataType) -> pl.Expr:
 
 def focus_dataset(normalized: pl.DataFrame, *, x_columns: bool = True) -> pl.DataFrame:
     """Normalized rows as FOCUS text columns (FOCUS_COLUMNS order, then x_ columns if asked)."""
-    columns = dict(NORMALIZED_COLUMNS) if x_columns else dict(FOCUS_COLUMNS)
+    columns = dict(FOCUS12_X_COLUMNS) if x_columns else dict(FOCUS_COLUMNS)
     return normalized.select([_text_expr(name, dtype) for name, dtype in columns.items()])
 
 
@@ -59,7 +65,7 @@ def neutralize_formulas(frame: pl.DataFrame) -> pl.DataFrame:
 def write_focus_dataset(normalized: pl.DataFrame, path: Path, *, x_columns: bool = True) -> Path:
     """Write normalized rows as a FOCUS dataset at `path`: Parquet, or CSV when it ends in .csv."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    columns = dict(NORMALIZED_COLUMNS) if x_columns else dict(FOCUS_COLUMNS)
+    columns = dict(FOCUS12_X_COLUMNS) if x_columns else dict(FOCUS_COLUMNS)
     if path.suffix == ".csv":
         dataset = neutralize_formulas(focus_dataset(normalized, x_columns=x_columns))
         dataset.write_csv(path, null_value="")

@@ -58,6 +58,28 @@ FOCUS_COLUMNS: dict[str, pl.DataType] = {
     "Tags": pl.Utf8(),  # JSON object of the provider's tags, original keys and values
 }
 
+# FOCUS 1.1 to 1.4 columns beyond the 1.2 core above (FOCUS_Spec columns.mdpp of 1.3/1.4 and
+# the 1.2 -> 1.3 migration guide). A FOCUS export of any version fills them from its own columns,
+# a provider source where it has the value; otherwise null. normalized_costs carries them, the
+# FOCUS 1.3 datasets publish them; the FOCUS 1.2 dataset (validated by focus-validator against
+# model 1.2.0.1) keeps to FOCUS_COLUMNS. The Allocated* columns are not here: focus_cost_allocation
+# writes our own allocation in them (an input file's stay in its raw row's x_extra_columns).
+FOCUS_LATER_COLUMNS: dict[str, pl.DataType] = {
+    "CapacityReservationId": pl.Utf8(),  # 1.1
+    "CapacityReservationStatus": pl.Utf8(),  # 1.1: Used | Unused
+    "CommitmentDiscountQuantity": MONEY,  # 1.1, a quantity in CommitmentDiscountUnit
+    "CommitmentDiscountUnit": pl.Utf8(),  # 1.1
+    "SkuMeter": pl.Utf8(),  # 1.1
+    "SkuPriceDetails": pl.Utf8(),  # 1.1, JSON object text
+    "PricingCurrencyContractedUnitPrice": MONEY,  # 1.2 (in PricingCurrency)
+    "PricingCurrencyEffectiveCost": MONEY,  # 1.2 (in PricingCurrency)
+    "PricingCurrencyListUnitPrice": MONEY,  # 1.2 (in PricingCurrency)
+    "ServiceProviderName": pl.Utf8(),  # 1.3: who sells the service
+    "HostProviderName": pl.Utf8(),  # 1.3: whose infrastructure runs it
+    "ContractApplied": pl.Utf8(),  # 1.3, JSON object text
+    "InvoiceDetailId": pl.Utf8(),  # a newer export's invoice line id (not in 1.3's list)
+}
+
 # Our own columns that every source's `to_focus` fills too.
 SOURCE_X_COLUMNS: dict[str, pl.DataType] = {
     "x_charge_date": pl.Date(),  # UTC day of ChargePeriodStart: the Dagster partition
@@ -68,8 +90,12 @@ SOURCE_X_COLUMNS: dict[str, pl.DataType] = {
     "x_service_code": pl.Utf8(),  # provider-native service or SKU family, for the catalog
 }
 
-# What `to_focus` returns: FOCUS columns then source x_ columns.
-SOURCE_FOCUS_COLUMNS: dict[str, pl.DataType] = {**FOCUS_COLUMNS, **SOURCE_X_COLUMNS}
+# What `to_focus` returns: FOCUS columns (1.2 core, then later versions') then source x_ columns.
+SOURCE_FOCUS_COLUMNS: dict[str, pl.DataType] = {
+    **FOCUS_COLUMNS,
+    **FOCUS_LATER_COLUMNS,
+    **SOURCE_X_COLUMNS,
+}
 
 # Added by normalization (catalog, tags, currency conversion to the base currency).
 NORMALIZE_X_COLUMNS: dict[str, pl.DataType] = {
@@ -89,3 +115,13 @@ NORMALIZED_COLUMNS: dict[str, pl.DataType] = {**SOURCE_FOCUS_COLUMNS, **NORMALIZ
 CHARGE_CATEGORIES = ("Usage", "Purchase", "Tax", "Credit", "Adjustment")
 CHARGE_CLASSES = (None, "Correction")
 MONEY_COLUMNS = ("BilledCost", "EffectiveCost", "ListCost", "ContractedCost")
+
+
+def with_later_columns(frame: pl.DataFrame) -> pl.DataFrame:
+    """`frame` with every FOCUS_LATER_COLUMNS column it lacks added as null (a source without them)."""
+    missing = [
+        pl.lit(None, dtype).alias(name)
+        for name, dtype in FOCUS_LATER_COLUMNS.items()
+        if name not in frame.columns
+    ]
+    return frame.with_columns(missing) if missing else frame

@@ -21,7 +21,7 @@ method, so each summable metric of an origin's split rows sums to the origin's t
 import polars as pl
 
 from finops_assets.domain.allocate_split import SHARE_SCALE, split_parts
-from finops_assets.domain.focus import FOCUS_COLUMNS
+from finops_assets.domain.focus import FOCUS_COLUMNS, FOCUS_LATER_COLUMNS, with_later_columns
 from finops_assets.domain.rules import UNALLOCATED
 
 SUMMABLE_METRICS = (
@@ -31,7 +31,11 @@ SUMMABLE_METRICS = (
     "ContractedCost",
     "ConsumedQuantity",
     "PricingQuantity",
+    "CommitmentDiscountQuantity",
+    "PricingCurrencyEffectiveCost",
 )
+# The origin charge's FOCUS columns: 1.2's, then the model's FOCUS 1.1-1.4 columns.
+ORIGIN_FOCUS_COLUMNS: dict[str, pl.DataType] = {**FOCUS_COLUMNS, **FOCUS_LATER_COLUMNS}
 ALLOCATED_FOCUS_COLUMNS: dict[str, pl.DataType] = {
     "AllocatedMethodId": pl.Utf8(),
     "AllocatedMethodDetails": pl.Utf8(),
@@ -46,12 +50,12 @@ SPLIT_X_COLUMNS: dict[str, pl.DataType] = {
     "x_allocation_ratio": pl.Decimal(38, SHARE_SCALE),
 }
 SPLIT_COLUMNS: dict[str, pl.DataType] = {
-    **FOCUS_COLUMNS,
+    **ORIGIN_FOCUS_COLUMNS,
     **ALLOCATED_FOCUS_COLUMNS,
     **SPLIT_X_COLUMNS,
 }
 BUSINESS_UNIT_TAG = "x_BusinessUnit"
-_SPLIT_BY_RATIO = ("ListCost", "ContractedCost", "ConsumedQuantity", "PricingQuantity")
+_SPLIT_BY_RATIO = tuple(m for m in SUMMABLE_METRICS if m not in ("BilledCost", "EffectiveCost"))
 
 
 class AllocationOriginError(ValueError):
@@ -92,7 +96,8 @@ def _allocated_columns() -> list[pl.Expr]:
 
 
 def split_by_ratio(parts: pl.DataFrame) -> pl.DataFrame:
-    """ListCost, ContractedCost and the quantities of `parts` split exactly by their ratios."""
+    """ListCost, ContractedCost, the quantities and PricingCurrencyEffectiveCost of `parts` split
+    exactly by their ratios."""
     nulls = [pl.col(c).is_null().alias(f"_null_{c}") for c in _SPLIT_BY_RATIO]
     parts = parts.with_columns(nulls).with_columns(pl.col(c).fill_null(0) for c in _SPLIT_BY_RATIO)
     weights = (pl.col("x_allocation_share").cast(pl.Utf8).str.replace(".", "", literal=True)).cast(
@@ -111,8 +116,8 @@ def focus_split_rows(normalized: pl.DataFrame, allocated: pl.DataFrame) -> pl.Da
 
     Raises AllocationOriginError when a part's origin charge is not among `normalized`.
     """
-    origin_columns = [c for c in FOCUS_COLUMNS if c not in ("BilledCost", "EffectiveCost")]
-    origins = normalized.select("x_source_row_key", *origin_columns)
+    origin_columns = [c for c in ORIGIN_FOCUS_COLUMNS if c not in ("BilledCost", "EffectiveCost")]
+    origins = with_later_columns(normalized).select("x_source_row_key", *origin_columns)
     part_columns = [
         "x_source_row_key",
         "x_allocation_row_key",

@@ -17,16 +17,16 @@ from decimal import Decimal, InvalidOperation
 import pandera.polars as pa
 import polars as pl
 
-from finops_assets.domain.focus import FOCUS_COLUMNS
 from finops_assets.domain.focus_allocation import (
     BUSINESS_UNIT_TAG,
+    ORIGIN_FOCUS_COLUMNS,
     SPLIT_COLUMNS,
     SUMMABLE_METRICS,
 )
 from finops_assets.domain.rules import UNALLOCATED
 
 _ORIGIN = "x_source_row_key"
-_DIMENSIONS = tuple(c for c in FOCUS_COLUMNS if c not in SUMMABLE_METRICS)
+_DIMENSIONS = tuple(c for c in ORIGIN_FOCUS_COLUMNS if c not in SUMMABLE_METRICS)
 
 
 def _object(text: str | None) -> dict | None:
@@ -111,7 +111,7 @@ SPLIT_SCHEMA = pa.DataFrameSchema(
 
 def split_contract_failures(split: pl.DataFrame, origins: pl.DataFrame) -> list[dict]:
     """Every failure of the 1.3 contract: [{check, x_source_row_key, ...}], [] when it holds."""
-    renamed = origins.select(_ORIGIN, *[pl.col(c).alias(f"_o_{c}") for c in FOCUS_COLUMNS])
+    renamed = origins.select(_ORIGIN, *[pl.col(c).alias(f"_o_{c}") for c in ORIGIN_FOCUS_COLUMNS])
     joined = split.join(renamed, on=_ORIGIN, how="left")
     try:
         SPLIT_SCHEMA.validate(joined, lazy=True)

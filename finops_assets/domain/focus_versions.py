@@ -1,23 +1,31 @@
 """normalized_costs as FOCUS 1.2 and FOCUS 1.3 datasets (focus_export), and the 1.3 contract.
 
-FOCUS 1.2 is our normalized model as it is: FOCUS columns, then our x_ columns. FOCUS 1.3 adds
-ServiceProviderName and HostProviderName (and keeps ProviderName and PublisherName, deprecated;
-1.4 removes them). The provider hosts; it sells too, except on a Marketplace row, whose seller
-(PublisherName, a party other than the provider) is the service provider.
+FOCUS 1.2 is our normalized model's FOCUS 1.2 columns, then our x_ columns. FOCUS 1.3 adds the
+model's columns of FOCUS 1.1 to 1.4 (FOCUS_LATER_COLUMNS: ServiceProviderName, HostProviderName,
+ContractApplied, CommitmentDiscountQuantity/Unit, ...) and keeps ProviderName and PublisherName
+(deprecated; 1.4 removes them). Rows written before the model had the entity columns get them
+here by the same rule normalization uses (focus_entities).
 The focus-validator cannot run 1.3 offline: FOCUS13_SCHEMA (pandera) checks the 1.3 dataset.
 """
 
 import pandera.polars as pa
 import polars as pl
 
-from finops_assets.domain.focus import CHARGE_CATEGORIES, FOCUS_COLUMNS, NORMALIZED_COLUMNS
-from finops_assets.domain.sources.focus_entities import provider_slug_expr
+from finops_assets.domain.focus import (
+    CHARGE_CATEGORIES,
+    FOCUS_COLUMNS,
+    FOCUS_LATER_COLUMNS,
+    NORMALIZED_COLUMNS,
+    with_later_columns,
+)
+from finops_assets.domain.focus_later_checks import (
+    LATER_COLUMN_CHECKS,
+    LATER_FRAME_CHECKS,
+    LATER_REQUIRED,
+)
+from finops_assets.domain.sources.focus_entities import host_provider_expr, service_provider_expr
 
-FOCUS13_NEW_COLUMNS: dict[str, pl.DataType] = {
-    "ServiceProviderName": pl.Utf8(),
-    "HostProviderName": pl.Utf8(),
-}
-FOCUS13_COLUMNS: dict[str, pl.DataType] = {**FOCUS_COLUMNS, **FOCUS13_NEW_COLUMNS}
+FOCUS13_COLUMNS: dict[str, pl.DataType] = {**FOCUS_COLUMNS, **FOCUS_LATER_COLUMNS}
 X_COLUMNS = {c: t for c, t in NORMALIZED_COLUMNS.items() if c.startswith("x_")}
 # FOCUS 1.3 columns that MUST NOT be null on any row (the ones our model always fills).
 FOCUS13_REQUIRED = (
@@ -33,8 +41,7 @@ FOCUS13_REQUIRED = (
     "ContractedCost",
     "ListCost",
     "InvoiceIssuerName",
-    "ServiceProviderName",
-    "HostProviderName",
+    *LATER_REQUIRED,
     "ServiceName",
     "ServiceCategory",
 )
@@ -47,26 +54,16 @@ def focus12_rows(normalized: pl.DataFrame) -> pl.DataFrame:
 
 
 def focus13_rows(normalized: pl.DataFrame) -> pl.DataFrame:
-    """The FOCUS 1.3 dataset: 1.2's columns plus ServiceProviderName and HostProviderName.
-
-    By the spec's migration table: the provider hosts (HostProviderName); it is also the service
-    provider unless the publisher is another party (a Marketplace seller), which then is.
-    """
-    provider, publisher = pl.col("ProviderName"), pl.col("PublisherName")
-    third_party = provider_slug_expr(publisher) != provider_slug_expr(provider)
-    added = [
-        pl.when(third_party.fill_null(False))
-        .then(publisher)
-        .otherwise(provider)
-        .alias("ServiceProviderName"),
-        provider.alias("HostProviderName"),
-    ]
+    """The FOCUS 1.3 dataset: 1.2's columns plus the model's FOCUS 1.1-1.4 columns."""
+    rows = with_later_columns(normalized).with_columns(
+        service_provider_expr(), host_provider_expr()
+    )
     columns = {**FOCUS13_COLUMNS, **X_COLUMNS}
-    return normalized.with_columns(added).select([pl.col(c).cast(t) for c, t in columns.items()])
+    return rows.select([pl.col(c).cast(t) for c, t in columns.items()])
 
 
 def _column(name: str, dtype: pl.DataType) -> pa.Column:
-    checks = []
+    checks = list(LATER_COLUMN_CHECKS.get(name, ()))
     if name == "ChargeCategory":
         checks.append(pa.Check.isin(list(CHARGE_CATEGORIES)))
     if name in ("BillingCurrency", "PricingCurrency"):
@@ -82,7 +79,8 @@ FOCUS13_SCHEMA = pa.DataFrameSchema(
                 (pl.col("ChargePeriodStart") < pl.col("ChargePeriodEnd")).alias("period")
             ),
             name="charge_period_start_before_end",
-        )
+        ),
+        *LATER_FRAME_CHECKS,
     ],
     strict=True,
     name="focus_1_3",

@@ -16,6 +16,7 @@ from finops_assets.domain.focus import (
 from finops_assets.domain.focus_rules import apply_focus_rules
 from finops_assets.domain.money import MONEY, parse_money_expr
 from finops_assets.domain.sources.common import QUARANTINE_COLUMNS
+from finops_assets.domain.sources.focus_entities import host_provider_expr, service_provider_expr
 from finops_assets.domain.tags import normalize_tags_expr
 
 # FOCUS money column -> its base-currency column.
@@ -160,7 +161,10 @@ def normalize_costs(
         .with_columns(_column=_first_match(rules, 1), _reason=_first_match(rules, 2))
         .sort(SORT_KEY, nulls_last=True)
     )
-    good = apply_focus_rules(checked.filter(~pl.col("_bad")))
+    good = apply_focus_rules(checked.filter(~pl.col("_bad"))).with_columns(
+        service_provider_expr(),
+        host_provider_expr(),  # FOCUS 1.3 entities where none is stated
+    )
     good, unmapped = apply_service_catalog(good, catalog, catalog_version)
     converted = good.with_columns(
         x_base_currency=pl.lit(base_currency, dtype=pl.Utf8),

@@ -7,6 +7,11 @@ import polars as pl
 
 from finops_assets.domain.conservation import base_twin_mismatches, money_conservation
 from finops_assets.domain.focus import CHARGE_CATEGORIES
+from finops_assets.domain.focus_later_checks import (
+    LATER_COLUMN_CHECKS,
+    LATER_FRAME_CHECKS,
+    LATER_REQUIRED,
+)
 from finops_assets.domain.money import MONEY
 from finops_assets.domain.quarantine import (
     MONEY_COLUMNS,
@@ -26,6 +31,7 @@ _REQUIRED = (
     "ChargePeriodStart",
     "ChargePeriodEnd",
     "ProviderName",
+    *LATER_REQUIRED,
     "ServiceCategory",
     "x_provider",
     "x_source",
@@ -41,6 +47,7 @@ NORMALIZED_SCHEMA = contract_schema(
         "ChargeCategory": [pa.Check.isin(list(CHARGE_CATEGORIES))],
         "ChargeClass": [pa.Check.isin(["Correction"])],
         "BillingCurrency": [pa.Check.str_matches(r"^[A-Z]{3}$")],
+        **LATER_COLUMN_CHECKS,
         "x_source_row_key": [
             pa.Check(
                 lambda data: data.lazyframe.select(pl.col(data.key).is_unique().all()),
@@ -49,6 +56,7 @@ NORMALIZED_SCHEMA = contract_schema(
         ],
     },
     required=_REQUIRED,
+    frame_checks=LATER_FRAME_CHECKS,
 )
 
 

@@ -34,3 +34,24 @@ def test_a_direct_purchase_has_the_provider_in_both_roles(shared_data):
     rows = _focus13(shared_data / "koku" / "aws" / "test_cur.csv")
     entities = set(zip(rows["ServiceProviderName"], rows["HostProviderName"], strict=True))
     assert entities == {("AWS", "AWS")}
+
+
+def test_normalized_costs_carries_the_entities_as_model_columns(shared_data):
+    """The entities are columns of normalized_costs itself (not only of the 1.3 file), and the
+    normalized contract requires them on every row."""
+    from finops_assets.normalize.checks import normalized_contract_result
+
+    fetched = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
+    path = shared_data / "koku" / "aws" / "2022-07-01-alt-columns.csv"
+    raw = aws_cur.parse(
+        path.read_bytes(), source_file=path.name, ingestion_key="k", fetched_at=fetched
+    )
+    rows = normalized_rows(aws_cur.to_focus(raw.rows))
+    assert set(zip(rows["ServiceProviderName"], rows["HostProviderName"], strict=True)) == {
+        ("Red Hat, Inc.", "AWS")
+    }
+    assert normalized_contract_result(rows).passed
+    broken = rows.with_columns(HostProviderName=None)
+    outcome = normalized_contract_result(broken)
+    assert not outcome.passed
+    assert {f["column"] for f in outcome.failures} == {"HostProviderName"}

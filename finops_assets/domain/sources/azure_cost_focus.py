@@ -16,7 +16,7 @@ Follows Microsoft's published conversion (microsoft/finops-toolkit docs-mslearn/
 
 import polars as pl
 
-from finops_assets.domain.focus import SOURCE_FOCUS_COLUMNS, TS
+from finops_assets.domain.focus import SOURCE_FOCUS_COLUMNS, TS, with_later_columns
 from finops_assets.domain.money import MONEY
 from finops_assets.domain.sources import azure_reference
 
@@ -263,4 +263,4 @@ def to_focus(raw: pl.DataFrame) -> pl.DataFrame:
         _service_code(),
     )
     typed = [pl.col(c).cast(TS if t == TS else t) for c, t in SOURCE_FOCUS_COLUMNS.items()]
-    return out.select(typed)
+    return with_later_columns(out).select(typed)

@@ -52,3 +52,21 @@ def provider_from_entities_expr() -> pl.Expr:
     host_issues = provider_slug_expr(host) == provider_slug_expr(issuer)
     marketplace = pl.when(host_issues.fill_null(False)).then(host).otherwise(issuer)
     return pl.when(third_party.fill_null(False)).then(marketplace).otherwise(seller)
+
+
+def service_provider_expr() -> pl.Expr:
+    """FOCUS 1.3 ServiceProviderName of a row that states none (a 1.0-1.2 export, a provider).
+
+    By the FOCUS 1.2 -> 1.3 migration guide: the provider sells its own services; on a
+    Marketplace row the publisher (a party other than the provider, e.g. 'Red Hat, Inc.' on a
+    CUR row) is the service provider. Parties compare by provider_slug_expr.
+    """
+    provider, publisher = pl.col("ProviderName"), pl.col("PublisherName")
+    third_party = provider_slug_expr(publisher) != provider_slug_expr(provider)
+    derived = pl.when(third_party.fill_null(False)).then(publisher).otherwise(provider)
+    return pl.coalesce(pl.col("ServiceProviderName"), derived).alias("ServiceProviderName")
+
+
+def host_provider_expr() -> pl.Expr:
+    """FOCUS 1.3 HostProviderName of a row that states none: the provider whose cloud runs it."""
+    return pl.coalesce("HostProviderName", "ProviderName").alias("HostProviderName")

@@ -1,4 +1,4 @@
-"""FOCUS exports (1.0, 1.1, 1.2) from any provider, CSV (optionally gzipped) or Parquet.
+"""FOCUS exports (1.0 to 1.4) from any provider, CSV (optionally gzipped) or Parquet.
 
 The provider is per row (ProviderName or ServiceProviderName), so PROVIDER is only a label.
 Every value is read as text, then typed: money with parse_money_expr, timestamps to UTC.
@@ -27,14 +27,9 @@ from finops_assets.security.hardening import GzipBombError, bounded_gunzip
 SOURCE = "focus_export"
 PROVIDER = "multi"  # a label for ingestion keys; x_provider comes from each row's ProviderName
 
-# Columns of FOCUS 1.2+ that FOCUS_COLUMNS does not carry but that we keep in the raw table.
-_EXTRA_COLUMNS: dict[str, pl.DataType] = {
-    "ServiceProviderName": pl.Utf8(),  # 1.3 name of ProviderName
-    "HostProviderName": pl.Utf8(),
-    "CommitmentDiscountQuantity": MONEY,
-    "CommitmentDiscountUnit": pl.Utf8(),
-}
-FOCUS_RAW_COLUMNS: dict[str, pl.DataType] = {**focus.FOCUS_COLUMNS, **_EXTRA_COLUMNS}
+# The model's FOCUS columns of every version (1.2 core, then 1.1-1.4 additions), typed in the
+# raw table; any other column of the file is kept in x_extra_columns.
+FOCUS_RAW_COLUMNS: dict[str, pl.DataType] = {**focus.FOCUS_COLUMNS, **focus.FOCUS_LATER_COLUMNS}
 RAW_COLUMNS: dict[str, pl.DataType] = {
     **FOCUS_RAW_COLUMNS,
     **EXTRA_COLUMNS,  # unknown columns of the file (x_ custom ones too), as JSON object text
@@ -60,6 +55,7 @@ _CANONICAL_VALUES = {
     "PricingCategory": ("Standard", "Dynamic", "Committed", "Other"),
     "CommitmentDiscountCategory": ("Spend", "Usage"),
     "CommitmentDiscountStatus": ("Used", "Unused"),
+    "CapacityReservationStatus": ("Used", "Unused"),
 }
 
 

@@ -8,7 +8,7 @@ import json
 
 import polars as pl
 
-from finops_assets.domain.focus import SOURCE_FOCUS_COLUMNS, TS
+from finops_assets.domain.focus import SOURCE_FOCUS_COLUMNS, TS, with_later_columns
 from finops_assets.domain.money import MONEY, parse_money_expr
 from finops_assets.domain.sources.gcp_regions import REGION_NAMES
 
@@ -185,7 +185,7 @@ def _credit_rows(raw: pl.DataFrame) -> pl.DataFrame:
 def to_focus(raw: pl.DataFrame) -> pl.DataFrame:
     """Export rows -> FOCUS rows; each credit becomes its own Credit row; BilledCost conserved."""
     columns = list(SOURCE_FOCUS_COLUMNS)
-    frames = [_export_rows(raw).select(columns), _credit_rows(raw).select(columns)]
+    frames = [with_later_columns(f(raw)).select(columns) for f in (_export_rows, _credit_rows)]
     out = pl.concat(frames, how="vertical_relaxed")
     out = out.with_columns(_tags(out["Tags"]).alias("Tags"))
     for column in (

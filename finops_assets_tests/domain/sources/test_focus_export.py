@@ -257,8 +257,8 @@ def test_billed_totals_per_currency_is_money() -> None:
 
 def test_a_focus_1_4_export_without_provider_and_publisher_keeps_every_column() -> None:
     """FOCUS 1.4 drops ProviderName/PublisherName (1.3 added ServiceProviderName and
-    HostProviderName): the provider comes from ServiceProviderName, and the 1.3/1.4 columns our
-    model has no place for (ContractApplied, InvoiceDetailId, Allocated*) stay in the raw row."""
+    HostProviderName): the provider comes from ServiceProviderName; ContractApplied and
+    InvoiceDetailId are model columns, the input's own Allocated* columns stay in the raw row."""
     header = (
         "BillingPeriodStart,BillingPeriodEnd,ChargePeriodStart,ChargePeriodEnd,BilledCost,"
         "EffectiveCost,BillingCurrency,ServiceProviderName,HostProviderName,InvoiceDetailId,"
@@ -272,16 +272,16 @@ def test_a_focus_1_4_export_without_provider_and_publisher_keeps_every_column() 
     assert result.quarantine.is_empty()
     raw = result.rows
     assert raw["HostProviderName"].to_list() == ["Microsoft"]
-    extras = json.loads(raw["x_extra_columns"][0])
-    assert extras == {
-        "InvoiceDetailId": "INV-7:12",
-        "ContractApplied": '{"Elements":[{"ContractId":"C-1"}]}',
-        "AllocatedMethodId": "split-1",
-    }
+    assert json.loads(raw["x_extra_columns"][0]) == {"AllocatedMethodId": "split-1"}
     rows = focus_export.to_focus(raw)
     assert rows.select("ProviderName", "PublisherName", "x_provider").row(0) == (
         "Microsoft",
         "Microsoft",
         "azure",
+    )
+    assert rows.select("InvoiceDetailId", "ContractApplied", "ServiceProviderName").row(0) == (
+        "INV-7:12",
+        '{"Elements":[{"ContractId":"C-1"}]}',
+        "Microsoft",
     )
     assert rows["BilledCost"].to_list() == [Decimal("12.5")]

@@ -194,12 +194,98 @@ def test_spec_scenarios_map_to_the_1_2_provider_and_publisher():
     assert rows["x_provider"].to_list() == ["azure", "aws", "aws", "contoso-msp", "aws"]
 
 
-def test_1_3_columns_without_a_model_column_stay_in_the_raw_row(sample):
-    result = _parse(_csv(versioned_rows(sample, "1.3")))
+# FOCUS 1.1-1.4 columns the test files carry, and where each lands in the model.
+LATER_MODEL_COLUMNS = (
+    "CapacityReservationId",
+    "CapacityReservationStatus",
+    "CommitmentDiscountQuantity",
+    "CommitmentDiscountUnit",
+    "SkuMeter",
+    "SkuPriceDetails",
+    "PricingCurrencyContractedUnitPrice",
+    "PricingCurrencyEffectiveCost",
+    "PricingCurrencyListUnitPrice",
+    "ServiceProviderName",
+    "HostProviderName",
+    "ContractApplied",
+    "InvoiceDetailId",
+)
+ALLOCATED_INPUT_COLUMNS = (
+    "AllocatedMethodId",
+    "AllocatedMethodDetails",
+    "AllocatedResourceId",
+    "AllocatedResourceName",
+    "AllocatedTags",
+)
+
+
+def _with_commitment_quantities(rows: list[dict[str, str]]) -> list[dict[str, str]]:
+    """Rows whose commitment discount is set get a quantity and unit, as a 1.1+ export states."""
+    for row in rows:
+        if row.get("CommitmentDiscountId"):
+            row["CommitmentDiscountQuantity"] = "0.5"
+            row["CommitmentDiscountUnit"] = "Hour"
+    return rows
+
+
+@pytest.mark.parametrize("version", ("1.3", "1.4"))
+def test_later_columns_land_in_the_model_columns(sample, version):
+    """A 1.3 and a 1.4 file: every FOCUS 1.1-1.4 column the model has lands in its typed model
+    column, value for value; the input's own Allocated* columns stay in x_extra_columns."""
+    rows = _with_commitment_quantities(versioned_rows(sample, version))
+    assert any(r["CommitmentDiscountQuantity"] for r in rows)
+    result = _parse(_csv(rows))
+    assert result.quarantine.is_empty()
     raw = result.rows.sort("x_source_line")
-    first = json.loads(raw["x_extra_columns"][0])
-    assert first["AllocatedMethodId"] == "namespace-cpu"
-    assert json.loads(first["ContractApplied"]) == {"Elements": [{"ContractId": "C-1"}]}
-    assert first["InvoiceDetailId"] == "line-0"
-    assert raw["HostProviderName"][0] == sample[0]["ProviderName"]
-    assert raw.filter(pl.col("HostProviderName").is_null()).height == 0
+    ours = focus_export.to_focus(raw).to_dicts()
+    for line, (row, got) in enumerate(zip(rows, ours, strict=True), start=2):
+        for column in LATER_MODEL_COLUMNS:
+            expected = row[column] or None
+            value = got[column]
+            if column == "CommitmentDiscountQuantity" and value is not None:
+                value = str(value.normalize())
+            assert value == expected, (line, column)
+    extras = [json.loads(e) for e in raw["x_extra_columns"].to_list()]
+    # the sample's own non-FOCUS column 'Id' stays there too
+    assert all(set(e) == {*ALLOCATED_INPUT_COLUMNS, "Id"} for e in extras)
+    assert extras[0]["AllocatedMethodId"] == "namespace-cpu"
+
+
+def test_an_unreadable_later_amount_is_quarantined_with_its_column(sample):
+    rows = versioned_rows(sample[:3], "1.3")
+    rows[1]["PricingCurrencyEffectiveCost"] = "twelve"
+    result = _parse(_csv(rows))
+    assert result.rows.height == 2
+    bad = result.quarantine.row(0, named=True)
+    assert (bad["x_source_line"], bad["x_column"]) == (3, "PricingCurrencyEffectiveCost")
+    assert Decimal(bad["x_amount"]) == Decimal(rows[1]["BilledCost"])  # the amount, kept
+
+
+@pytest.mark.parametrize("version", ("1.3", "1.4"))
+def test_later_columns_survive_normalization_and_the_contracts(sample, version):
+    """Through normalize_costs: the later columns keep their values in normalized_costs, the
+    billed total is conserved, and both contracts (normalized, FOCUS 1.3) hold; a bad
+    ContractApplied or a quantity without its unit fails them."""
+    from finops_assets.domain.focus_versions import FOCUS13_SCHEMA, focus13_rows
+    from finops_assets.normalize.checks import normalized_contract_result
+    from finops_assets_tests.fidelity.compare import normalized_rows
+
+    rows = _with_commitment_quantities(versioned_rows(sample, version))
+    source = focus_export.to_focus(_parse(_csv(rows)).rows)
+    normalized = normalized_rows(source)
+    assert normalized["BilledCost"].sum() == source["BilledCost"].sum()
+    by_key = {r["x_source_row_key"]: r for r in normalized.to_dicts()}
+    for given in source.to_dicts():
+        got = by_key[given["x_source_row_key"]]
+        assert {c: got[c] for c in LATER_MODEL_COLUMNS} == {
+            c: given[c] for c in LATER_MODEL_COLUMNS
+        }
+    assert normalized_contract_result(normalized).passed
+    FOCUS13_SCHEMA.validate(focus13_rows(normalized))
+    bad_json = normalized.with_columns(ContractApplied=pl.lit("not json"))
+    assert {f["column"] for f in normalized_contract_result(bad_json).failures} == {
+        "ContractApplied"
+    }
+    no_unit = normalized.with_columns(CommitmentDiscountUnit=pl.lit(None, pl.Utf8))
+    failures = normalized_contract_result(no_unit).failures
+    assert {f["check"] for f in failures} == {"commitment_discount_quantity_has_unit"}
