@@ -80,6 +80,12 @@ ORIGINS = normalized(
         "ContractedCost": D("10.00"),
         "ConsumedQuantity": D("7"),
         "PricingQuantity": D("7"),
+        "CommitmentDiscountQuantity": D("1"),
+        "CommitmentDiscountUnit": "Hour",
+        "PricingCurrencyEffectiveCost": D("8.1000000001"),
+        "ServiceProviderName": "Google Cloud",
+        "HostProviderName": "Google Cloud",
+        "ContractApplied": '{"Elements":[{"ContractId":"C-1"}]}',
     },
     {"x_source_row_key": "b", "BilledCost": D("3.00"), "EffectiveCost": D("3.00")},
 )
@@ -101,6 +107,10 @@ def test_split_rows_sum_to_their_origin_and_keep_its_columns():
     a = split.filter(pl.col("x_source_row_key") == "a")
     assert a["ListCost"].sum() == D("12.0000000001")
     assert a["ConsumedQuantity"].sum() == D("7")
+    assert a["CommitmentDiscountQuantity"].sum() == D("1")
+    assert a["PricingCurrencyEffectiveCost"].sum() == D("8.1000000001")
+    assert set(a["ServiceProviderName"]) == {"Google Cloud"}
+    assert set(a["ContractApplied"]) == {'{"Elements":[{"ContractId":"C-1"}]}'}
     assert split["Tags"].to_list() == ['{"team":"search"}'] * 4
     assert split["ListUnitPrice"].to_list() == [D("0.5")] * 4
     assert split.filter(pl.col("x_source_row_key") == "b")["ListCost"].to_list() == [None]
