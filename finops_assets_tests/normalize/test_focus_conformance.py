@@ -110,3 +110,35 @@ def test_validator_output_is_parsed_into_counts_and_rule_ids():
     assert report.failed_rules == ("BilledCost-C-005-C", "InvoiceId-C-005-C")
     with pytest.raises(ValueError, match="no totals"):
         parse_validator_output("Traceback: boom")
+
+
+def test_the_installed_model_gives_the_invoice_id_pair_no_condition():
+    """Why no data can pass both, read from the validator's own rule file (model 1.2.0.1): each
+    of C-004 ("MUST be null") and C-005 ("MUST NOT be null") is a plan node of its own, Static,
+    Active, with no Condition and no ApplicabilityCriteria, so the validator runs each on every
+    row (focus_to_duckdb_converter: `InvoiceId IS NOT NULL` / `InvoiceId IS NULL` counted as
+    violations). Only their OR parent C-003 reads "some row matches" and passes. The same pair
+    is reported as an upstream model bug in FinOps-Open-Cost-and-Usage-Spec/FOCUS-Sample-Data
+    PR #5 (README, FOCUS conformance). A validator or model that adds a condition fails this."""
+    import json
+
+    from finops_assets.conformance.validator import FOCUS_VERSION, site_packages
+
+    require_tool("focus-validator")
+    rule_file = site_packages() / "focus_validator" / "rules" / f"model-{FOCUS_VERSION}.json"
+    rules = json.loads(rule_file.read_text(encoding="utf-8"))["ModelRules"]
+    pair = {rid: rules[rid] for rid in ("InvoiceId-C-004-C", "InvoiceId-C-005-C")}
+    for rule in pair.values():
+        assert (rule["Type"], rule["Status"], rule["ApplicabilityCriteria"]) == (
+            "Static",
+            "Active",
+            [],
+        )
+        assert rule["ValidationCriteria"]["Condition"] == {}
+    requirements = [r["ValidationCriteria"]["Requirement"] for r in pair.values()]
+    assert [(q["CheckFunction"], q["ColumnName"], q["Value"]) for q in requirements] == [
+        ("CheckValue", "InvoiceId", None),
+        ("CheckNotValue", "InvoiceId", None),
+    ]
+    parent = rules["InvoiceId-C-003-C"]["ValidationCriteria"]["Requirement"]
+    assert parent["CheckFunction"] == "OR"
