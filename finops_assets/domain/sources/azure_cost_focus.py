@@ -248,6 +248,7 @@ def to_focus(raw: pl.DataFrame) -> pl.DataFrame:
         ).alias("PublisherName"),
         *_resource_columns(),
         pl.col("tags_json").alias("Tags"),
+        pl.col("meter").replace("", None).alias("SkuMeter"),  # FOCUS 1.1, convert.md: MeterName
         pl.col("x_charge_date"),
         pl.lit("azure").alias("x_provider"),
         pl.lit("azure_cost").alias("x_source"),

@@ -314,3 +314,13 @@ def test_money_is_conserved_exactly(shared_data, name):
         Decimal(0),
     )
     assert focus["EffectiveCost"].sum() == raw_cost
+
+
+@pytest.mark.parametrize("name", sorted(FILES))
+def test_sku_meter_is_the_meter_name(shared_data, name):
+    """FOCUS 1.1 SkuMeter by Microsoft's rule (convert.md: SkuMeter = MeterName), every row."""
+    path = shared_data / FILES[name]
+    theirs = [r.get("metername") or r.get("meter") or None for r in _rows(path)]
+    ours = [r["SkuMeter"] for r in _ours(path)]
+    assert any(theirs)
+    assert ours == theirs
