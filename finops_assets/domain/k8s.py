@@ -1,9 +1,16 @@
 """Kubernetes pod usage (koku/OpenShift CSV format) and the namespace weights it gives.
 
-Every numeric column is read as text and parsed to Decimal; no float is involved.
-Namespace weight: each pod-interval counts max(request, usage) for CPU core-seconds and memory
-byte-seconds, weighted as the rule's k8s options say (k8s_split: AWS's 9 per core : 1 per GiB
-by default, or a blend of resource shares such as the demo's 0.5 CPU + 0.5 memory).
+Every numeric column is read as text and parsed to Decimal; no float is involved. A blank pod
+usage or request is 0 (koku leaves them blank for a pod without metrics or requests); text that
+is not a number is an error naming file, line and column. Node capacity (koku's
+node_capacity_cpu_core_seconds, node_capacity_memory_byte_seconds) is optional: blank or absent
+is null, and idle for that day is unknown (k8s_idle). GPU columns (pod_usage_gpu_seconds,
+pod_request_gpu_seconds, node_capacity_gpu_seconds: our names, koku's pod report has none) are
+optional; absent or blank is 0 GPUs.
+Namespace weight: each pod-interval counts max(request, usage) for CPU core-seconds, memory
+byte-seconds and GPU-seconds, weighted as the rule's k8s options say (k8s_split: AWS's 9 per
+core : 1 per GiB : 90 per GPU by default, or a blend of resource shares such as the demo's
+0.5 CPU + 0.5 memory); idle capacity is then shared by the rule's idle policy (k8s_idle).
 """
 
 from decimal import Decimal
@@ -11,6 +18,12 @@ from pathlib import PurePosixPath
 
 import polars as pl
 
+from finops_assets.domain.k8s_idle import (
+    IDLE_NAMESPACE,
+    held_expressions,
+    spread_idle,
+    with_idle_rows,
+)
 from finops_assets.domain.k8s_split import AWS_SPLIT, K8sSplit
 from finops_assets.domain.money import MONEY, parse_money_expr
 from finops_assets.domain.sources.common import SourceFormatError
@@ -34,6 +47,15 @@ _NUMERIC = {
     "memory_usage_byte_seconds": "pod_usage_memory_byte_seconds",
     "memory_request_byte_seconds": "pod_request_memory_byte_seconds",
 }
+_OPTIONAL_ZERO = {  # absent or blank = 0
+    "gpu_usage_seconds": "pod_usage_gpu_seconds",
+    "gpu_request_seconds": "pod_request_gpu_seconds",
+    "node_capacity_gpu_seconds": "node_capacity_gpu_seconds",
+}
+_OPTIONAL_NULL = {  # absent or blank = unknown
+    "node_capacity_cpu_core_seconds": "node_capacity_cpu_core_seconds",
+    "node_capacity_memory_byte_seconds": "node_capacity_memory_byte_seconds",
+}
 
 K8S_USAGE_COLUMNS: dict[str, pl.DataType] = {
     "x_charge_date": pl.Date(),  # UTC day of interval_start
@@ -47,8 +69,20 @@ K8S_USAGE_COLUMNS: dict[str, pl.DataType] = {
     "memory_request_byte_seconds": MONEY,
     "x_source_file": pl.Utf8(),
     "x_source_line": pl.Int64(),
+    # Added for idle and GPUs (older lakes read them as null: idle unknown, no GPUs).
+    "interval_start": pl.Datetime("us", "UTC"),
+    "gpu_usage_seconds": MONEY,
+    "gpu_request_seconds": MONEY,
+    "node_capacity_cpu_core_seconds": MONEY,
+    "node_capacity_memory_byte_seconds": MONEY,
+    "node_capacity_gpu_seconds": MONEY,
 }
 
+_HELD = {  # amount a pod holds: max(request, usage) of each resource
+    "cpu": ("cpu_request_core_seconds", "cpu_usage_core_seconds"),
+    "mem": ("memory_request_byte_seconds", "memory_usage_byte_seconds"),
+    "gpu": ("gpu_request_seconds", "gpu_usage_seconds"),
+}
 WEIGHT = pl.Decimal(38, 18)
 NAMESPACE_WEIGHT_COLUMNS: dict[str, pl.DataType] = {
     "x_charge_date": pl.Date(),
@@ -74,6 +108,9 @@ def parse_k8s_pod_usage(data: bytes, source_file: str) -> pl.DataFrame:
     missing = [c for c in REQUIRED_COLUMNS if c not in raw.columns]
     if missing:
         raise SourceFormatError(f"{source_file}: not a pod usage file, missing columns {missing}")
+    for source in (*_OPTIONAL_ZERO.values(), *_OPTIONAL_NULL.values()):
+        if source not in raw.columns:
+            raw = raw.with_columns(pl.lit(None, pl.Utf8).alias(source))
     frame = raw.with_row_index("x_source_line", offset=2).select(
         pl.col("interval_start")
         .str.strip_chars()
@@ -84,18 +121,44 @@ def parse_k8s_pod_usage(data: bytes, source_file: str) -> pl.DataFrame:
         pl.col("namespace").str.strip_chars(),
         pl.col("pod").str.strip_chars(),
         pl.col("node").str.strip_chars(),
-        *[parse_money_expr(source).alias(name) for name, source in _NUMERIC.items()],
+        *[_blank_zero(source).alias(name) for name, source in _NUMERIC.items()],
+        *[_blank_zero(source).alias(name) for name, source in _OPTIONAL_ZERO.items()],
+        *[parse_money_expr(source).alias(name) for name, source in _OPTIONAL_NULL.items()],
         pl.lit(source_file).alias("x_source_file"),
         pl.col("x_source_line").cast(pl.Int64),
+        _interval_start().alias("interval_start"),
     )
     _raise_on_bad_values(frame, raw, source_file)
     return frame.select([pl.col(c).cast(t) for c, t in K8S_USAGE_COLUMNS.items()])
 
 
+def _blank(source: str) -> pl.Expr:
+    return pl.col(source).is_null() | (pl.col(source).str.strip_chars() == "")
+
+
+def _blank_zero(source: str) -> pl.Expr:
+    """A blank cell is 0; text that is not a number stays null (reported as an error)."""
+    return pl.when(_blank(source)).then(pl.lit(0).cast(MONEY)).otherwise(parse_money_expr(source))
+
+
+def _interval_start() -> pl.Expr:
+    """koku's `2023-08-21 00:00:00 +0000 UTC` (or ISO `T`) -> UTC datetime; else null."""
+    text = pl.col("interval_start").str.strip_chars().str.replace("T", " ").str.slice(0, 19)
+    return text.str.to_datetime(
+        "%Y-%m-%d %H:%M:%S", strict=False, time_unit="us"
+    ).dt.replace_time_zone("UTC")
+
+
 def _raise_on_bad_values(frame: pl.DataFrame, raw: pl.DataFrame, source_file: str) -> None:
     checks = {"x_charge_date": "interval_start", "namespace": "namespace", **_NUMERIC}
+    checks |= {**_OPTIONAL_ZERO, **_OPTIONAL_NULL}
     for column, source in checks.items():
-        bad = frame.filter(pl.col(column).is_null() | (pl.col(column).cast(pl.Utf8) == ""))
+        unread = pl.col(column).is_null() | (pl.col(column).cast(pl.Utf8) == "")
+        bad = frame.with_columns(raw[source].alias("_raw")).filter(
+            unread & ~(pl.col("_raw").is_null() | (pl.col("_raw").str.strip_chars() == ""))
+            if source in _OPTIONAL_NULL.values()
+            else unread
+        )
         if bad.height:
             line = bad["x_source_line"][0]
             value = raw[source][line - 2]
@@ -107,21 +170,18 @@ def _raise_on_bad_values(frame: pl.DataFrame, raw: pl.DataFrame, source_file: st
 def namespace_weights(usage: pl.DataFrame, split: K8sSplit = AWS_SPLIT) -> pl.DataFrame:
     """Per day and namespace, its share of the cluster (k8s_split: AWS 9:1 by default).
 
-    Each pod-interval counts max(request, usage) of CPU core-seconds and memory byte-seconds;
-    shared namespaces are then spread over the others (proportionally or evenly).
+    Each pod-interval counts max(request, usage) of CPU core-seconds, memory byte-seconds and
+    GPU-seconds; idle capacity joins as its own row unless the rule shares it proportionally;
+    shared namespaces are spread over the others (proportionally or evenly), then idle by policy.
     """
     if usage.is_empty():
         return pl.DataFrame(schema=NAMESPACE_WEIGHT_COLUMNS)
-    per_namespace = usage.group_by("x_charge_date", "namespace").agg(
-        pl.max_horizontal("cpu_request_core_seconds", "cpu_usage_core_seconds")
-        .sum()
-        .cast(MONEY)
-        .alias("cpu"),
-        pl.max_horizontal("memory_request_byte_seconds", "memory_usage_byte_seconds")
-        .sum()
-        .cast(MONEY)
-        .alias("mem"),
+    per_namespace = (
+        usage.with_columns(held_expressions(_HELD))
+        .group_by("x_charge_date", "namespace")
+        .agg([pl.col(name).sum().cast(MONEY) for name in _HELD])
     )
+    per_namespace = with_idle_rows(per_namespace, usage, split)
     if split.basis == "shares":
         weight = _share_blend(per_namespace, split)
     else:
@@ -129,11 +189,20 @@ def namespace_weights(usage: pl.DataFrame, split: K8sSplit = AWS_SPLIT) -> pl.Da
     weighted = per_namespace.select(
         "x_charge_date", "namespace", weight.cast(WEIGHT).alias("weight")
     ).select([pl.col(c).cast(t) for c, t in NAMESPACE_WEIGHT_COLUMNS.items()])
-    return spread_shared_namespaces(weighted, split).sort("x_charge_date", "namespace")
+    is_idle = pl.col("namespace") == IDLE_NAMESPACE
+    pods = spread_shared_namespaces(weighted.filter(~is_idle), split)
+    spread = spread_idle(pl.concat([pods, weighted.filter(is_idle)]), split)
+    return spread.sort("x_charge_date", "namespace")
 
 
 def _share_blend(per_namespace: pl.DataFrame, split: K8sSplit) -> pl.Expr:
-    """cpu_w * CPU share + memory_w * memory share (weights normalized; one resource if alone)."""
+    """cpu_w * CPU share + memory_w * memory share (weights normalized; one resource if alone).
+
+    GPU joins the blend (gpu_weight) only when the frame holds GPU-seconds, so a cluster without
+    GPUs keeps exactly the CPU and memory blend.
+    """
+    if per_namespace["gpu"].sum() > 0:
+        return _share_blend_with_gpu(split)
     total = split.cpu + split.memory
     cpu_w = pl.lit((split.cpu / total).quantize(Decimal(1).scaleb(-18))).cast(WEIGHT)
     mem_w = pl.lit((split.memory / total).quantize(Decimal(1).scaleb(-18))).cast(WEIGHT)
@@ -152,12 +221,27 @@ def _share_blend(per_namespace: pl.DataFrame, split: K8sSplit) -> pl.Expr:
     )
 
 
+def _share_blend_with_gpu(split: K8sSplit) -> pl.Expr:
+    """Sum of weight x share over the resources the day holds, over the sum of their weights."""
+    parts, weights = [], []
+    for name, w in (("cpu", split.cpu), ("mem", split.memory), ("gpu", split.gpu_weight)):
+        total = pl.col(name).sum().over("x_charge_date")
+        active = pl.when((total > 0) & (w > 0)).then(pl.lit(w).cast(WEIGHT)).otherwise(0)
+        parts.append(_share(pl.col(name), total).fill_null(0) * active.cast(WEIGHT))
+        weights.append(active.cast(WEIGHT))
+    return _share(pl.sum_horizontal(parts).cast(WEIGHT), pl.sum_horizontal(weights)).fill_null(
+        pl.lit(0).cast(WEIGHT)
+    )
+
+
 def _resource_units(per_namespace: pl.DataFrame, split: K8sSplit) -> pl.Expr:
-    """cpu_w per core-second + memory_w per GiB-second, as a share of the day's total."""
+    """cpu_w per core-second + memory_w per GiB-second + gpu_w per GPU-second, as a day share."""
     gib = pl.lit(Decimal(_GIB)).cast(WEIGHT)
-    units = pl.col("cpu").cast(WEIGHT) * pl.lit(split.cpu).cast(WEIGHT) + (
-        pl.col("mem").cast(WEIGHT) / gib
-    ).cast(WEIGHT) * pl.lit(split.memory).cast(WEIGHT)
+    units = (
+        pl.col("cpu").cast(WEIGHT) * pl.lit(split.cpu).cast(WEIGHT)
+        + (pl.col("mem").cast(WEIGHT) / gib).cast(WEIGHT) * pl.lit(split.memory).cast(WEIGHT)
+        + pl.col("gpu").cast(WEIGHT) * pl.lit(split.gpu_weight).cast(WEIGHT)
+    )
     return _share(units, units.sum().over("x_charge_date")).fill_null(pl.lit(0).cast(WEIGHT))
 
 
