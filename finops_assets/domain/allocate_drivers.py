@@ -17,6 +17,7 @@ import polars as pl
 
 from finops_assets.domain.allocate_split import SHARE, SHARE_SCALE
 from finops_assets.domain.k8s import namespace_weights
+from finops_assets.domain.k8s_idle import IDLE_NAMESPACE, idle_by_day
 from finops_assets.domain.k8s_split import AWS_SPLIT, K8sSplit
 from finops_assets.domain.money import MONEY, multiply_exact_expr, split_largest_remainder
 from finops_assets.domain.rules import AllocationRules, SharedRule
@@ -86,6 +87,8 @@ def measured_weights(
         return _summed(rows, pl.col("ConsumedQuantity"))
     if driver == "k8s_usage" and k8s_usage is not None and not k8s_usage.is_empty():
         mapping = rules.namespace_units()
+        if k8s_split.idle_unit is not None:
+            mapping[IDLE_NAMESPACE] = k8s_split.idle_unit
         weights = namespace_weights(k8s_usage, k8s_split).with_columns(
             pl.col("namespace")
             .str.to_lowercase()
@@ -152,6 +155,18 @@ def method_details(method: str, rule_id: str | None, version: str, driver: str |
     return json.dumps(body, sort_keys=True, separators=(",", ":"))
 
 
+def _idle_unknown_days(
+    rule: SharedRule, k8s_usage: pl.DataFrame | None, cache: dict[str, set]
+) -> set:
+    """Days a k8s_usage rule that does not share idle proportionally cannot measure idle on."""
+    if rule.driver != "k8s_usage" or rule.k8s.idle == "proportional" or k8s_usage is None:
+        return set()
+    if "days" not in cache:
+        idle = idle_by_day(k8s_usage)
+        cache["days"] = set(idle.filter(~pl.col("known"))["x_charge_date"].to_list())
+    return cache["days"]
+
+
 def driver_parts(
     direct: pl.DataFrame | None,
     pools: pl.DataFrame,
@@ -167,6 +182,7 @@ def driver_parts(
     by_id = {r.id: r for r in rules.shared}
     rows: list[dict] = []
     measured_cache: dict[tuple, dict[tuple, Decimal]] = {}
+    unknown_cache: dict[str, set] = {}
     for rule_id, day in pools.select("_shared_rule", "x_charge_date").unique().sort("*").rows():
         rule = by_id[rule_id]
         key = (rule.driver, rule.k8s if rule.driver == "k8s_usage" else None)
@@ -182,6 +198,8 @@ def driver_parts(
         cache = measured_cache[key]
         measured = {u: cache.get((day, u), Decimal(0)) for u in rule.targets}
         label, shares = pool_shares(rule, measured)
+        if day in _idle_unknown_days(rule, k8s_usage, unknown_cache):
+            label += "(idle unknown: no node capacity)"
         details = method_details("proportional", rule.id, rules.data_version, label, shares)
         for position, (unit, share) in enumerate(shares.items()):
             rows.append(

@@ -191,6 +191,8 @@ def _parse_shared(raw: Any, index: int, units: tuple[str, ...]) -> SharedRule:
         k8s = parse_k8s_split(raw.get("k8s"))
     except ValueError as exc:
         raise RulesError(f"rule {rule_id!r}: {exc}") from None
+    if k8s.idle_unit is not None:  # idle kept as a line: its unit joins the pool's targets
+        targets = tuple(sorted({*targets, _unit(f"{rule_id}: k8s.idle", k8s.idle_unit, units)}))
     return SharedRule(rule_id, priority, match, str(driver), targets, percentages, k8s)
 
 

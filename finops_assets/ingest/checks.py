@@ -106,6 +106,11 @@ K8S_USAGE_SCHEMA = contract_schema(
             "cpu_request_core_seconds",
             "memory_usage_byte_seconds",
             "memory_request_byte_seconds",
+            "gpu_usage_seconds",
+            "gpu_request_seconds",
+            "node_capacity_cpu_core_seconds",
+            "node_capacity_memory_byte_seconds",
+            "node_capacity_gpu_seconds",
         )
     },
     required=("cluster", "namespace", "pod"),

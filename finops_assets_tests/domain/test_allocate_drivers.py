@@ -66,22 +66,22 @@ def test_pool_shares_respect_targets_fixed_and_fallback() -> None:
 
 
 def test_k8s_usage_maps_namespaces_and_spreads_idle() -> None:
-    usage = pl.DataFrame(
-        {
-            "x_charge_date": [DAY] * 3,
-            "cluster": ["c"] * 3,
-            "namespace": ["gamma-ns", "beta-ns", "kube-system"],
-            "pod": ["p1", "p2", "p3"],
-            "node": ["n"] * 3,
-            "cpu_usage_core_seconds": [D(30), D(10), D(60)],
-            "cpu_request_core_seconds": [D(10), D(10), D(0)],
-            "memory_usage_byte_seconds": [D(10), D(30), D(0)],
-            "memory_request_byte_seconds": [D(0), D(0), D(60)],
-            "x_source_file": ["f"] * 3,
-            "x_source_line": [2, 3, 4],
-        },
-        schema=K8S_USAGE_COLUMNS,
-    )
+    data = {
+        "x_charge_date": [DAY] * 3,
+        "cluster": ["c"] * 3,
+        "namespace": ["gamma-ns", "beta-ns", "kube-system"],
+        "pod": ["p1", "p2", "p3"],
+        "node": ["n"] * 3,
+        "cpu_usage_core_seconds": [D(30), D(10), D(60)],
+        "cpu_request_core_seconds": [D(10), D(10), D(0)],
+        "memory_usage_byte_seconds": [D(10), D(30), D(0)],
+        "memory_request_byte_seconds": [D(0), D(0), D(60)],
+        "x_source_file": ["f"] * 3,
+        "x_source_line": [2, 3, 4],
+    }
+    # A lake written before node capacity and GPUs: those columns read as null.
+    old = pl.DataFrame(data, schema={c: K8S_USAGE_COLUMNS[c] for c in data})
+    usage = pl.concat([pl.DataFrame(schema=K8S_USAGE_COLUMNS), old], how="diagonal")
     one_to_one = K8sSplit(D(1), D(1), "shares")
     measured = as_dict(measured_weights(DIRECT, "k8s_usage", RULES, usage, one_to_one))
     # gamma: 0.5*0.3 + 0.5*0.1; beta: 0.5*0.1 + 0.5*0.3; kube-system (0.6) is idle.

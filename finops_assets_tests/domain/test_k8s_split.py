@@ -122,8 +122,10 @@ def test_rules_declare_k8s_options_on_the_k8s_usage_driver_only() -> None:
     for body, message in [
         ("  - {id: k, driver: even, k8s: {basis: shares}}\n", "only apply to driver k8s_usage"),
         ("  - {id: k, driver: k8s_usage, k8s: {basis: pods}}\n", "basis"),
-        ("  - {id: k, driver: k8s_usage, k8s: {weights: {gpu: 1}}}\n", "gpu"),
-        ("  - {id: k, driver: k8s_usage, k8s: {idle: keep}}\n", "idle"),
+        ("  - {id: k, driver: k8s_usage, k8s: {weights: {tpu: 1}}}\n", "tpu"),
+        ("  - {id: k, driver: k8s_usage, k8s: {idle: spread}}\n", "idle"),
+        ("  - {id: k, driver: k8s_usage, k8s: {idle: keep}}\n", "unknown business unit 'idle'"),
+        ("  - {id: k, driver: k8s_usage, k8s: {idle: {namespaces: []}}}\n", "idle"),
         ("  - {id: k, driver: k8s_usage, k8s: {weights: {cpu: -2}}}\n", "k8s.weights.cpu"),
     ]:
         with pytest.raises(RulesError, match=message):
@@ -133,3 +135,16 @@ def test_rules_declare_k8s_options_on_the_k8s_usage_driver_only() -> None:
 def test_shipped_demo_rule_keeps_its_one_to_one_share_split() -> None:
     shipped = {rule.id: rule for rule in load_rules_file(SHIPPED_RULES_PATH).shared}
     assert shipped["gke-shared-cluster"].k8s == DEMO_SPLIT
+
+
+def test_rules_idle_keep_adds_its_unit_to_the_pool_and_gpu_weight_parses() -> None:
+    head = RULES_HEAD.replace("[alpha, beta]", "[alpha, beta, k8s-idle]")
+    body = (
+        "  - id: k\n    driver: k8s_usage\n    targets: [alpha, beta]\n"
+        "    k8s: {weights: {gpu: 45}, idle: {keep: k8s-idle}}\n"
+    )
+    rule = load_rules(head + body).shared[0]
+    assert rule.targets == ("alpha", "beta", "k8s-idle")
+    assert (rule.k8s.idle, rule.k8s.idle_unit, rule.k8s.gpu_weight) == ("keep", "k8s-idle", D(45))
+    even = load_rules(head + "  - {id: k, driver: k8s_usage, k8s: {idle: even}}\n").shared[0]
+    assert even.k8s.idle == "even" and even.k8s.gpu_weight == D(90)
