@@ -10,6 +10,7 @@ import pytest
 from finops_assets.domain.k8s import namespace_weights, parse_k8s_pod_usage
 from finops_assets.domain.k8s_idle import IDLE_NAMESPACE, idle_by_day
 from finops_assets.domain.k8s_split import AWS_SPLIT, K8sSplit, parse_k8s_split
+from finops_assets.domain.sources.common import SourceFormatError
 
 GIB = 2**30
 HEADER = (
@@ -177,3 +178,14 @@ def test_real_openshift_report_has_idle_and_every_policy_sums_to_one(shared_data
     ):
         total = namespace_weights(usage, split)["weight"].sum()
         assert abs(total - 1) <= D("1e-15"), split
+
+
+def test_blank_pod_cells_are_zero_but_unreadable_capacity_is_an_error() -> None:
+    blanks = frame([f"p1,a,n1,{HOUR0},,,,,{CAP}"])
+    assert blanks.select("cpu_usage_core_seconds", "memory_request_byte_seconds").row(0) == (0, 0)
+    with pytest.raises(
+        SourceFormatError, match="c_pod_usage.csv: line 2, column node_capacity_cpu_core_seconds"
+    ):
+        frame([f"p1,a,n1,{HOUR0},1,1,1,1,ten,{36_000 * GIB}"])
+    with pytest.raises(SourceFormatError, match="line 2, column pod_request_gpu_seconds"):
+        frame([f"p1,a,n1,{HOUR0},0,0,0,0,{CAP},1,x,2"], GPU_HEADER)
