@@ -114,9 +114,10 @@ def spread_idle(weights: pl.DataFrame, split: K8sSplit) -> pl.DataFrame:
         named = idle.select("x_charge_date").join(
             pl.DataFrame({"namespace": list(split.idle_namespaces)}), how="cross"
         )
-        missing = named.join(others, on=["x_charge_date", "namespace"], how="anti")
+        present = others.select("x_charge_date", pl.col("namespace").str.to_lowercase())
+        missing = named.join(present, on=["x_charge_date", "namespace"], how="anti")
         others = pl.concat([others, missing.with_columns(pl.lit(0).cast(dtype).alias("weight"))])
-        receives = pl.col("namespace").is_in(list(split.idle_namespaces))
+        receives = pl.col("namespace").str.to_lowercase().is_in(list(split.idle_namespaces))
     else:
         receives = pl.col("namespace").is_not_null()
     count = receives.cast(pl.Int64).sum().over("x_charge_date").cast(dtype)

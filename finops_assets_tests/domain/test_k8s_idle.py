@@ -189,3 +189,11 @@ def test_blank_pod_cells_are_zero_but_unreadable_capacity_is_an_error() -> None:
         frame([f"p1,a,n1,{HOUR0},1,1,1,1,ten,{36_000 * GIB}"])
     with pytest.raises(SourceFormatError, match="line 2, column pod_request_gpu_seconds"):
         frame([f"p1,a,n1,{HOUR0},0,0,0,0,{CAP},1,x,2"], GPU_HEADER)
+
+
+def test_named_idle_namespaces_match_case_insensitively_and_may_be_absent() -> None:
+    lines = [f"p1,Team-A,n1,{HOUR0},27000,0,0,0,{CAP}", f"p2,b,n1,{HOUR0},0,9000,0,0,{CAP}"]
+    split = parse_k8s_split({"idle": {"namespaces": ["team-a", "platform"]}})
+    got = weights(namespace_weights(frame(lines), split))
+    # idle 0.1 in equal parts to Team-A (present) and platform (no pods that day).
+    assert got == {"Team-A": D("0.725"), "b": D("0.225"), "platform": D("0.05")}
