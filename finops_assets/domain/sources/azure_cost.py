@@ -14,6 +14,8 @@ import polars as pl
 
 from finops_assets.domain.money import MONEY, parse_money_expr
 from finops_assets.domain.sources import azure_cost_focus as _focus
+from finops_assets.domain.sources.azure_focus_later import readable_info_expr
+from finops_assets.domain.sources.azure_tags import canonical_tags
 from finops_assets.domain.sources.common import (
     INGEST_METADATA_COLUMNS,
     QUARANTINE_COLUMNS,
@@ -61,6 +63,9 @@ RAW_COLUMNS: dict[str, pl.DataType] = {
     "publisher_name": _S,
     "resource_name": _S,
     "product": _S,
+    "additional_info": _S,  # AdditionalInfo JSON object text, as sent
+    "pricing_currency": _S,  # MCA PricingCurrency (EA: none, prices in the billing currency)
+    "exchange_rate": MONEY,  # MCA ExchangeRatePricingToBilling
     "export_dataset": _S,  # ActualCost / AmortizedCost (export files), null for Query API pages
     **INGEST_METADATA_COLUMNS,
 }
@@ -100,8 +105,11 @@ _ALIASES: dict[str, tuple[str, ...]] = {
     "publisher_name": ("publishername",),
     "resource_name": ("resourcename",),
     "product": ("productname", "product"),
+    "additional_info": ("additionalinfo",),
+    "pricing_currency": ("pricingcurrency", "pricingcurrencycode"),
+    "exchange_rate": ("exchangeratepricingtobilling",),
 }
-_NOT_TEXT = ("cost", "cost_usd", "usage_date", "tags_json", "quantity")
+_NOT_TEXT = ("cost", "cost_usd", "usage_date", "tags_json", "quantity", "exchange_rate")
 _TEXT_COLUMNS = [c for c in _ALIASES if c not in _NOT_TEXT]
 
 
@@ -126,33 +134,6 @@ def _as_text(value: Any) -> str | None:
     if isinstance(value, Decimal | int):
         return str(value)
     return json.dumps(value, default=str, separators=(",", ":"))
-
-
-def _tags_object(text: str | None) -> str | None:
-    """Azure tags (`["\\"k\\":\\"v\\"", ...]`, an object, or object text) -> canonical JSON."""
-    if text is None or text.strip() in ("", "[]", "{}"):
-        return None
-    value = json.loads(text)
-    if isinstance(value, list):
-        value = json.loads("{" + ",".join(str(item) for item in value) + "}")
-    if not isinstance(value, dict):
-        raise ValueError("tags are not an object")
-    return json.dumps(
-        {str(k): str(v) for k, v in value.items()}, sort_keys=True, separators=(",", ":")
-    )
-
-
-def _canonical_tags(tags: pl.Series) -> tuple[pl.Series, pl.Series]:
-    """Per distinct value: canonical tags JSON and whether it could be read."""
-    mapping: dict[str, str | None] = {}
-    bad: list[str] = []
-    for value in tags.drop_nulls().unique().to_list():
-        try:
-            mapping[value] = _tags_object(value)
-        except (ValueError, TypeError):
-            bad.append(value)
-    canon = tags.replace_strict(mapping, default=None, return_dtype=pl.Utf8)
-    return canon, ~tags.is_in(bad)
 
 
 def _text_frame(page: dict, source_file: str) -> tuple[pl.DataFrame, set[str]]:
@@ -206,12 +187,14 @@ def parse(
     page = _page(payload, source_file)
     text, found = _text_frame(page, source_file)
     has_date = "usage_date" in found
-    tags, tags_ok = _canonical_tags(text["t.tags_json"])
+    tags, tags_ok = canonical_tags(text["t.tags_json"])
     cost_text = pl.coalesce("t.cost", "t.cost_usd")
     typed = text.with_columns(
         parse_money_expr("t.cost").alias("cost"),
         parse_money_expr("t.cost_usd").alias("cost_usd"),
         parse_money_expr("t.quantity").alias("quantity"),
+        parse_money_expr("t.exchange_rate").alias("exchange_rate"),
+        readable_info_expr("t.additional_info").alias("__info_ok"),
         _usage_date_expr("t.usage_date").alias("usage_date"),
         *[pl.col(f"t.{c}").replace("", None).alias(c) for c in _TEXT_COLUMNS],
         tags.alias("tags_json"),
@@ -262,6 +245,12 @@ def _row_checks(has_date: bool) -> list[pl.Expr]:
         ),
         pl.when(pl.col("t.quantity").is_not_null() & pl.col("quantity").is_null()).then(
             pl.format("Quantity|invalid quantity: {}", pl.col("t.quantity"))
+        ),
+        pl.when(pl.col("t.exchange_rate").is_not_null() & pl.col("exchange_rate").is_null()).then(
+            pl.format("ExchangeRatePricingToBilling|invalid rate: {}", pl.col("t.exchange_rate"))
+        ),
+        pl.when(~pl.col("__info_ok")).then(
+            pl.format("AdditionalInfo|not a JSON object: {}", pl.col("t.additional_info"))
         ),
         pl.when(pl.col("currency").fill_null("").str.strip_chars() == "").then(
             pl.lit("Currency|missing currency")

@@ -18,6 +18,7 @@ import polars as pl
 
 from finops_assets.domain.focus import SOURCE_FOCUS_COLUMNS, TS, with_later_columns
 from finops_assets.domain.money import MONEY
+from finops_assets.domain.sources import azure_focus_later as later
 from finops_assets.domain.sources import azure_reference
 
 _CATEGORY = {
@@ -237,7 +238,7 @@ def to_focus(raw: pl.DataFrame) -> pl.DataFrame:
         .when(category == "Purchase")
         .then(pricing)
         .alias("PricingCategory"),
-        pl.col("currency").alias("PricingCurrency"),
+        later.pricing_currency_expr().alias("PricingCurrency"),
         *_quantities(charge)[2:],
         pl.lit("Microsoft").alias("ProviderName"),
         pl.coalesce(
@@ -249,6 +250,14 @@ def to_focus(raw: pl.DataFrame) -> pl.DataFrame:
         *_resource_columns(),
         pl.col("tags_json").alias("Tags"),
         pl.col("meter").replace("", None).alias("SkuMeter"),  # FOCUS 1.1, convert.md: MeterName
+        *later.capacity_reservation_columns(),
+        *later.commitment_quantity_columns(
+            _commitment(charge, category)[0],
+            _effective_cost(category),
+            _quantities(charge)[2],
+            _quantities(charge)[3],
+        ),
+        pl.col("additional_info").alias("SkuPriceDetails"),
         pl.col("x_charge_date"),
         pl.lit("azure").alias("x_provider"),
         pl.lit("azure_cost").alias("x_source"),
@@ -263,5 +272,6 @@ def to_focus(raw: pl.DataFrame) -> pl.DataFrame:
         ).alias("x_source_row_key"),
         _service_code(),
     )
+    out = out.with_columns(later.sku_price_details(out["SkuPriceDetails"]).alias("SkuPriceDetails"))
     typed = [pl.col(c).cast(TS if t == TS else t) for c, t in SOURCE_FOCUS_COLUMNS.items()]
     return with_later_columns(out).select(typed)
