@@ -13,6 +13,13 @@ AWS publishes no SQL for its conversion. The rules below come from two public so
   the CUR rate code ('<sku>.<offer term>.<rate>'), PricingCategory 'Standard' for on-demand
   usage, ServiceCategory 'Compute' for EC2 usage and data transfer, 'Other' for a Marketplace
   product.
+FOCUS 1.1-1.2 columns (AWS's migration page: "x_UsageType (This is now the SkuMeter column)",
+CapacityReservationId/Status for capacity reservations, PricingCurrency* for "virtual currency
+support"): SkuMeter is line_item_usage_type; CapacityReservationId/Status are the CUR 2.0 capacity
+reservation columns (its Used/Unused; FOCUS allows no other); PricingCurrency is the CUR's
+pricing_currency, and where it is the billing currency the PricingCurrency* amounts are the
+billing-currency ones (the same amounts in the same currency). CommitmentDiscountQuantity/Unit
+are null on on-demand rows.
 Only on-demand Usage line items are stated here: the public CUR files hold nothing else.
 Amount columns follow the AWS table dictionary (BilledCost the invoiced, unblended cost; ListCost
 the public on-demand cost); the sample's amounts are anonymized, so they show no amount rule.
@@ -84,4 +91,25 @@ def focus_row(legacy_or_cur2: dict[str, str]) -> dict[str, object]:
         "SkuId": _value(row, "product_sku"),
         "SkuPriceId": _value(row, "pricing_rate_code"),
         "SubAccountId": row["line_item_usage_account_id"],
+        **later_columns(row),
+    }
+
+
+def later_columns(row: dict[str, str]) -> dict[str, object]:
+    """The FOCUS 1.1-1.2 columns of one on-demand CUR row (CUR 2.0 names)."""
+    billing = row["line_item_currency_code"]
+    pricing = _value(row, "pricing_currency") or billing
+    same = pricing == billing
+    status = _value(row, "capacity_reservation_capacity_reservation_status")
+    return {
+        "SkuMeter": _value(row, "line_item_usage_type"),
+        "CapacityReservationId": _value(row, "capacity_reservation_capacity_reservation_arn"),
+        "CapacityReservationStatus": status if status in ("Used", "Unused") else None,
+        "CommitmentDiscountQuantity": None,
+        "CommitmentDiscountUnit": None,
+        "PricingCurrency": pricing,
+        "PricingCurrencyEffectiveCost": _decimal(row, "line_item_unblended_cost") if same else None,
+        "PricingCurrencyListUnitPrice": _decimal(row, "pricing_public_on_demand_rate")
+        if same
+        else None,
     }

@@ -104,3 +104,45 @@ def test_aws_own_rows_name_their_legal_entity_as_publisher():
     raw = aws_cur.parse(data, source_file="cur.csv", ingestion_key="k", fetched_at=fetched).rows
     publishers = aws_cur.to_focus(raw)["PublisherName"].to_list()
     assert publishers == ["Amazon Web Services EMEA SARL", "AWS"]
+
+
+def _cur2(lines: list[str]) -> pl.DataFrame:
+    header = ",".join(_cur2_header())
+    data = ("\n".join([header, *lines]) + "\n").encode()
+    fetched = dt.datetime(2024, 1, 2, tzinfo=dt.UTC)
+    return aws_cur.parse(data, source_file="cur.csv", ingestion_key="k", fetched_at=fetched).rows
+
+
+def test_capacity_reservation_and_pricing_currency_columns_as_aws_states_them():
+    """CUR 2.0 capacity reservation columns and pricing_currency -> the FOCUS 1.2 columns, as
+    aws_focus_export.later_columns states AWS's export; a pricing currency other than the billing
+    currency leaves the PricingCurrency* amounts null (the CUR has no amounts in it)."""
+    arn = "arn:aws:ec2:us-east-1:1:capacity-reservation/cr-1"
+    lines = [
+        f"1,2,Usage,2024-01-01T00:00:00Z,1.5,USD,USE1-UnusedBox:m5.large,USD,0.096,{arn},Unused",
+        f"1,2,Usage,2024-01-01T00:00:00Z,0.5,USD,USE1-Reservation:m5.large,USD,0.096,{arn},Used",
+        f"1,2,Usage,2024-01-01T00:00:00Z,2,EUR,EUC1-BoxUsage:m5.large,USD,0.1,{arn},Reserved",
+    ]
+    ours = rows_of(aws_cur.to_focus(_cur2(lines)))
+    with_header = [dict(zip(_cur2_header(), line.split(","), strict=True)) for line in lines]
+    theirs = [aws.later_columns(row) for row in with_header]
+    assert differing_columns(ours, theirs, list(theirs[0])) == {}
+    assert [r["CapacityReservationStatus"] for r in ours] == ["Unused", "Used", None]
+    assert [r["PricingCurrencyEffectiveCost"] for r in ours][2] is None
+    assert ours[0]["SkuMeter"] == "USE1-UnusedBox:m5.large"
+
+
+def _cur2_header() -> list[str]:
+    return [
+        "bill_payer_account_id",
+        "line_item_usage_account_id",
+        "line_item_line_item_type",
+        "line_item_usage_start_date",
+        "line_item_unblended_cost",
+        "line_item_currency_code",
+        "line_item_usage_type",
+        "pricing_currency",
+        "pricing_public_on_demand_rate",
+        "capacity_reservation_capacity_reservation_arn",
+        "capacity_reservation_capacity_reservation_status",
+    ]

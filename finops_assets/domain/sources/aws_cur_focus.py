@@ -139,6 +139,11 @@ _EXTRA_READ = {
     "product_region": "product/region",
     "product_location": "product/location",
     "pricing_rate_code": "pricing/RateCode",
+    "pricing_currency": "pricing/currency",
+    "capacity_reservation_capacity_reservation_arn": "capacityReservation/CapacityReservationArn",
+    "capacity_reservation_capacity_reservation_status": (
+        "capacityReservation/CapacityReservationStatus"
+    ),
 }
 _EXTRA_STRUCT = "__extra_read"
 
@@ -156,6 +161,32 @@ def _extra(name: str) -> pl.Expr:
     struct = pl.col(_EXTRA_STRUCT).struct
     value = pl.coalesce(struct.field(name), struct.field(_EXTRA_READ[name]))
     return pl.when(value != "").then(value)
+
+
+def _later_columns() -> dict[str, pl.Expr]:
+    """FOCUS 1.1-1.2 columns as AWS's FOCUS 1.2 export fills them (its migration page).
+
+    SkuMeter is the usage type (AWS: "x_UsageType ... is now the SkuMeter column"); the capacity
+    reservation is the CUR 2.0 capacity reservation ARN and status (Used/Unused; its Reserved
+    and Cancelled have no FOCUS value); PricingCurrency is the CUR's pricing_currency. The
+    PricingCurrency* amounts are the billing-currency ones where the two currencies are the same;
+    the CUR carries no amounts in another pricing currency, so they are null then.
+    """
+    billing = pl.col("line_item_currency_code")
+    pricing = pl.coalesce(_extra("pricing_currency"), billing)
+    same = (pricing == billing).fill_null(False)
+    status = _extra("capacity_reservation_capacity_reservation_status")
+    return {
+        "SkuMeter": pl.col("line_item_usage_type").replace("", None),
+        "CapacityReservationId": _extra("capacity_reservation_capacity_reservation_arn"),
+        "CapacityReservationStatus": pl.when(status.is_in(["Used", "Unused"])).then(status),
+        "PricingCurrency": pricing,
+        "PricingCurrencyEffectiveCost": pl.when(same).then(_effective_cost()),
+        "PricingCurrencyListUnitPrice": pl.when(same).then(pl.col("pricing_public_on_demand_rate")),
+        "PricingCurrencyContractedUnitPrice": pl.when(same).then(
+            pl.col("line_item_unblended_rate")
+        ),
+    }
 
 
 def _publisher() -> pl.Expr:
@@ -196,7 +227,6 @@ def _values() -> dict[str, pl.Expr]:
         "InvoiceIssuerName": pl.lit("AWS"),
         "ListCost": pl.coalesce("pricing_public_on_demand_cost", unblended),
         "ListUnitPrice": pl.col("pricing_public_on_demand_rate"),
-        "PricingCurrency": pl.col("line_item_currency_code"),
         "PricingQuantity": pl.col("line_item_usage_amount"),
         "PricingUnit": pl.col("pricing_unit"),
         "ProviderName": pl.lit("AWS"),
@@ -222,6 +252,7 @@ def _values() -> dict[str, pl.Expr]:
             "x_ingestion_key", "x_source_file", pl.col("x_source_line").cast(pl.Utf8), separator=":"
         ),
         "x_service_code": pl.coalesce("product_servicecode", "line_item_product_code"),
+        **_later_columns(),
     }
 
 
