@@ -173,7 +173,25 @@ def focus_row(row: dict[str, str]) -> dict[str, object]:
         "SkuPriceId": _sku_price_id(row) if regular else None,
         "SubAccountId": row["billing_account_id"],
         "Tags": _tags(row),
+        **LATER_COLUMNS,
     }
+
+
+# FOCUS 1.1-1.2 columns: the view (FOCUS 1.0-preview, March 2024) selects none of them, so a
+# reader of the view gets null in each; our GCP rows leave them null too.
+LATER_COLUMNS: dict[str, object] = dict.fromkeys(
+    (
+        "CapacityReservationId",
+        "CapacityReservationStatus",
+        "CommitmentDiscountQuantity",
+        "CommitmentDiscountUnit",
+        "SkuMeter",
+        "SkuPriceDetails",
+        "PricingCurrencyContractedUnitPrice",
+        "PricingCurrencyEffectiveCost",
+        "PricingCurrencyListUnitPrice",
+    )
+)
 
 
 def _decimal(text: str | None) -> Decimal | None:
