@@ -10,6 +10,7 @@ difference that no longer occurs.
 
 import csv
 import datetime as dt
+from decimal import Decimal
 
 import polars as pl
 import pytest
@@ -145,4 +146,36 @@ def _cur2_header() -> list[str]:
         "pricing_public_on_demand_rate",
         "capacity_reservation_capacity_reservation_arn",
         "capacity_reservation_capacity_reservation_status",
+    ]
+
+
+def test_covered_usage_carries_its_commitment_quantity_as_the_focus_examples_show():
+    """AWS states no rule for CommitmentDiscountQuantity; the FOCUS working group's AWS Savings
+    Plan example rows (public_data/focus-spec-examples, aws_savings_plan_*.csv) give covered
+    usage its effective cost in USD (Spend), its Azure reservation example the covered hours
+    (Usage). A CUR's covered rows get the same; other rows none."""
+    header = (
+        "bill_payer_account_id,line_item_usage_account_id,line_item_line_item_type,"
+        "line_item_usage_start_date,line_item_unblended_cost,line_item_currency_code,"
+        "line_item_usage_amount,pricing_unit,savings_plan_savings_plan_a_r_n,"
+        "savings_plan_savings_plan_effective_cost,reservation_reservation_a_r_n,"
+        "reservation_effective_cost"
+    )
+    sp, ri = "arn:aws:savingsplans::1:savingsplan/sp-1", "arn:aws:ec2:us-east-1:1:reserved/ri-1"
+    lines = [
+        f"1,2,SavingsPlanCoveredUsage,2024-01-01T00:00:00Z,0.096,USD,1,Hrs,{sp},79.11,,",
+        f"1,2,DiscountedUsage,2024-01-01T00:00:00Z,0,USD,3,Hrs,,,{ri},0.12",
+        f"1,2,SavingsPlanNegation,2024-01-01T00:00:00Z,-0.096,USD,1,Hrs,{sp},,,",
+        "1,2,Usage,2024-01-01T00:00:00Z,0.096,USD,1,Hrs,,,,",
+    ]
+    data = ("\n".join([header, *lines]) + "\n").encode()
+    fetched = dt.datetime(2024, 1, 2, tzinfo=dt.UTC)
+    raw = aws_cur.parse(data, source_file="cur.csv", ingestion_key="k", fetched_at=fetched).rows
+    rows = normalized_rows(aws_cur.to_focus(raw)).sort("x_source_row_key")
+    quantities = rows.select("CommitmentDiscountQuantity", "CommitmentDiscountUnit").rows()
+    assert [(q if q is None else q.normalize(), u) for q, u in quantities] == [
+        (Decimal("79.11"), "USD"),
+        (Decimal(3), "Hours"),
+        (None, None),
+        (None, None),
     ]

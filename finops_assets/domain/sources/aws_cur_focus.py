@@ -28,6 +28,7 @@ from finops_assets.domain.distinct import per_distinct
 from finops_assets.domain.money import MONEY
 from finops_assets.domain.sources.aws_regions import REGION_CODES
 from finops_assets.domain.sources.extra_columns import EXTRA_COLUMN
+from finops_assets.domain.units import focus_unit_expr
 
 SOURCE = "aws_cur"
 PROVIDER = "aws"
@@ -92,6 +93,7 @@ def _commitment_columns() -> dict[str, pl.Expr]:
     is_sp = sp.is_not_null() & (sp.str.len_chars() > 0)
     is_ri = ri.is_not_null() & (ri.str.len_chars() > 0)
     used = kind.is_in(("SavingsPlanCoveredUsage", "DiscountedUsage"))
+    ri_unit = focus_unit_expr(pl.col("pricing_unit").replace("", None))
     return {
         "CommitmentDiscountId": pl.when(is_sp).then(sp).when(is_ri).then(ri),
         "CommitmentDiscountCategory": pl.when(is_sp)
@@ -103,6 +105,16 @@ def _commitment_columns() -> dict[str, pl.Expr]:
         .when(is_ri)
         .then(pl.lit("Reserved Instance")),
         "CommitmentDiscountStatus": pl.when(used & (is_sp | is_ri)).then(pl.lit("Used")),
+        # Covered usage, as the FOCUS working group's examples show: a Savings Plan its effective
+        # cost in the pricing currency, a reservation its hours (only with their unit).
+        "CommitmentDiscountQuantity": pl.when(used & is_sp)
+        .then(_effective_cost())
+        .when(used & is_ri & ri_unit.is_not_null())
+        .then(pl.col("line_item_usage_amount")),
+        "CommitmentDiscountUnit": pl.when(used & is_sp)
+        .then(_pricing_currency())
+        .when(used & is_ri)
+        .then(ri_unit),
         "PricingCategory": pl.when(used)
         .then(pl.lit("Committed"))
         .when(kind == "Usage")
@@ -163,6 +175,11 @@ def _extra(name: str) -> pl.Expr:
     return pl.when(value != "").then(value)
 
 
+def _pricing_currency() -> pl.Expr:
+    """The CUR's pricing_currency, else the billing currency."""
+    return pl.coalesce(_extra("pricing_currency"), pl.col("line_item_currency_code"))
+
+
 def _later_columns() -> dict[str, pl.Expr]:
     """FOCUS 1.1-1.2 columns as AWS's FOCUS 1.2 export fills them (its migration page).
 
@@ -172,8 +189,7 @@ def _later_columns() -> dict[str, pl.Expr]:
     PricingCurrency* amounts are the billing-currency ones where the two currencies are the same;
     the CUR carries no amounts in another pricing currency, so they are null then.
     """
-    billing = pl.col("line_item_currency_code")
-    pricing = pl.coalesce(_extra("pricing_currency"), billing)
+    billing, pricing = pl.col("line_item_currency_code"), _pricing_currency()
     same = (pricing == billing).fill_null(False)
     status = _extra("capacity_reservation_capacity_reservation_status")
     return {
