@@ -123,3 +123,14 @@ def _parse_file(path):
     return azure_cost.parse(
         path.read_bytes(), source_file=path.name, ingestion_key="k", fetched_at=FETCHED
     )
+
+
+def test_readme_azure_table_names_every_accepted_difference():
+    """README "FOCUS fidelity: Azure" names each ACCEPTED column (CommitmentDiscountUnit too)."""
+    from finops_assets_tests.domain.sources.test_azure_focus_fidelity import ACCEPTED
+    from finops_assets_tests.fidelity.readme import fidelity_section
+
+    section = fidelity_section("Azure")
+    table = [line for line in section.splitlines() if line.startswith("| ")]
+    for column in ACCEPTED:
+        assert any(column in line.split("|")[1] for line in table), column
