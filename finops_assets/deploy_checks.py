@@ -13,15 +13,16 @@ from typing import Any
 
 import pyarrow.fs as pafs
 
+from finops_assets.deploy_errors import PROBE_TIMEOUT_SECONDS, StartupCheckError
 from finops_assets.settings import Settings, lake_scheme
+from finops_assets.source_checks import (
+    check_azure_containers,
+    check_gcs_buckets,
+    check_outbox_database,
+)
 from finops_assets.storage.archive import s3_filesystem
 
-PROBE_TIMEOUT_SECONDS = 5
 _UNSET_VARIABLE = re.compile(r'environment variable "(\w+)" which is not set')
-
-
-class StartupCheckError(RuntimeError):
-    """The deployment cannot work as configured; the message says what and which setting."""
 
 
 def check_instance_storage(dagster_home: Path) -> str:
@@ -179,5 +180,8 @@ def run_startup_checks(settings: Settings) -> list[str]:
         check_instance_storage(settings.dagster_home),
         check_lake(settings),
         check_source_buckets(settings),
+        check_gcs_buckets(settings),
+        check_azure_containers(settings),
+        check_outbox_database(settings),
         prepare_writer_pools(settings.dagster_home),
     ]

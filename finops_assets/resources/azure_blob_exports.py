@@ -45,15 +45,18 @@ def parse_az_location(location: str) -> tuple[str, str, str]:
     return container, prefix, LAYOUTS[layout]
 
 
-def blob_service_client(env: Mapping[str, str]) -> Any:
+def blob_service_client(env: Mapping[str, str], **options: Any) -> Any:
     """A BlobServiceClient from the connection string, or account URL + DefaultAzureCredential.
 
-    `env`: the AZURE_STORAGE_* settings (Settings.azure_storage).
+    `env`: the AZURE_STORAGE_* settings (Settings.azure_storage); `options`: client keywords
+    (retry_total, connection_timeout, ...).
     """
     from azure.storage.blob import BlobServiceClient
 
     if env.get("AZURE_STORAGE_CONNECTION_STRING"):
-        return BlobServiceClient.from_connection_string(env["AZURE_STORAGE_CONNECTION_STRING"])
+        return BlobServiceClient.from_connection_string(
+            env["AZURE_STORAGE_CONNECTION_STRING"], **options
+        )
     url = env.get("AZURE_STORAGE_ACCOUNT_URL")
     if not url and env.get("AZURE_STORAGE_ACCOUNT_NAME"):
         url = f"https://{env['AZURE_STORAGE_ACCOUNT_NAME']}.blob.core.windows.net"
@@ -63,7 +66,7 @@ def blob_service_client(env: Mapping[str, str]) -> Any:
         )
     from azure.identity import DefaultAzureCredential
 
-    return BlobServiceClient(url, credential=DefaultAzureCredential())
+    return BlobServiceClient(url, credential=DefaultAzureCredential(), **options)
 
 
 def list_day(container: Any, prefix: str, source: str, day: dt.date) -> list[Any]:

@@ -25,7 +25,7 @@ from finops_assets.resources.http_sinks import (
     SlackWebhookSink,
 )
 from finops_assets.resources.outbox import DEFAULT_LEASE_SECONDS, Outbox
-from finops_assets.resources.outbox_db import OutboxDatabase
+from finops_assets.resources.outbox_db import outbox_database
 from finops_assets.settings import Settings
 
 
@@ -60,13 +60,7 @@ class EventSinksResource(ConfigurableResource):
 
     def outbox(self) -> Outbox:
         """The durable outbox (pending events survive runs, processes and pods)."""
-        settings = Settings.from_env()
-        if settings.outbox_database == "postgres":
-            database = OutboxDatabase(
-                postgres=settings.outbox_postgres, schema=settings.outbox_schema
-            )
-        else:
-            database = OutboxDatabase(sqlite_path=self.folder() / "outbox" / "outbox.sqlite3")
+        database = outbox_database(Settings.from_env(), self.folder())
         return Outbox(database=database, lease_seconds=self.outbox_lease_seconds)
 
     def sinks(self, log_name: str = "budget_events.jsonl") -> list[EventSink]:

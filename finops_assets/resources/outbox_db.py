@@ -13,7 +13,10 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from finops_assets.settings import Settings
 
 OUTBOX_SCHEMA = "finops_outbox"
 
@@ -71,6 +74,14 @@ class OutboxDatabase:
             yield connection
         finally:
             connection.close()
+
+
+def outbox_database(settings: "Settings", events_dir: Path) -> OutboxDatabase:
+    """The outbox FINOPS_OUTBOX_DATABASE names: PostgreSQL (the instance's, its own schema) or
+    SQLite under `events_dir`."""
+    if settings.outbox_database == "postgres":
+        return OutboxDatabase(postgres=settings.outbox_postgres, schema=settings.outbox_schema)
+    return OutboxDatabase(sqlite_path=events_dir / "outbox" / "outbox.sqlite3")
 
 
 class OutboxConnection:

@@ -1,0 +1,128 @@
+"""Startup checks of the source buckets and the event outbox (run by `finops check`).
+
+Each source location (FINOPS_SOURCE_<SOURCE>) in a bucket is listed once with a short timeout
+and no retry; the outbox database is opened (its tables created). A missing bucket, a dead
+endpoint or a refused credential stops the start with one line naming the setting, before any
+partition reads from it.
+"""
+
+from collections.abc import Callable
+from typing import Any
+
+from finops_assets.deploy_errors import PROBE_TIMEOUT_SECONDS, StartupCheckError, first_line
+from finops_assets.settings import Settings, SettingsError
+
+
+def _buckets(settings: Settings, scheme: str) -> dict[str, list[str]]:
+    """bucket (or container) -> the sources read from it, for locations `<scheme>://...`."""
+    buckets: dict[str, list[str]] = {}
+    for source, location in sorted(settings.source_locations.items()):
+        if location.lower().startswith(f"{scheme}://"):
+            bucket = location.split("://", 1)[1].split("/", 1)[0].split("?", 1)[0]
+            buckets.setdefault(bucket, []).append(source)
+    return buckets
+
+
+def _setting(settings: Settings, source: str) -> str:
+    return f"FINOPS_SOURCE_{source.upper()}={settings.source_locations[source]}"
+
+
+def _probe_each(
+    settings: Settings,
+    buckets: dict[str, list[str]],
+    probe: Callable[[str], None],
+    what: str,
+    hint: str,
+) -> None:
+    for bucket, sources in buckets.items():
+        try:
+            probe(bucket)
+        except Exception as error:
+            raise StartupCheckError(
+                f"{_setting(settings, sources[0])}: the {what} is unreachable "
+                f"({first_line(error)}); check the {what} name and {hint}"
+            ) from error
+
+
+def _shown(scheme: str, buckets: dict[str, list[str]]) -> str:
+    return ", ".join(f"{scheme}://{b} ({', '.join(s)})" for b, s in buckets.items())
+
+
+def check_gcs_buckets(settings: Settings) -> str:
+    """List one object of every gs:// source bucket with the registered GCS resource's client."""
+    buckets = _buckets(settings, "gs")
+    if not buckets:
+        return "gs:// source buckets: none configured"
+    from finops_assets.resources.gcs_client import GcsClientResource
+
+    try:
+        client = GcsClientResource().get_client()
+    except Exception as error:  # google.auth's DefaultCredentialsError, or a bad key file
+        source = next(iter(buckets.values()))[0]
+        raise StartupCheckError(
+            f"{_setting(settings, source)}: no Google credential ({first_line(error)}); set "
+            "GOOGLE_APPLICATION_CREDENTIALS (or STORAGE_EMULATOR_HOST for an emulator)"
+        ) from error
+
+    def probe(bucket: str) -> None:
+        blobs = client.list_blobs(bucket, max_results=1, timeout=PROBE_TIMEOUT_SECONDS, retry=None)
+        next(iter(blobs), None)
+
+    hint = "GOOGLE_APPLICATION_CREDENTIALS / STORAGE_EMULATOR_HOST"
+    _probe_each(settings, buckets, probe, "bucket", hint)
+    return f"gs:// source buckets: {_shown('gs', buckets)} reachable"
+
+
+def check_azure_containers(settings: Settings) -> str:
+    """List one blob of every az:// source container with the AZURE_STORAGE_* credential."""
+    buckets = _buckets(settings, "az")
+    if not buckets:
+        return "az:// source containers: none configured"
+    from finops_assets.resources.azure_blob_exports import blob_service_client
+
+    names = sorted(settings.azure_storage) or ["AZURE_STORAGE_CONNECTION_STRING"]
+    hint = " / ".join(n for n in names if n.startswith("AZURE_STORAGE_"))
+    try:
+        client: Any = blob_service_client(
+            settings.azure_storage, retry_total=0, connection_timeout=PROBE_TIMEOUT_SECONDS
+        )
+    except (SettingsError, ValueError) as error:
+        source = next(iter(buckets.values()))[0]
+        raise StartupCheckError(
+            f"{_setting(settings, source)}: no usable Azure credential ({first_line(error)}); "
+            f"check {hint}"
+        ) from error
+
+    def probe(container: str) -> None:
+        blobs = client.get_container_client(container).list_blobs(
+            results_per_page=1, timeout=PROBE_TIMEOUT_SECONDS
+        )
+        next(iter(blobs), None)
+
+    _probe_each(settings, buckets, probe, "container", hint)
+    return f"az:// source containers: {_shown('az', buckets)} reachable"
+
+
+def check_outbox_database(settings: Settings) -> str:
+    """Open the event outbox (FINOPS_OUTBOX_DATABASE) and create its tables."""
+    from finops_assets.resources.outbox_db import OutboxUnavailableError, outbox_database
+
+    database = outbox_database(settings, settings.home / "events")
+    try:
+        with database.connect():
+            pass
+    except Exception as error:
+        reason = first_line(error)
+        if isinstance(error, OutboxUnavailableError):
+            reason = reason.rsplit("cannot be reached: ", 1)[-1]
+        names = "FINOPS_HOME"
+        if database.kind == "postgres":
+            names = "DAGSTER_PG_HOST, DAGSTER_PG_PORT, DAGSTER_PG_USER, DAGSTER_PG_PASSWORD, "
+            names += "DAGSTER_PG_DB"
+        raise StartupCheckError(
+            f"the event outbox database {database.describe()} is unreachable ({reason}); check "
+            f"FINOPS_OUTBOX_DATABASE={settings.outbox_database} and {names}"
+        ) from error
+    if database.kind == "postgres":
+        return f"event outbox: PostgreSQL {database.describe()}"
+    return f"event outbox: SQLite {database.sqlite_path}"
