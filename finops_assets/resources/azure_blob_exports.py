@@ -29,7 +29,7 @@ from finops_assets.resources.payloads import LandingError, Payload, PayloadSourc
 from finops_assets.settings import Settings, SettingsError
 
 if TYPE_CHECKING:
-    from finops_assets.resources.source_backends import BucketClients
+    from finops_assets.resources.source_readers import BucketClients
 
 ContainerFactory = Callable[[str], Any]
 LAYOUTS = {"days": "days", "exports": "azure"}  # ?layout= value -> domain.delivery_layouts name

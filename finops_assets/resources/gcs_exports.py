@@ -14,10 +14,9 @@ import datetime as dt
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from dagster_gcp import GCSResource
-
 from finops_assets.domain.delivery_layouts import Listed
 from finops_assets.resources.bucket_periods import BucketReader, period_payloads
+from finops_assets.resources.gcs_client import GcsClientResource
 from finops_assets.resources.payloads import (
     LandingError,
     Payload,
@@ -28,7 +27,7 @@ from finops_assets.resources.payloads import (
 from finops_assets.settings import Settings, SettingsError
 
 if TYPE_CHECKING:
-    from finops_assets.resources.source_backends import BucketClients
+    from finops_assets.resources.source_readers import BucketClients
 
 StorageClientFactory = Callable[[], Any]
 
@@ -143,6 +142,6 @@ def from_location(
     location: str, settings: Settings, clients: "BucketClients | None" = None
 ) -> GcsExports:
     """The backend for FINOPS_SOURCE_<SOURCE>=gs://bucket/prefix: the registered `gcs` resource's
-    client (clients), or an unconfigured GCSResource's."""
+    client (clients), or an unconfigured GcsClientResource's."""
     bucket, prefix = parse_location(location)
-    return GcsExports(bucket, prefix, clients.gcs if clients else GCSResource().get_client)
+    return GcsExports(bucket, prefix, clients.gcs if clients else GcsClientResource().get_client)

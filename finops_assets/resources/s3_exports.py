@@ -41,7 +41,7 @@ from finops_assets.resources.payloads import (
 from finops_assets.security.hardening import LANDING_KEY_PATTERN
 
 if TYPE_CHECKING:
-    from finops_assets.resources.source_backends import BucketClients
+    from finops_assets.resources.source_readers import BucketClients
 from finops_assets.settings import Settings, SettingsError
 
 LAYOUTS = ("days", "cur2", "cur")

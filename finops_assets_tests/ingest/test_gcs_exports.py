@@ -5,10 +5,12 @@ import os
 
 import dagster as dg
 import pytest
+from dagster_gcp import GCSResource
 from google.cloud import storage
 
 from finops_assets.domain.sources import gcp_billing_export
 from finops_assets.ingest.assets import build_raw_asset
+from finops_assets.resources.gcs_client import GcsClientResource
 from finops_assets.resources.gcs_exports import from_location, parse_location
 from finops_assets.resources.lake import LakeResource, LandingResource
 from finops_assets.sample import gcp_billing_export_writer
@@ -106,3 +108,71 @@ def test_location_parsing():
     assert parse_location("gs://b") == ("b", "")
     with pytest.raises(SettingsError):
         parse_location("s3://b/x")
+
+
+class CountingGcs(GcsClientResource):
+    """The registered GCS resource, counting the clients it builds (to see the reads use it)."""
+
+    def get_client(self):  # type: ignore[no-untyped-def]
+        CLIENTS_BUILT.append(self.project)
+        return super().get_client()
+
+
+CLIENTS_BUILT: list[str | None] = []
+
+
+def test_gs_reads_use_the_registered_gcs_resource(bucket, tmp_path, monkeypatch):
+    landing = tmp_path / "landing"
+    paths = gcp_billing_export_writer.write_day(landing, DAY, seed=3, rows_per_day=40)
+    _upload(bucket, "exports/v2", paths, landing)
+    monkeypatch.delenv("FINOPS_SOURCE_GCP_BILLING_EXPORT", raising=False)
+    CLIENTS_BUILT.clear()
+    resource = LandingResource(
+        landing_dir=str(tmp_path / "empty"),
+        locations={"gcp_billing_export": f"gs://{bucket.name}/exports/v2"},
+        gcs=CountingGcs(project="billing-project"),
+    )
+    with dg.instance_for_test() as instance:
+        result = dg.materialize(
+            [build_raw_asset(gcp_billing_export)],
+            partition_key=DAY.isoformat(),
+            instance=instance,
+            resources={"lake": LakeResource(lake_uri=str(tmp_path / "lake")), "landing": resource},
+        )
+    assert result.success
+    assert CLIENTS_BUILT and set(CLIENTS_BUILT) == {"billing-project"}
+    assert DeltaLake(str(tmp_path / "lake")).read_day(RAW, DAY).height >= 40
+
+
+def test_a_run_that_reads_no_gs_location_builds_no_google_client(tmp_path, monkeypatch):
+    """dagster-gcp's GCSResource builds its client when a run starts (nested in the landing
+    resource, every run would need Google credentials); the registered GcsClientResource does not,
+    and the landing resource takes only that one."""
+    monkeypatch.delenv("STORAGE_EMULATOR_HOST", raising=False)
+    monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(tmp_path / "no-such-key.json"))
+    landing = tmp_path / "landing"
+    gcp_billing_export_writer.write_day(landing, DAY, seed=3, rows_per_day=20)
+
+    def materialize(gcs):
+        with dg.instance_for_test() as instance:
+            return dg.materialize(
+                [build_raw_asset(gcp_billing_export)],
+                partition_key=DAY.isoformat(),
+                instance=instance,
+                raise_on_error=False,
+                resources={
+                    "lake": LakeResource(lake_uri=str(tmp_path / f"lake-{type(gcs).__name__}")),
+                    "gcs": gcs,
+                    "landing": LandingResource(
+                        landing_dir=str(landing),
+                        locations={"gcp_billing_export": "landing"},
+                        gcs=gcs,
+                    ),
+                },
+            )
+
+    assert materialize(GcsClientResource()).success
+    with pytest.raises(Exception, match="instance of GcsClientResource"):  # the eager one
+        LandingResource(gcs=GCSResource())
+    with pytest.raises(Exception, match="no-such-key.json"):  # what it would do at run start
+        GCSResource().get_object_to_set_on_execution_context()
