@@ -63,6 +63,9 @@ class Settings:
     # FINOPS_OUTBOX_DATABASE: "sqlite" (embedded: <home>/events/outbox/outbox.sqlite3) or
     # "postgres" (the instance's PostgreSQL, DAGSTER_PG_*, in schema FINOPS_OUTBOX_SCHEMA).
     outbox_database: str = "sqlite"
+    # FINOPS_PROFILE: "embedded" (local twins: landing folder, SQLite outbox) or "production"
+    # (the real resources, configured through dg.EnvVar; the outbox in the instance's PostgreSQL).
+    profile: str = "embedded"
     outbox_postgres: Mapping[str, str] = field(default_factory=dict, repr=False)
     outbox_schema: str = "finops_outbox"
     # FINOPS_RESTATEMENT_DAYS / _CLOSE_DAY: the API sources' daily re-ingestion window.
@@ -109,8 +112,10 @@ class Settings:
             for key, value in env.items()
             if key.startswith(_SOURCE_PREFIX) and value
         }
-        outbox_database, outbox_postgres, outbox_schema = _outbox(env)
+        profile = _profile(env)
+        outbox_database, outbox_postgres, outbox_schema = _outbox(env, profile)
         return cls(
+            profile=profile,
             restatement_days=_non_negative_int(env, "FINOPS_RESTATEMENT_DAYS", 3),
             restatement_close_day=_non_negative_int(env, "FINOPS_RESTATEMENT_CLOSE_DAY", 5),
             api_options={k: v for k, v in env.items() if k.startswith(_API_OPTION_PREFIXES)},
@@ -180,9 +185,25 @@ _PG_SETTINGS = {"host": "DAGSTER_PG_HOST", "port": "DAGSTER_PG_PORT", "user": "D
                 "password": "DAGSTER_PG_PASSWORD", "dbname": "DAGSTER_PG_DB"}  # fmt: skip
 
 
-def _outbox(env: Mapping[str, str]) -> tuple[str, dict[str, str], str]:
-    """FINOPS_OUTBOX_DATABASE (sqlite|postgres), the PostgreSQL parameters, FINOPS_OUTBOX_SCHEMA."""
-    kind = env.get("FINOPS_OUTBOX_DATABASE", "").strip().lower() or "sqlite"
+def _profile(env: Mapping[str, str]) -> str:
+    profile = env.get("FINOPS_PROFILE", "").strip().lower() or "embedded"
+    if profile not in ("embedded", "production"):
+        raise SettingsError(f"FINOPS_PROFILE={profile!r} must be embedded or production")
+    return profile
+
+
+def _outbox(env: Mapping[str, str], profile: str) -> tuple[str, dict[str, str], str]:
+    """FINOPS_OUTBOX_DATABASE (sqlite|postgres), the PostgreSQL parameters, FINOPS_OUTBOX_SCHEMA.
+
+    The production profile keeps the outbox in the instance's PostgreSQL (pods share no disk).
+    """
+    default = "postgres" if profile == "production" else "sqlite"
+    kind = env.get("FINOPS_OUTBOX_DATABASE", "").strip().lower() or default
+    if profile == "production" and kind == "sqlite":
+        raise SettingsError(
+            "FINOPS_OUTBOX_DATABASE=sqlite: the production profile (FINOPS_PROFILE) keeps the "
+            "outbox in the instance's PostgreSQL; pods share no disk"
+        )
     schema = env.get("FINOPS_OUTBOX_SCHEMA", "").strip() or "finops_outbox"
     if not schema.replace("_", "").isalnum() or not schema[0].isalpha():
         raise SettingsError(f"FINOPS_OUTBOX_SCHEMA={schema!r} is not a plain SQL name")

@@ -26,6 +26,7 @@ from finops_assets.resources.http_sinks import (
 )
 from finops_assets.resources.outbox import DEFAULT_LEASE_SECONDS, Outbox
 from finops_assets.resources.outbox_db import outbox_database
+from finops_assets.resources.outbox_store import OutboxStoreResource
 from finops_assets.settings import Settings
 
 
@@ -53,6 +54,7 @@ class EventSinksResource(ConfigurableResource):
     cloudevents_webhook_token: str = ""
     outbox_lease_seconds: float = DEFAULT_LEASE_SECONDS
     slack_resend_unknown: bool = False  # resend a Slack message whose send timed out (dupes!)
+    outbox_store: OutboxStoreResource | None = None  # unset: FINOPS_OUTBOX_DATABASE at run time
 
     def folder(self) -> Path:
         """The folder of the outbox and the local event logs."""
@@ -60,7 +62,10 @@ class EventSinksResource(ConfigurableResource):
 
     def outbox(self) -> Outbox:
         """The durable outbox (pending events survive runs, processes and pods)."""
-        database = outbox_database(Settings.from_env(), self.folder())
+        if self.outbox_store is not None:
+            database = self.outbox_store.database(self.folder())
+        else:
+            database = outbox_database(Settings.from_env(), self.folder())
         return Outbox(database=database, lease_seconds=self.outbox_lease_seconds)
 
     def sinks(self, log_name: str = "budget_events.jsonl") -> list[EventSink]:
