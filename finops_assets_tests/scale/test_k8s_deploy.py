@@ -57,6 +57,7 @@ def test_helm_pods_share_the_event_outbox_in_the_instance_postgres():
     assert env["PGSSLMODE"] == values["postgresql"]["postgresqlParams"]["sslmode"]
     settings = Settings.from_env({**env, "DAGSTER_PG_PASSWORD": "from-the-secret"})
     assert settings.outbox_database == "postgres" and settings.outbox_postgres["port"] == "5432"
+    assert settings.profile == "production"  # definitions.py registers the real twins
 
 
 def test_executor_config_validates_against_k8s_job_executor():
