@@ -27,6 +27,8 @@ from finops_assets.storage import tables
 from finops_assets.storage.delta import DeltaLake
 from finops_assets_tests.servers.azurite import azurite_blob
 
+pytestmark = pytest.mark.slow
+
 DAY = dt.date(2026, 10, 2)
 SOURCE = "focus_export"
 

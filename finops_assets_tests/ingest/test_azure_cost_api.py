@@ -132,6 +132,7 @@ def test_options_are_validated():
     assert grouping[1] == {"type": "TagKey", "name": "cost-center"}
 
 
+@pytest.mark.slow
 def test_raw_asset_archives_every_page_and_totals_equal_the_pages(
     server, cert, tmp_path, monkeypatch
 ):

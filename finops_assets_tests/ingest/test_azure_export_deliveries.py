@@ -31,6 +31,8 @@ from finops_assets.storage import tables
 from finops_assets.storage.delta import DeltaLake
 from finops_assets_tests.servers.azurite import azurite_blob
 
+pytestmark = pytest.mark.slow
+
 EXPORT = "exports/acme-actual"
 PERIOD = "20261001-20261031"  # Azure: first and last day, inclusive
 START, END = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"

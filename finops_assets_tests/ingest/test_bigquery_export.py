@@ -102,6 +102,7 @@ def test_the_client_sends_parameters_and_the_payload_parses_to_the_files_totals(
     )
 
 
+@pytest.mark.slow
 def test_raw_asset_reads_the_bigquery_table(server, export, tmp_path, monkeypatch):
     monkeypatch.setenv("FINOPS_SOURCE_GCP_BILLING_EXPORT", f"bigquery://{TABLE}")
     # The only stand-in: dagster-gcp's BigQueryResource needs Google credentials (none here).

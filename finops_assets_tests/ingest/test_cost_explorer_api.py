@@ -71,6 +71,7 @@ def test_every_page_is_fetched_and_kept_byte_for_byte(server):
     assert "NextPageToken" not in first and later["NextPageToken"] == "page-1"
 
 
+@pytest.mark.slow
 def test_throttling_then_success_costs_one_http_call_per_attempt(server):
     server.script.throttle_first = 3
     payloads = _api().fetch("aws_cost_explorer", DAY)
@@ -99,6 +100,7 @@ def test_limit_exceeded_is_retried_and_access_denied_is_not(server):
     assert server.calls == 1
 
 
+@pytest.mark.slow
 def test_a_single_reset_is_retried_and_the_day_is_complete(server):
     server.script.drop_calls = {4}
     payloads = _api().fetch("aws_cost_explorer", DAY)
@@ -180,6 +182,7 @@ def _failure_message(result) -> str:
 
 
 @pytest.mark.parametrize("failure", ["throttle_forever", "reset_from_page_7"])
+@pytest.mark.slow
 def test_a_failed_fetch_fails_the_run_and_leaves_the_day_as_it_was(api_env, tmp_path, failure):
     lake = DeltaLake(str(tmp_path / "lake"))
     with dg.instance_for_test() as instance:
@@ -220,6 +223,7 @@ def _materialize_range(tmp_path, instance, first: dt.date, last: dt.date):
     )
 
 
+@pytest.mark.slow
 def test_a_multi_day_run_failing_on_its_last_day_records_each_day_it_wrote(api_env, tmp_path):
     """A restated first day is written and recorded; the failed last day keeps its old rows."""
     day2 = DAY + dt.timedelta(days=1)

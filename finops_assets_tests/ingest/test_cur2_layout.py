@@ -31,6 +31,8 @@ from finops_assets.storage.archive import RawArchive
 from finops_assets.storage.delta import DeltaLake
 from finops_assets_tests.servers.s3 import running_s3
 
+pytestmark = pytest.mark.slow
+
 DAY1, DAY2 = dt.date(2026, 10, 1), dt.date(2026, 10, 2)
 RAW = tables.raw_contract(aws_cur)
 PERIOD = "cur/acme/data/BILLING_PERIOD=2026-10"

@@ -181,6 +181,7 @@ def test_a_cut_copy_never_replaces_the_complete_file_unless_a_manifest_vouches(
     assert vouched.payload_names == [f"{export}/focus_sample.csv"]
 
 
+@pytest.mark.slow
 def test_a_day_whose_file_was_cut_is_a_failed_partition_naming_the_file(tmp_path):
     landing, lake, day = tmp_path / "landing", tmp_path / "lake", dt.date(2026, 10, 2)
     [written] = focus_export_writer.write_day(landing, day, seed=3, rows_per_day=200)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import dagster as dg
 import polars as pl
+import pytest
 from polars.testing import assert_frame_equal
 
 from finops_assets.domain.sources import aws_cost_explorer, aws_cur
@@ -16,6 +17,8 @@ from finops_assets.resources.lake import LakeResource, LandingResource
 from finops_assets.sample import aws_cost_explorer_writer, aws_cur_writer, gcp_billing_export_writer
 from finops_assets.storage import tables
 from finops_assets.storage.delta import DeltaLake
+
+pytestmark = pytest.mark.slow
 
 DAY = dt.date(2026, 10, 4)
 

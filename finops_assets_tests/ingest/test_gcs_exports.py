@@ -67,6 +67,7 @@ def _materialize_raw(lake, landing):
     return DeltaLake(str(lake)).read_day(RAW, DAY)
 
 
+@pytest.mark.slow
 def test_raw_asset_ingests_csv_and_parquet_from_gcs_with_landing_totals(
     bucket, tmp_path, monkeypatch
 ):

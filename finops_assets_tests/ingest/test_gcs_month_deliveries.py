@@ -27,6 +27,8 @@ from finops_assets.storage import tables
 from finops_assets.storage.delta import DeltaLake
 from finops_assets_tests.servers.gcs_emulator import fake_gcs_server
 
+pytestmark = pytest.mark.slow
+
 SOURCE = "gcp_billing_export"
 FILE = "202011_30c31bca571d9b7f3b2c8459dd8bc34a_2020-11-08_2020-11-11.csv"
 START, END = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"

@@ -12,6 +12,8 @@ from finops_assets.ingest.gcs_sensor import days_of_keys, gcs_export_sensor
 from finops_assets.resources.lake import LakeResource
 from finops_assets_tests.servers.gcs_emulator import fake_gcs_server
 
+pytestmark = pytest.mark.slow
+
 SOURCE = "gcp_billing_export"
 
 

@@ -9,11 +9,14 @@ import json
 import os
 
 import dagster as dg
+import pytest
 
 from finops_assets.definitions import defs
 from finops_assets.ingest.sensors import landing_folder_sensor
 from finops_assets.resources.lake import LakeResource, LandingResource
 from finops_assets.storage.archive import RawArchive
+
+pytestmark = pytest.mark.slow
 
 
 def _tick(instance, landing, cursor=None, lake=None):

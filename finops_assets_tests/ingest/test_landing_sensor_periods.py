@@ -11,11 +11,14 @@ import os
 from pathlib import Path
 
 import dagster as dg
+import pytest
 
 from finops_assets.definitions import defs
 from finops_assets.ingest.sensors import landing_folder_sensor
 from finops_assets.resources.lake import LakeResource, LandingResource
 from finops_assets.storage.archive import RawArchive
+
+pytestmark = pytest.mark.slow
 
 NOVEMBER = "focus_export/20261101-20261130/focus-oci"
 START, END = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"

@@ -17,6 +17,8 @@ from finops_assets.resources.lake import LakeResource, LandingResource
 from finops_assets.storage import tables
 from finops_assets.storage.delta import DeltaLake
 
+pytestmark = pytest.mark.slow
+
 DAY = dt.date(2026, 10, 5)
 RAW = tables.raw_contract(focus_export)
 HEADER = (

@@ -53,6 +53,7 @@ def _evaluate(when: dt.datetime):
         return restatement_schedule.evaluate_tick(context)
 
 
+@pytest.mark.slow
 def test_schedule_asks_for_one_ranged_run_of_the_window(monkeypatch):
     monkeypatch.delenv("FINOPS_RESTATEMENT_DAYS", raising=False)
     result = _evaluate(dt.datetime(2026, 11, 3, 6, tzinfo=dt.UTC))
@@ -62,6 +63,7 @@ def test_schedule_asks_for_one_ranged_run_of_the_window(monkeypatch):
     assert request.run_key == "restate:2026-11-03"
 
 
+@pytest.mark.slow
 def test_schedule_reads_its_window_from_settings(monkeypatch):
     monkeypatch.setenv("FINOPS_RESTATEMENT_DAYS", "1")
     monkeypatch.setenv("FINOPS_RESTATEMENT_CLOSE_DAY", "0")
@@ -69,6 +71,7 @@ def test_schedule_reads_its_window_from_settings(monkeypatch):
     assert (request.tags[RANGE_START_TAG], request.tags[RANGE_END_TAG]) == ("2026-11-02",) * 2
 
 
+@pytest.mark.slow
 def test_schedule_targets_the_api_sources_and_their_downstream():
     with dg.instance_for_test():  # resolving the graph looks up the current instance
         keys = {k.to_user_string() for k in RESTATED.resolve(defs.resolve_asset_graph())}

@@ -64,6 +64,7 @@ def _materialize(tmp_path: Path, name: str) -> DeltaLake:
     return DeltaLake(str(lake_dir))
 
 
+@pytest.mark.slow
 def test_raw_asset_ingests_csv_gz_and_parquet_from_s3_like_the_landing_folder(
     bucket, tmp_path, monkeypatch
 ):
@@ -79,6 +80,7 @@ def test_raw_asset_ingests_csv_gz_and_parquet_from_s3_like_the_landing_folder(
     assert_frame_equal(s3_rows.drop("x_fetched_at"), landing_rows.drop("x_fetched_at"))
 
 
+@pytest.mark.slow
 def test_payloads_are_the_objects_bytes_with_last_modified(bucket, tmp_path):
     files = write_day(tmp_path / "landing", DAY, seed=3, rows_per_day=100)
     _upload(bucket, files, "p")
@@ -114,6 +116,7 @@ def test_a_file_rewritten_between_listing_and_reading_fails_clearly(bucket):
     assert [p.data for p in source.fetch("aws_cur", DAY)] == [b"v2"]
 
 
+@pytest.mark.slow
 def test_the_registered_s3_resource_serves_the_reads(bucket, tmp_path, monkeypatch, moto):
     """The raw asset reads with the S3Resource handed to the landing resource (as definitions.py
     does with the registered `s3`): its endpoint and keys, none from the environment."""

@@ -31,6 +31,8 @@ from finops_assets.storage import tables
 from finops_assets.storage.delta import DeltaLake
 from finops_assets_tests.servers.s3 import running_s3
 
+pytestmark = pytest.mark.slow
+
 REPORT = "billing/acme"
 PERIOD = "20261001-20261101"  # legacy CUR: the end day is exclusive
 START, END = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"

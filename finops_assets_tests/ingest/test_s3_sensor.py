@@ -14,6 +14,8 @@ from finops_assets.resources.lake import LakeResource
 from finops_assets.storage.archive import RawArchive
 from finops_assets_tests.servers.s3 import running_s3
 
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def moto():

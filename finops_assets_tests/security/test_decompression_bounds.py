@@ -60,6 +60,7 @@ def _child(*args: str) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+@pytest.mark.slow
 def test_finops_inspect_refuses_a_1_gib_bomb_under_300_mb(bomb: Path) -> None:
     assert bomb.stat().st_size < 20 << 20  # the bomb really is small...
     report = _child("inspect", str(bomb))
@@ -68,6 +69,7 @@ def test_finops_inspect_refuses_a_1_gib_bomb_under_300_mb(bomb: Path) -> None:
     assert report["peak_kb"] / 1024 < PEAK_LIMIT_MB, report
 
 
+@pytest.mark.slow
 def test_the_pipeline_refuses_a_1_gib_bomb_under_300_mb(bomb: Path, tmp_path: Path) -> None:
     report = _child("ingest", str(bomb), str(tmp_path / "lake"))
     # Refused whole and quarantined as one row (the quarantine check then decides the day).
@@ -76,6 +78,7 @@ def test_the_pipeline_refuses_a_1_gib_bomb_under_300_mb(bomb: Path, tmp_path: Pa
     assert report["peak_kb"] / 1024 < PEAK_LIMIT_MB, report
 
 
+@pytest.mark.slow
 def test_short_lines_are_refused_before_parsing(shared_data: Path, tmp_path: Path) -> None:
     header, _ = _cur_lines(shared_data)
     flood = gzip.compress(header + b"x\n" * 1_000_000)  # about 3 kB: a million 2-byte rows

@@ -189,6 +189,7 @@ def test_focus_export_gzip_bomb_is_refused(tmp_path):
         focus_export.parse(_bomb(text, 64 << 20), **kwargs, max_inflated_bytes=limit)
 
 
+@pytest.mark.slow
 def test_format_detection_inflates_only_a_prefix_of_a_bomb():
     bomb = _bomb(b"line_item_unblended_cost,bill_payer_account_id", 256 << 20)
     tracemalloc.start()

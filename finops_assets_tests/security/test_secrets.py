@@ -89,6 +89,7 @@ def _findings(secrets: list[str], where: str, text: str) -> list[str]:
     return [f"{where}: {s[:6]}..." for s in secrets if s in text]
 
 
+@pytest.mark.slow
 def test_no_secret_value_is_written_anywhere(tmp_path, monkeypatch, receivers, capfd):
     slack, pagerduty, ca = receivers
     home = tmp_path / "home"

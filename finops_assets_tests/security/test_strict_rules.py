@@ -71,6 +71,7 @@ def test_fewer_aliases_that_still_fan_out_are_refused_by_the_node_count() -> Non
         load_strict_yaml("\n".join(levels))  # 45 aliases, 60 * 15**3 = 202,500 leaves
 
 
+@pytest.mark.slow
 def test_merge_keys_recursive_anchors_size_and_depth_are_refused() -> None:
     with pytest.raises(StrictYamlError, match="merge keys"):
         load_strict_yaml("base: &b {x: 1}\nrule: {<<: *b, y: 2}\n")

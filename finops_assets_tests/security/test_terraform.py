@@ -128,6 +128,7 @@ resource "aws_iam_policy" "canary" {
 """
 
 
+@pytest.mark.slow
 def test_checkov_passes_the_terraform_and_catches_a_bad_policy(tmp_path: Path) -> None:
     # Not --quiet: quiet output drops skipped checks, and each skip must show its reason.
     require_tool("checkov")  # in .venv-tools: checkov's pins clash with dagster's

@@ -37,6 +37,8 @@ from finops_assets_tests.servers.dagster_stack import (
 from finops_assets_tests.tools import launch_chromium
 from finops_assets_tests.ui.check_days import check_days
 
+pytestmark = pytest.mark.slow
+
 START = dt.date(2026, 10, 1)
 DAYS = [START + dt.timedelta(days=n) for n in range(3)]
 PARTITIONS = [d.isoformat() for d in DAYS]
