@@ -18,6 +18,8 @@ from finops_assets.demo import materialize_window
 from finops_assets.sample.generate import generate_estate
 from finops_assets.settings import Settings
 
+pytestmark = pytest.mark.slow
+
 DAY = dt.date(2026, 10, 2)
 RERUN = [k for k in NORMALIZE_SELECTION.split(",") if k != "service_catalog"]  # day assets
 DOWNSTREAM = ["allocated_costs", "cost_by_business_unit", "budget_status", "allocation_audit"]

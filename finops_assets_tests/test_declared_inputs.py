@@ -22,6 +22,8 @@ from finops_assets.sample.generate import generate_estate
 from finops_assets.settings import Settings
 from finops_assets.storage.delta import DeltaLake
 
+pytestmark = pytest.mark.slow
+
 READS = ("exists", "version", "count_day", "read_day_chunks", "scan", "read_days", "read_day",
          "read_day_columns", "read_all", "commits")  # fmt: skip
 WRITES = ("write_day", "write_day_stream", "append_day", "write_all")

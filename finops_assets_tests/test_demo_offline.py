@@ -2,6 +2,8 @@
 
 import datetime as dt
 
+import pytest
+
 from finops_assets.demo import demo_rates_config, materialize_window, prepare_instance
 from finops_assets.resources.reference import FxRatesResource
 from finops_assets.sample.generate import generate_estate
@@ -21,6 +23,7 @@ def test_a_configured_feed_is_kept(tmp_path):
     assert demo_rates_config(Settings.from_env(env)) == {}
 
 
+@pytest.mark.slow
 def test_the_demo_window_past_the_seed_needs_no_network(monkeypatch, tmp_path):
     """2026-10-31 lies after the seed's last rate: with the feed pointed at a closed port and
     the demo's rates config, fx_rates materializes from the seed instead of waiting."""

@@ -58,6 +58,7 @@ def test_definitions_load_with_a_group_per_stage():
     assert groups == {"ingest", "normalize", "allocate", "store", "actuate", "report", "publish"}
 
 
+@pytest.mark.slow
 def test_every_asset_materializes_and_every_check_passes(estate):
     _, _, result = estate
     assert result.success
@@ -70,6 +71,7 @@ def test_every_asset_materializes_and_every_check_passes(estate):
     assert evaluations and not failed
 
 
+@pytest.mark.slow
 def test_every_day_of_every_cost_table_is_written(estate):
     settings, _, _ = estate
     lake = _lake(settings)
@@ -78,6 +80,7 @@ def test_every_day_of_every_cost_table_is_written(estate):
         assert days == set(ALL_DAYS), contract.name
 
 
+@pytest.mark.slow
 def test_raw_billed_totals_equal_normalized_billed_cost_exactly(estate):
     settings, _, _ = estate
     lake = _lake(settings)
@@ -100,6 +103,7 @@ def test_raw_billed_totals_equal_normalized_billed_cost_exactly(estate):
         assert set(got) == {"USD", "EUR", "JPY"}
 
 
+@pytest.mark.slow
 def test_allocated_totals_equal_normalized_per_currency_and_category(estate):
     settings, _, _ = estate
     lake = _lake(settings)
@@ -116,6 +120,7 @@ def test_allocated_totals_equal_normalized_per_currency_and_category(estate):
     assert "unallocated" in units and len(units) >= 4
 
 
+@pytest.mark.slow
 def test_money_is_decimal_in_every_table(estate):
     settings, _, _ = estate
     lake = _lake(settings)
@@ -124,6 +129,7 @@ def test_money_is_decimal_in_every_table(estate):
         assert not floats, f"{contract.name}: float columns {floats}"
 
 
+@pytest.mark.slow
 def test_rematerializing_a_day_gives_identical_tables(estate):
     settings, instance, _ = estate
     lake = _lake(settings)
@@ -137,6 +143,7 @@ def test_rematerializing_a_day_gives_identical_tables(estate):
         assert_frame_equal(before[contract.name].sort(keys), after.sort(keys)), contract.name
 
 
+@pytest.mark.slow
 def test_materializations_are_recorded_per_partition(estate):
     _, instance, _ = estate
     for name in ("aws_cur_raw", "normalized_costs", "allocated_costs", "budget_events"):
@@ -144,6 +151,7 @@ def test_materializations_are_recorded_per_partition(estate):
         assert {d.isoformat() for d in ALL_DAYS} <= partitions, name
 
 
+@pytest.mark.slow
 def test_budget_events_are_not_raised_twice(estate):
     settings, instance, _ = estate
     log = settings.home / "events" / "budget_events.jsonl"
@@ -153,6 +161,7 @@ def test_budget_events_are_not_raised_twice(estate):
     assert lines_after == lines_before
 
 
+@pytest.mark.slow
 def test_base_currency_amounts_are_rounded_to_cents(estate):
     settings, _, _ = estate
     normalized = _lake(settings).read_day(tables.NORMALIZED_COSTS, START)

@@ -16,6 +16,8 @@ from finops_assets.storage import tables
 from finops_assets_tests.allocate.conftest import DAYS, Estate, run_assets
 from finops_assets_tests.allocate.rules_change import definitions_with_rules, write_shipped_rules
 
+pytestmark = pytest.mark.slow
+
 AUDITED = ["allocated_costs", "allocation_audit"]
 ACTUATED = [*AUDITED, "cost_by_business_unit", "budget_status", "budget_events", "finops_kpis"]
 MONEY_COLUMNS = ["BilledCost", "EffectiveCost", "x_billed_cost_base", "x_effective_cost_base"]

@@ -16,6 +16,8 @@ from finops_assets.storage.validation import ValidationOutcome
 from finops_assets_tests.allocate.conftest import DAYS, run_assets
 from finops_assets_tests.allocate.rules_change import definitions_with_rules, write_shipped_rules
 
+pytestmark = pytest.mark.slow
+
 FORCED = ValidationOutcome(False, 1, [{"column": "*", "check": "forced", "failure_case": "x"}])
 
 # asset -> (module whose validation is forced, attribute, table whose day must stay as it was)

@@ -8,6 +8,7 @@ day's pool and every day's total stay exactly what they were, to the cent.
 from decimal import Decimal
 
 import polars as pl
+import pytest
 
 from finops_assets.domain.k8s import namespace_weights
 from finops_assets.domain.k8s_idle import IDLE_NAMESPACE
@@ -15,6 +16,8 @@ from finops_assets.domain.rules import load_rules_file
 from finops_assets.storage import tables
 from finops_assets_tests.allocate.conftest import DAYS, Estate, run_assets
 from finops_assets_tests.allocate.rules_change import definitions_with_rules, write_shipped_rules
+
+pytestmark = pytest.mark.slow
 
 RULE = "gke-shared-cluster"
 DEMO_OPTIONS = "k8s: {weights: {cpu: 1, memory: 1}, basis: shares}"

@@ -5,6 +5,7 @@ chunks of 60 through the real asset, on a real instance and real Delta tables.
 """
 
 import polars as pl
+import pytest
 from polars.testing import assert_frame_equal
 
 import finops_assets.allocate.day as allocate_day_module
@@ -13,6 +14,8 @@ from finops_assets.storage import tables
 from finops_assets.storage.validation import ValidationOutcome
 from finops_assets_tests.allocate.conftest import DAYS, run_assets
 from finops_assets_tests.allocate.rules_change import definitions_with_rules, write_shipped_rules
+
+pytestmark = pytest.mark.slow
 
 KEY = "x_allocation_row_key"
 

@@ -24,6 +24,8 @@ from finops_assets_tests.allocate.rules_change import (
     write_shipped_rules,
 )
 
+pytestmark = pytest.mark.slow
+
 DOWNSTREAM = [
     "allocated_costs",
     "allocation_audit",

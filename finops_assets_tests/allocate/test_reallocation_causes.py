@@ -5,6 +5,7 @@ allocated_costs) on a real temp instance: fast, and the staleness is Dagster's o
 """
 
 import dagster as dg
+import pytest
 
 from finops_assets.allocate.rule_currency import rule_currency_check, rule_currency_events
 from finops_assets.allocate.sensors import reallocation_sensor, stale_allocated_partitions
@@ -71,6 +72,7 @@ def _history(instance):
         _materialize(instance, [normalized_costs, allocated_costs, cost_by_business_unit], day)
 
 
+@pytest.mark.slow
 def test_new_upstream_data_makes_a_day_stale_but_requests_nothing():
     VERSION.update(rules="r1", normalized={})
     with dg.instance_for_test() as instance:
@@ -87,6 +89,7 @@ def test_new_upstream_data_makes_a_day_stale_but_requests_nothing():
     assert "rule" in (result.skip_message or "")
 
 
+@pytest.mark.slow
 def test_a_rule_change_requests_exactly_the_rule_stale_days_once():
     VERSION.update(rules="r1", normalized={})
     with dg.instance_for_test() as instance:
@@ -140,6 +143,7 @@ def _shown(instance) -> dict[str, dict[str, tuple[bool, bool]]]:
     }
 
 
+@pytest.mark.slow
 def test_the_days_a_rule_change_left_behind_fail_per_day_until_each_is_rerun():
     VERSION.update(rules="r1", normalized={})
     with dg.instance_for_test() as instance:
@@ -178,6 +182,7 @@ def test_the_days_a_rule_change_left_behind_fail_per_day_until_each_is_rerun():
     assert shown_done == {a: {d: (True, True) for d in DAYS} for a in FOLLOWING}
 
 
+@pytest.mark.slow
 def test_a_ranged_run_reports_the_check_once_per_day_of_its_range():
     """Inside a single-run backfill the check's result of each day carries that day."""
     VERSION.update(rules="r1", normalized={})

@@ -22,6 +22,8 @@ from finops_assets_tests.allocate.rules_change import (
     write_shipped_rules,
 )
 
+pytestmark = pytest.mark.slow
+
 
 def _rule_versions(estate: Estate, day: dt.date) -> set[str]:
     frame = estate.lake.read_day(tables.ALLOCATED_COSTS, day)

@@ -19,6 +19,8 @@ from finops_assets.resources.reference import FxRatesResource
 from finops_assets.sample.generate import generate_estate
 from finops_assets.settings import Settings
 
+pytestmark = pytest.mark.slow
+
 START = dt.date(2026, 10, 1)  # a Thursday: 10-01 and 10-02 have ECB rates, 10-03 uses Friday's
 DAYS = ["2026-10-01", "2026-10-02", "2026-10-03"]
 NORMALIZED = dg.AssetKey("normalized_costs")

@@ -12,6 +12,8 @@ from finops_assets.settings import Settings
 from finops_assets.storage import tables
 from finops_assets.storage.delta import DeltaLake
 
+pytestmark = pytest.mark.slow
+
 DAY = dt.date(2026, 10, 2)
 # ECB format; JPY (the sample's Azure billing currency) was last published 12 days earlier.
 RATES = "Date,USD,JPY,\n2026-10-02,1.1700,N/A,\n2026-10-01,1.1650,N/A,\n2026-09-20,1.1600,170.10,\n"

@@ -13,6 +13,8 @@ from finops_assets.settings import Settings
 from finops_assets.storage import tables
 from finops_assets.storage.delta import DeltaLake
 
+pytestmark = pytest.mark.slow
+
 DAY = dt.date(2026, 10, 1)
 
 

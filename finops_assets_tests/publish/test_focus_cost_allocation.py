@@ -22,6 +22,8 @@ from finops_assets.settings import Settings
 from finops_assets.storage import tables
 from finops_assets.storage.delta import DeltaLake
 
+pytestmark = pytest.mark.slow
+
 DAY = dt.date(2026, 10, 1)
 SELECTION = (
     f"{NORMALIZE_SELECTION},k8s_usage_raw,allocation_rules,allocated_costs,focus_cost_allocation"

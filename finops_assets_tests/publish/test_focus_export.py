@@ -22,6 +22,8 @@ from finops_assets.storage.delta import DeltaLake
 from finops_assets.storage.validation import validate_frame
 from finops_assets_tests.tools import require_tool
 
+pytestmark = pytest.mark.slow
+
 DAY = dt.date(2026, 10, 1)
 
 

@@ -89,6 +89,7 @@ def test_only_cost_explorer_rows_without_an_account_are_filled():
     assert with_billing_account(rows, None).equals(rows)
 
 
+@pytest.mark.slow
 def test_the_demo_names_the_sample_cost_explorer_payer(tmp_path, monkeypatch):
     """run_demo configures the sample bill's payer the way a deployment does (1 day, 20 rows)."""
     import datetime as dt

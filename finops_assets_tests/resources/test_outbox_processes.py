@@ -25,6 +25,8 @@ from finops_assets_tests.actuate.tls_servers import RecordingServer, write_self_
 from finops_assets_tests.resources.outbox_worker import build_sinks, payload
 from finops_assets_tests.servers.postgres import PostgresServer, running_postgres
 
+pytestmark = pytest.mark.slow
+
 IDS = [f"e{n:02d}" for n in range(40)]
 
 

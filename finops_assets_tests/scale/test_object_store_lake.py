@@ -13,6 +13,8 @@ from finops_assets.storage import tables
 from finops_assets.storage.delta import DeltaLake
 from finops_assets.summary import business_unit_totals, stage_totals
 
+pytestmark = pytest.mark.slow
+
 START = dt.date(2026, 10, 1)
 DAYS = 2
 END = START + dt.timedelta(days=DAYS - 1)

@@ -8,6 +8,7 @@ import datetime as dt
 import time
 
 import dagster as dg
+import pytest
 from polars.testing import assert_frame_equal
 
 from finops_assets.domain.sources import aws_cur
@@ -16,6 +17,8 @@ from finops_assets.settings import Settings
 from finops_assets.storage import tables
 from finops_assets.storage.delta import DeltaLake
 from finops_assets_tests.scale.jobs import ingest_and_normalize_job
+
+pytestmark = pytest.mark.slow
 
 START = dt.date(2026, 10, 1)
 DAYS = [START + dt.timedelta(days=n) for n in range(4)]

@@ -11,6 +11,8 @@ from finops_assets.sample.generate import generate_estate
 from finops_assets.settings import Settings
 from finops_assets_tests.conftest import REPO_ROOT
 
+pytestmark = pytest.mark.slow
+
 START = dt.date(2026, 10, 1)
 DAYS = [START, START + dt.timedelta(days=1)]
 PRODUCTION_YAML = REPO_ROOT / "deploy" / "dagster" / "dagster.yaml"

@@ -160,6 +160,7 @@ def test_the_production_instance_limits_pools_per_op(dagster_home):
 
 
 @pytest.mark.parametrize("limit", [1, 2])
+@pytest.mark.slow
 def test_concurrent_runs_never_exceed_the_pool_limit(cost_explorer, dagster_home, tmp_path, limit):
     _set_pool_limit(limit)
     with dg.DagsterInstance.from_config(str(dagster_home)) as instance:
