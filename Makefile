@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-stamp
 # `make dev FINOPS_UI_PORT=3100` (or the variable in the environment) moves the UI off 3000.
 FINOPS_UI_PORT ?= 3000
 
-.PHONY: venv tools demo test lint dev bench clean focus-check chaos
+.PHONY: venv tools demo test test-fast lint dev bench clean focus-check chaos
 
 $(STAMP): pyproject.toml setup.cfg
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -28,6 +28,11 @@ demo: venv
 
 test: venv tools
 	$(BIN)/pytest
+
+# The everyday loop: every test not marked slow (no whole-graph run, no real webserver or browser,
+# no test that takes seconds); `make test` stays the full suite.
+test-fast: venv
+	$(BIN)/pytest -m "not slow"
 
 # ruff's rule set includes S (flake8-bandit: bandit's security checks), see pyproject.toml.
 lint: venv
