@@ -54,11 +54,13 @@ def reports(tmp_path_factory, shared_data):
         return dict(zip(paths, pool.map(run_focus_validator, paths.values()), strict=True))
 
 
+@pytest.mark.slow
 def test_every_provider_of_the_demo_is_validated(reports):
     providers = {name for name in reports if not name.startswith(("sample-", "invoice-"))}
     assert providers == set(ACCEPTED_FAILURES)
 
 
+@pytest.mark.slow
 def test_no_dataset_can_pass_both_invoice_id_nullability_rules(reports):
     """Model 1.2.0.1 asks InvoiceId null on every row (C-004) and set on every row (C-005)."""
     assert reports["gcp_billing_export-gcp"].failed_rules == ("InvoiceId-C-005-C",)
@@ -67,6 +69,7 @@ def test_no_dataset_can_pass_both_invoice_id_nullability_rules(reports):
 
 
 @pytest.mark.parametrize("dataset", sorted(ACCEPTED_FAILURES))
+@pytest.mark.slow
 def test_provider_fails_only_the_rules_we_list_in_the_readme(reports, dataset):
     report = reports[dataset]
     assert report.total > 500 and report.passed > 100
@@ -74,6 +77,7 @@ def test_provider_fails_only_the_rules_we_list_in_the_readme(reports, dataset):
     assert report.failed == len(report.failed_rules)
 
 
+@pytest.mark.slow
 def test_focus_1_0_sample_fails_fewer_rules_after_normalization(reports):
     before, after = reports["sample-before"], reports["sample-after"]
     assert before.failed == 23
