@@ -1,6 +1,8 @@
 """A small estate materialized once on a real temp instance, with real Delta tables."""
 
 import datetime as dt
+import shutil
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,9 +27,14 @@ class Estate:
     instance: dg.DagsterInstance
 
 
-@pytest.fixture(scope="module")
-def estate(tmp_path_factory) -> Estate:
-    """Two days of the sample estate through the whole graph (shipped rules)."""
+@pytest.fixture(scope="session")
+def _estate_home(tmp_path_factory) -> Iterator[tuple[Path, Path]]:
+    """Two days of the sample estate through the whole graph (shipped rules), materialized once.
+
+    Returns the home every module's estate lives at and a pristine copy of it. The home keeps one
+    path for the session, so the paths recorded while materializing (landing files, archive, lake)
+    stay true for every module's copy.
+    """
     home = tmp_path_factory.mktemp("finops")
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("FINOPS_HOME", str(home))
@@ -36,6 +43,26 @@ def estate(tmp_path_factory) -> Estate:
         (home / "dagster").mkdir()
         with dg.instance_for_test(temp_dir=str(home / "dagster")) as instance:
             assert materialize_window(instance, DAYS[0], DAYS[-1]).success
+    pristine = tmp_path_factory.mktemp("finops-pristine") / "home"
+    shutil.copytree(home, pristine, symlinks=True)
+    yield home, pristine
+
+
+@pytest.fixture(scope="module")
+def estate(_estate_home) -> Iterator[Estate]:
+    """Two days of the sample estate through the whole graph (shipped rules), this module's own.
+
+    The materialized home is restored from its pristine copy (files, mtimes, Delta logs and the
+    SQLite instance byte for byte) instead of running the graph again: what one module's runs
+    change never reaches another module.
+    """
+    home, pristine = _estate_home
+    shutil.rmtree(home)
+    shutil.copytree(pristine, home, symlinks=True)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("FINOPS_HOME", str(home))
+        settings = Settings.from_env()
+        with dg.instance_for_test(temp_dir=str(home / "dagster")) as instance:
             yield Estate(home, DeltaLake(settings.lake_uri), instance)
 
 
