@@ -4,9 +4,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 REPO = Path(__file__).resolve().parents[1]
 
 
+@pytest.mark.slow
 def test_workspace_code_location_validates(tmp_path):
     dagster = Path(sys.executable).with_name("dagster")
     result = subprocess.run(

@@ -24,6 +24,8 @@ from finops_assets.metadata import money_table
 from finops_assets.storage.contract import TableContract
 from finops_assets.storage.delta import DeltaLake
 
+pytestmark = pytest.mark.slow
+
 PARTS = dg.DailyPartitionsDefinition(start_date="2026-10-01", end_date="2026-10-10")
 DAYS = ["2026-10-01", "2026-10-02", "2026-10-03"]
 TOY = TableContract(

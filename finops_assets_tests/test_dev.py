@@ -75,6 +75,7 @@ def test_make_dev_passes_the_port_and_fails_on_a_taken_one(taken_port, tmp_path)
     assert "FINOPS_UI_PORT=$(FINOPS_UI_PORT) $(BIN)/finops dev" in makefile
 
 
+@pytest.mark.slow
 def test_loading_the_definitions_prints_no_beta_or_deprecation_warning():
     """Every warning enabled (-W always): the project's own use of Dagster APIs warns nothing."""
     done = subprocess.run(
@@ -89,6 +90,7 @@ def test_loading_the_definitions_prints_no_beta_or_deprecation_warning():
         assert word not in done.stderr
 
 
+@pytest.mark.slow
 def test_dev_starts_on_the_configured_port_without_warnings(tmp_path):
     """A real `finops dev` on a free port: the UI answers there, and no warning was printed."""
     import signal

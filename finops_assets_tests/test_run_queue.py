@@ -65,6 +65,7 @@ def _dequeued(instance) -> set[str]:
     return {run.run_id for run in runs}
 
 
+@pytest.mark.slow
 def test_the_embedded_default_queues_runs_like_production(instance):
     config = instance.get_concurrency_config()
     assert type(instance.run_coordinator).__name__ == "QueuedRunCoordinator"
@@ -74,6 +75,7 @@ def test_the_embedded_default_queues_runs_like_production(instance):
     assert config.pool_config.pool_granularity.value == "run"
 
 
+@pytest.mark.slow
 def test_a_dagster_yaml_of_the_operator_is_kept(tmp_path, monkeypatch):
     monkeypatch.setenv("FINOPS_HOME", str(tmp_path))
     monkeypatch.delenv("DAGSTER_HOME", raising=False)
@@ -92,6 +94,7 @@ def test_every_asset_that_writes_a_table_holds_a_writer_pool():
         assert len(pools) == 1, (key, pools)
 
 
+@pytest.mark.slow
 def test_an_overlapping_day_range_waits_for_the_running_backfill(instance):
     backfill = ["allocated_costs", "allocation_audit", "cost_by_business_unit", "budget_status"]
     days = ["2026-10-01", "2026-10-02", "2026-10-03"]
@@ -105,6 +108,7 @@ def test_an_overlapping_day_range_waits_for_the_running_backfill(instance):
     assert _dequeued(instance) == {restated.run_id, other_table.run_id}
 
 
+@pytest.mark.slow
 def test_two_runs_of_the_same_day_never_start_together(instance):
     first = _run(instance, ["fx_rates"], ["2026-10-02"], QUEUED)
     _run(instance, ["service_catalog"], ["2026-10-02"], QUEUED)

@@ -57,6 +57,7 @@ def test_partitions_start_defaults_to_the_sample_and_refuses_bad_days():
         partitions_start({"FINOPS_PARTITIONS_START": "2999-01-01"})
 
 
+@pytest.mark.slow
 def test_the_partitions_definition_starts_on_the_configured_day():
     """A fresh interpreter: the daily partitions are built when the definitions load."""
     code = (

@@ -119,6 +119,7 @@ def configured_sinks(tmp_path, tls_cert, slack, pagerduty, webhook) -> EventSink
     )
 
 
+@pytest.mark.slow
 def test_events_reach_every_sink_once_and_drive_admission(
     tmp_path, tls_cert, receivers, monkeypatch, instance
 ) -> None:
@@ -159,6 +160,7 @@ def test_events_reach_every_sink_once_and_drive_admission(
     )
 
 
+@pytest.mark.slow
 def test_an_unsafe_sink_url_fails_the_run_and_loses_no_event(
     tmp_path, tls_cert, receivers, monkeypatch, instance
 ) -> None:
@@ -193,6 +195,7 @@ def test_nothing_is_sent_over_the_network_by_default(tmp_path: Path) -> None:
     assert [s.name for s in sinks] == ["local_event_log"]
 
 
+@pytest.mark.slow
 def test_an_unreachable_outbox_database_fails_before_any_day(
     tmp_path: Path, monkeypatch, instance
 ) -> None:

@@ -13,6 +13,8 @@ from finops_assets.resources.lake import LakeResource
 from finops_assets.storage import tables
 from finops_assets_tests.actuate.test_budget_events_delivery import DAY1, run, write_allocated
 
+pytestmark = pytest.mark.slow
+
 DAY2 = DAY1 + dt.timedelta(days=1)
 
 

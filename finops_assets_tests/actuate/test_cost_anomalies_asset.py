@@ -17,6 +17,8 @@ from finops_assets.resources.lake import LakeResource
 from finops_assets.storage import tables
 from finops_assets_tests.actuate.tls_servers import RecordingServer
 
+pytestmark = pytest.mark.slow
+
 DAY = dt.date(2026, 10, 29)
 
 

@@ -133,6 +133,7 @@ def _materialize(tmp_path, monkeypatch, forecast: CostForecastResource):
     return materialization.metadata["forecast_vs_cost_explorer"].value, status
 
 
+@pytest.mark.slow
 def test_budget_status_shows_cost_explorer_next_to_ours(tmp_path, monkeypatch, cost_explorer):
     shown, status = _materialize(tmp_path, monkeypatch, CostExplorerForecastResource())
     assert "| 2000.00 USD | 3100.00 USD | weekday_mean_28d | 812.35 USD | 2812.35 USD |" in shown
@@ -144,6 +145,7 @@ def test_budget_status_shows_cost_explorer_next_to_ours(tmp_path, monkeypatch, c
     assert status["forecast_month_end"].to_list() == [Decimal("3100.00")]  # ours decides
 
 
+@pytest.mark.slow
 def test_a_cost_explorer_outage_is_named_and_the_day_stands(tmp_path, monkeypatch, cost_explorer):
     cost_explorer.script.throttle_forever = True
     shown, status = _materialize(tmp_path, monkeypatch, CostExplorerForecastResource())
@@ -152,6 +154,7 @@ def test_a_cost_explorer_outage_is_named_and_the_day_stands(tmp_path, monkeypatc
     assert len(cost_explorer.requests) == 2  # FINOPS_CE_MAX_ATTEMPTS
 
 
+@pytest.mark.slow
 def test_without_cost_explorer_nothing_is_asked(tmp_path, monkeypatch, cost_explorer):
     shown, _ = _materialize(tmp_path, monkeypatch, CostForecastResource())
     assert "Cost Explorer not configured" in shown and "3100.00 USD" in shown

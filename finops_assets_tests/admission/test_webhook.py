@@ -8,6 +8,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import polars as pl
+import pytest
 import requests
 
 from finops_assets.domain.budgets import Budget
@@ -138,6 +139,7 @@ def test_state_file_survives_a_restart_and_old_months_expire(
             server.server_close()
 
 
+@pytest.mark.slow
 def test_command_line_serves_https(admission_cert: tuple[Path, Path]) -> None:
     cert, key = admission_cert
     command = [sys.executable, "-m", "finops_assets.admission", "--cert", str(cert)]

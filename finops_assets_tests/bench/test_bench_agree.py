@@ -42,6 +42,7 @@ def test_scan_reads_what_parse_reads(cur_day: Path) -> None:
     assert_frame_equal(scan_cur_raw(cur_day, cur_day.name).collect(), parsed.rows)
 
 
+@pytest.mark.slow
 def test_three_implementations_agree_to_the_unit(cur_day: Path, reference) -> None:
     """Totals per business unit (rows and four money sums) of (a), (b) and (c) are identical."""
     naive_totals = naive.normalize_and_allocate(cur_day, reference)
@@ -91,6 +92,7 @@ def test_chunks_allocate_as_the_whole_day(cur_day: Path, reference, tmp_path: Pa
     assert_frame_equal(in_chunks, whole.sort("x_source_row_key", "x_business_unit"))
 
 
+@pytest.mark.slow
 def test_a_31_day_cur_file_is_parsed_once_with_the_same_rows_and_total(capsys):
     from bench import period_parse
 

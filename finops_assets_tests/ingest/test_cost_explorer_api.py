@@ -112,6 +112,7 @@ def test_server_errors_are_retried(server):
     assert len(_api().fetch("aws_cost_explorer", DAY)) == 10
 
 
+@pytest.mark.slow
 def test_forecast_is_fetched_as_its_own_payload(server):
     server.script.forecast = {"Total": {"Amount": "1234.5", "Unit": "USD"}}
     payload = _api().fetch_forecast(dt.date(2026, 11, 26), dt.date(2026, 12, 1))

@@ -9,6 +9,7 @@ conversion followed Microsoft's rules these rows also failed BillingAccountId-C-
 import datetime as dt
 
 import polars as pl
+import pytest
 
 from finops_assets.conformance.check import expected_failures
 from finops_assets.conformance.export import write_focus_dataset
@@ -18,6 +19,8 @@ from finops_assets.domain.normalize import normalize_costs
 from finops_assets.domain.reference import load_tag_aliases
 from finops_assets.domain.sources import azure_cost
 from finops_assets_tests.tools import require_tool
+
+pytestmark = pytest.mark.slow
 
 FILES = (
     "finops-toolkit/exports/EA_ActualCost_Small.csv",

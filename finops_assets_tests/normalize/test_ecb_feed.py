@@ -113,6 +113,7 @@ def _materialize_fx_rates(tmp_path, monkeypatch, resource: FxRatesResource):
         )
 
 
+@pytest.mark.slow
 def test_a_day_not_published_yet_waits_then_uses_the_published_rate(
     ecb_site, real_history, tmp_path, monkeypatch
 ):
@@ -133,6 +134,7 @@ def test_a_day_not_published_yet_waits_then_uses_the_published_rate(
     assert usd.item(0, "x_fx_rate_date") == NEW_DAY
 
 
+@pytest.mark.slow
 def test_a_day_never_published_fails_after_the_tries_naming_it(
     ecb_site, real_history, tmp_path, monkeypatch
 ):

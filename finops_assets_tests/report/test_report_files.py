@@ -31,6 +31,7 @@ def test_report_files_are_written_beside_the_lake_and_replaced_whole(tmp_path):
     assert sorted(p.name for p in Path(path.parent).iterdir()) == ["showback.csv"]
 
 
+@pytest.mark.slow
 def test_report_files_are_published_to_an_s3_lake():
     """A lake on S3 (moto's server on 127.0.0.1, real HTTP): the files land beside its tables."""
     import boto3

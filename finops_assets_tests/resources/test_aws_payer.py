@@ -65,6 +65,7 @@ def test_a_recorded_identity_without_an_account_id_names_the_file(tmp_path, text
         resolve_payer_account(_settings(FINOPS_LANDING_DIR=str(tmp_path)))
 
 
+@pytest.mark.slow
 def test_the_api_source_asks_sts_for_the_callers_account(monkeypatch):
     with running_s3() as server:
         for key, value in server.env().items():

@@ -10,6 +10,8 @@ the last line's bytes cut short, with no newline after them.
 import json
 from pathlib import Path
 
+import pytest
+
 from finops_assets.resources.event_sinks import EventSink, LocalEventLogSink
 from finops_assets.resources.json_lines import append_json_line, read_json_lines
 
@@ -63,6 +65,7 @@ def test_append_after_a_torn_line_starts_a_new_line(tmp_path: Path) -> None:
     assert read_json_lines(path).records == [{"a": 1}, {"c": 3}]
 
 
+@pytest.mark.slow
 def test_budget_events_runs_on_after_a_torn_event_log_line(tmp_path: Path) -> None:
     """The asset on a real instance and lake: it succeeds and names the torn line in metadata."""
     import datetime as dt

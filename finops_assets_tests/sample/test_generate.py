@@ -3,6 +3,8 @@
 import datetime as dt
 import hashlib
 
+import pytest
+
 from finops_assets.sample.generate import SOURCE_WRITERS, generate_estate
 
 START = dt.date(2026, 10, 1)
@@ -16,12 +18,14 @@ def _digest(folder):
     }
 
 
+@pytest.mark.slow
 def test_same_seed_same_bytes_in_two_folders(tmp_path):
     generate_estate(tmp_path / "a" / "landing", START, 2, seed=7, rows_per_day=300)
     generate_estate(tmp_path / "b" / "landing", START, 2, seed=7, rows_per_day=300)
     assert _digest(tmp_path / "a" / "landing") == _digest(tmp_path / "b" / "landing")
 
 
+@pytest.mark.slow
 def test_a_second_run_changes_nothing_on_disk(tmp_path):
     landing = tmp_path / "landing"
     first = generate_estate(landing, START, 2, rows_per_day=300)

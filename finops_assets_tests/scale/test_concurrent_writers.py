@@ -10,9 +10,12 @@ import multiprocessing
 
 import deltalake
 import polars as pl
+import pytest
 
 from finops_assets.storage.delta import DeltaLake
 from finops_assets_tests.scale.writers import CONTRACT, ROWS, write_day_at_barrier
+
+pytestmark = pytest.mark.slow
 
 ROUNDS = 6
 DAYS = [dt.date(2026, 10, 1), dt.date(2026, 10, 2)]

@@ -89,6 +89,7 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+@pytest.mark.slow
 def test_image_command_serves_the_definitions(tmp_path):
     """Run the Dockerfile's CMD (with a free port and a local lake) and health-check the server."""
     command = _dockerfile_cmd()

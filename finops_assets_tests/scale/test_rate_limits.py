@@ -149,6 +149,7 @@ def test_the_api_assets_declare_their_provider_pools():
     assert graph.get(dg.AssetKey("aws_cur_raw")).pools == {"write_aws_cur_raw"}
 
 
+@pytest.mark.slow
 def test_the_production_instance_limits_pools_per_op(dagster_home):
     with dg.DagsterInstance.from_config(str(dagster_home)) as instance:
         storage = instance.event_log_storage

@@ -67,6 +67,7 @@ def test_missing_bucket_and_dead_endpoint_fail_clearly(tmp_path, s3_server):
         check_lake(dead)
 
 
+@pytest.mark.slow
 def test_cli_check_prints_one_line_and_exits_2(production_home, postgres_server):
     env = {**os.environ, **postgres_server.env(), "FINOPS_HOME": str(production_home)}
     env.pop("DAGSTER_HOME", None)
