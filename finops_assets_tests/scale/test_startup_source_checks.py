@@ -153,6 +153,7 @@ def test_startup_checks_include_the_new_checks(tmp_path):
     assert any(line.startswith("event outbox: SQLite") for line in lines)
 
 
+@pytest.mark.slow
 def test_cli_check_stops_on_a_dead_gcs_bucket_before_anything_else(tmp_path, gcs_url):
     env = {**os.environ, "FINOPS_HOME": str(tmp_path), "STORAGE_EMULATOR_HOST": DEAD}
     env.pop("DAGSTER_HOME", None)
