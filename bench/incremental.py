@@ -1,6 +1,7 @@
 """Incremental cost: write_day + read_day of day N on a table with 365 days of history vs empty.
 
-`python -m bench.incremental INPUT`: the allocated rows of the input day are the day written;
+`python -m bench.incremental LAKE`: the allocated rows of the bench day in LAKE (a bench.product
+run) are the day written;
 the history is `--history-days` earlier days of `--history-rows` rows each, one commit per day
 (as a year of daily materializations leaves it). Each case is repeated and the median kept.
 """
@@ -17,8 +18,7 @@ from pathlib import Path
 
 import polars as pl
 
-from bench import ours
-from bench.reference import DATA_DIR, DAY, load_reference
+from bench.reference import DATA_DIR, DAY
 from finops_assets.storage import tables
 from finops_assets.storage.delta import DeltaLake
 
@@ -74,13 +74,13 @@ def measure(day_frame: pl.DataFrame, history_days: int, history_rows: int, repea
 def main(argv: list[str] | None = None) -> int:
     """Measure and print one JSON line."""
     parser = argparse.ArgumentParser(prog="python -m bench.incremental")
-    parser.add_argument("input", type=Path)
+    parser.add_argument("lake", type=Path, help="the lake of a bench.product run of DAY")
     parser.add_argument("--history-days", type=int, default=365)
     parser.add_argument("--history-rows", type=int, default=2_000)
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args(argv)
     DATA_DIR.mkdir(parents=True, exist_ok=True)
-    day_frame = ours.normalize_and_allocate(args.input, load_reference())
+    day_frame = DeltaLake(str(args.lake)).read_day(tables.ALLOCATED_COSTS, DAY)
     start = time.perf_counter()
     result = measure(day_frame, args.history_days, args.history_rows, args.repeats)
     result.update(seconds=time.perf_counter() - start, rows=day_frame.height)

@@ -1,6 +1,7 @@
 """Re-allocation through Dagster vs the pure compute of the same work.
 
-`python -m bench.reallocate INPUT --days N`: the input day's normalized rows are written to
+`python -m bench.reallocate LAKE --days N`: the normalized rows of the bench day in LAKE (a
+bench.product run) are written to
 normalized_costs for the N days that end yesterday (FINOPS_PARTITIONS_START is set to the first
 of them, so the partitions exist); then (1) the pure compute: allocate_costs of each day's rows
 (their read not timed); (2) by hand: the asset's own per-day function (allocate.day.allocate_day:
@@ -22,8 +23,7 @@ from pathlib import Path
 
 import polars as pl
 
-from bench import ours
-from bench.reference import DATA_DIR, load_reference
+from bench.reference import DATA_DIR, DAY, load_reference
 from finops_assets.storage import tables
 from finops_assets.storage.delta import DeltaLake
 
@@ -88,7 +88,7 @@ def run_by_hand(lake: DeltaLake, days: list[dt.date]) -> dict[str, float]:
 def main(argv: list[str] | None = None) -> int:
     """Measure and print one JSON line."""
     parser = argparse.ArgumentParser(prog="python -m bench.reallocate")
-    parser.add_argument("input", type=Path)
+    parser.add_argument("lake", type=Path, help="the lake of a bench.product run of DAY")
     parser.add_argument("--days", type=int, default=10)
     args = parser.parse_args(argv)
     yesterday = dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1)
@@ -98,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(dir=DATA_DIR, prefix=".reallocate-") as scratch:
         home = Path(scratch)
         lake = DeltaLake(str(home / "lake"))
-        normalized = ours.normalize_rows(args.input, load_reference())
+        normalized = DeltaLake(str(args.lake)).read_day(tables.NORMALIZED_COSTS, DAY)
         write_normalized(lake, normalized, days)
         rows = normalized.height
         del normalized

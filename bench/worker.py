@@ -13,34 +13,29 @@ from pathlib import Path
 
 import polars as pl
 
-from bench import chunked, duck, naive
+from bench import duck, naive
 from bench.reference import load_reference
+from finops_assets.domain.sources import aws_cur
 
-IMPLEMENTATIONS = ("ours", "duckdb", "naive", "floor", "read")
+IMPLEMENTATIONS = ("duckdb", "naive", "floor")
+
+
+def needed_columns(path: Path) -> list[str]:
+    """The file's columns the pipeline reads: those aws_cur_raw types (aws_cur.RAW_COLUMNS)."""
+    present = pl.scan_parquet(path).collect_schema()
+    return [c for c in present if aws_cur.cur2_column_name(c) in aws_cur.RAW_COLUMNS]
 
 
 def floor_total(path: Path) -> dict[str, list[str]]:
-    """(d) The floor: a Polars scan of the Parquet that sums the cost column."""
-    total = pl.scan_parquet(path).select(pl.col("line_item_unblended_cost").sum()).collect()
-    return {"all": [format(total.item(), ".10f")]}
+    """(d) The floor: a Polars scan of the columns the pipeline needs; the cost column summed."""
+    frame = pl.scan_parquet(path).select(needed_columns(path)).collect()
+    return {"all": [format(frame["line_item_unblended_cost"].sum(), ".10f")]}
 
 
-def read_total(path: Path) -> dict[str, list[str]]:
-    """(d') What (a) must read before any work: every typed raw column, summed cost."""
-    from bench.ours import scan_cur_raw
-
-    total = scan_cur_raw(path, path.name).collect()["line_item_unblended_cost"].sum()
-    return {"all": [format(total, ".10f")]}
-
-
-def _run(impl: str, path: Path, base_currency: str, chunk_rows: int) -> dict[str, list[str]]:
+def _run(impl: str, path: Path, base_currency: str) -> dict[str, list[str]]:
     if impl == "floor":
         return floor_total(path)
-    if impl == "read":
-        return read_total(path)
     reference = load_reference(base_currency)
-    if impl == "ours":
-        return chunked.normalize_and_allocate(path, reference, chunk_rows)
     if impl == "duckdb":
         return duck.normalize_and_allocate(path, reference)
     return naive.normalize_and_allocate(path, reference)
@@ -52,7 +47,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("impl", choices=IMPLEMENTATIONS)
     parser.add_argument("input", type=Path)
     parser.add_argument("--base-currency", default="EUR")
-    parser.add_argument("--chunk-rows", type=int, default=chunked.CHUNK_ROWS)
     parser.add_argument("--profile", type=Path, help="save a pyinstrument profile here")
     args = parser.parse_args(argv)
     profiler = None
@@ -62,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
         profiler = Profiler(interval=0.01)
         profiler.start()
     start, cpu = time.perf_counter(), time.process_time()
-    totals = _run(args.impl, args.input, args.base_currency, args.chunk_rows)
+    totals = _run(args.impl, args.input, args.base_currency)
     seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
     if profiler is not None:
         profiler.stop()

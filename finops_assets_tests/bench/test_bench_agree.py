@@ -1,20 +1,19 @@
-"""The benchmark's implementations compute the same thing: (a) ours, (b) DuckDB, (c) naive."""
+"""The benchmark's implementations compute the same thing: (a) the product, (b) DuckDB, (c) naive."""
 
 import json
+from decimal import Decimal
 from pathlib import Path
 
 import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from bench import chunked, duck, naive
+from bench import duck, naive, worker
 from bench.incremental import measure
-from bench.ours import normalize_and_allocate, normalize_rows, scan_cur_raw
-from bench.reference import DAY, FETCHED_AT, INGESTION_KEY, load_reference, strided_sample
-from finops_assets.domain.allocate import allocate_chunks, allocate_costs
-from finops_assets.domain.sources import aws_cur
+from bench.reference import DAY, load_reference, strided_sample
 from finops_assets.sample.aws_cur_writer import write_parquet_export
-from finops_assets.storage.spill import SpillFolder
+from finops_assets.storage import tables
+from finops_assets.storage.delta import DeltaLake
 
 
 @pytest.fixture(scope="module")
@@ -30,33 +29,55 @@ def reference():
     return load_reference("EUR")
 
 
-def test_scan_reads_what_parse_reads(cur_day: Path) -> None:
-    """(a)'s pl.scan_parquet reader gives exactly aws_cur.parse's typed raw rows."""
-    parsed = aws_cur.parse(
-        cur_day.read_bytes(),
-        source_file=cur_day.name,
-        ingestion_key=INGESTION_KEY,
-        fetched_at=FETCHED_AT,
-    )
-    assert parsed.quarantine.is_empty()
-    assert_frame_equal(scan_cur_raw(cur_day, cur_day.name).collect(), parsed.rows)
+@pytest.fixture(scope="module")
+def product_day(cur_day: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, Path]:
+    """(a): the day landed and run through the real Dagster graph (bench.product), in a child
+    process as the bench runs it (the run sets FINOPS_HOME and loads the definitions)."""
+    from bench.measure import run_process
+
+    home = tmp_path_factory.mktemp("product") / "home"
+    measured = run_process(["bench.product", str(cur_day), str(home)])
+    return measured.payload, home
 
 
 @pytest.mark.slow
-def test_three_implementations_agree_to_the_unit(cur_day: Path, reference) -> None:
+def test_three_implementations_agree_to_the_unit(cur_day: Path, reference, product_day) -> None:
     """Totals per business unit (rows and four money sums) of (a), (b) and (c) are identical."""
     naive_totals = naive.normalize_and_allocate(cur_day, reference)
     assert set(naive_totals) >= {"payments", "search", "data-platform", "unallocated"}
-    assert chunked.normalize_and_allocate(cur_day, reference) == naive_totals
+    payload, _ = product_day
+    assert payload["success"] and payload["quarantined_rows"] == 0
+    assert payload["totals"] == naive_totals
     assert duck.normalize_and_allocate(cur_day, reference) == naive_totals
 
 
-def test_chunked_day_equals_the_whole_day(cur_day: Path, reference) -> None:
-    """Allocating a day in chunks with the day's driver measures changes nothing."""
-    whole = chunked.normalize_and_allocate(cur_day, reference, chunk_rows=10**9)
-    in_chunks = chunked.normalize_and_allocate(cur_day, reference, 1_500)
-    assert chunked.normalize_and_allocate(cur_day, reference, 1_500, overlap=False) == whole
-    assert in_chunks == whole
+@pytest.mark.slow
+def test_product_reports_each_asset_from_the_event_log(product_day) -> None:
+    """(a) names the steps of the whole graph, ingest through actuation, with their seconds."""
+    steps = product_day[0]["steps"]
+    assert {"aws_cur_raw", "normalized_costs", "allocated_costs", "budget_events"} <= set(steps)
+    assert all(seconds > 0 for seconds in steps.values())
+
+
+@pytest.mark.slow
+def test_product_day_differs_from_the_file_when_a_row_is_wrong(
+    cur_day: Path, reference, product_day
+) -> None:
+    """The comparison can fail: one cent more on one row changes (c)'s totals, not (a)'s."""
+    rows = pl.read_parquet(cur_day)
+    cost = pl.col("line_item_unblended_cost")
+    first = pl.int_range(pl.len()) == 0
+    changed = rows.with_columns(pl.when(first).then(cost + Decimal("0.01")).otherwise(cost))
+    path = cur_day.with_name("changed.parquet")
+    changed.write_parquet(path)
+    assert naive.normalize_and_allocate(path, reference) != product_day[0]["totals"]
+
+
+def test_floor_reads_the_columns_the_pipeline_needs(cur_day: Path) -> None:
+    """(d) reads every column aws_cur_raw types, and no column it does not."""
+    columns = worker.needed_columns(cur_day)
+    assert "line_item_unblended_cost" in columns and "resource_tags" in columns
+    assert len(columns) < len(pl.scan_parquet(cur_day).collect_schema())
 
 
 def test_strided_sample_keeps_every_kth_row(cur_day: Path) -> None:
@@ -67,29 +88,15 @@ def test_strided_sample_keeps_every_kth_row(cur_day: Path) -> None:
     assert_frame_equal(pl.read_parquet(sample), rows.gather_every(step))
 
 
-def test_incremental_measure_times_both_tables(cur_day: Path, reference, monkeypatch) -> None:
-    """Day N written and read back on a table with history and on an empty one."""
+@pytest.mark.slow
+def test_incremental_measure_times_both_tables(cur_day: Path, product_day, monkeypatch) -> None:
+    """Day N (the product's allocated day) written and read back with history and without."""
     monkeypatch.setattr("bench.incremental.DATA_DIR", cur_day.parent)
-    day = normalize_and_allocate(cur_day, reference)
+    day = DeltaLake(str(product_day[1] / "lake")).read_day(tables.ALLOCATED_COSTS, DAY)
     result = measure(day, history_days=3, history_rows=100, repeats=1)
     assert result["history_days"] == 3
     assert result["history_seconds"] > 0 and result["empty_seconds"] > 0
     assert result["ratio"] == result["history_seconds"] / result["empty_seconds"]
-
-
-def test_chunks_allocate_as_the_whole_day(cur_day: Path, reference, tmp_path: Path) -> None:
-    """allocate_chunks over three chunks (pooled rows spilled) == allocate_costs of the day."""
-    normalized = normalize_rows(cur_day, reference)
-    whole = allocate_costs(normalized, reference.rules)
-    chunks = [normalized.slice(0, 2_000), normalized.slice(2_000, 1_000), normalized.slice(3_000)]
-    with SpillFolder(tmp_path) as spill:
-        parts = list(allocate_chunks(chunks, reference.rules, hold=spill.hold))
-        spilled = len(list(spill.path.iterdir()))  # one file per chunk with pooled rows
-    assert spilled >= 2
-    assert not list(tmp_path.iterdir())  # the spill folder is gone
-    assert len(parts) == 3 + spilled  # the chunks' whole rows, then the split pooled rows
-    in_chunks = pl.concat(parts).sort("x_source_row_key", "x_business_unit")
-    assert_frame_equal(in_chunks, whole.sort("x_source_row_key", "x_business_unit"))
 
 
 @pytest.mark.slow
