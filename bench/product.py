@@ -14,6 +14,7 @@ import json
 import os
 import shutil
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -44,16 +45,55 @@ def budgets_in(home: Path, base_currency: str) -> Path:
     return path
 
 
-def step_seconds(result: object) -> dict[str, float]:
-    """Each step's (asset's) seconds, from the STEP_SUCCESS events of the run's event log."""
+class RssSampler:
+    """This process's resident memory, sampled every `interval` s in a thread: (time, MB)."""
+
+    def __init__(self, interval: float = 0.05) -> None:
+        self.samples: list[tuple[float, float]] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, args=(interval,), daemon=True)
+
+    def _sample(self, interval: float) -> None:
+        page_mb = os.sysconf("SC_PAGE_SIZE") / 1024**2
+        with open("/proc/self/statm", encoding="ascii") as statm:
+            while not self._stop.is_set():
+                statm.seek(0)
+                self.samples.append((time.time(), int(statm.read().split()[1]) * page_mb))
+                self._stop.wait(interval)
+
+    def __enter__(self) -> "RssSampler":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def peak_between(self, start: float, end: float) -> float:
+        """The highest sampled MB from `start` to `end` (epoch seconds)."""
+        return max((mb for t, mb in self.samples if start <= t <= end), default=0.0)
+
+
+def step_figures(instance: object, run_id: str, sampler: RssSampler) -> dict[str, dict]:
+    """Each step's (asset's) seconds, from its STEP_START and STEP_SUCCESS events in the run's
+    event log, and the highest resident memory sampled while it ran; slowest first."""
     import dagster as dg
 
-    assert isinstance(result, dg.ExecuteInProcessResult)  # noqa: S101 (type narrowing)
-    seconds = {}
-    for event in result.all_events:
-        if event.event_type == dg.DagsterEventType.STEP_SUCCESS and event.step_key:
-            seconds[event.step_key] = event.event_specific_data.duration_ms / 1000  # type: ignore[union-attr]
-    return dict(sorted(seconds.items(), key=lambda item: -item[1]))
+    assert isinstance(instance, dg.DagsterInstance)  # noqa: S101 (type narrowing)
+    started: dict[str, float] = {}
+    figures = {}
+    for entry in instance.all_logs(run_id):
+        event, key = entry.dagster_event, entry.step_key
+        if event is None or key is None:
+            continue
+        if event.event_type == dg.DagsterEventType.STEP_START:
+            started[key] = entry.timestamp
+        elif event.event_type == dg.DagsterEventType.STEP_SUCCESS and key in started:
+            figures[key] = {
+                "seconds": round(event.event_specific_data.duration_ms / 1000, 3),  # type: ignore[union-attr]
+                "peak_mb": round(sampler.peak_between(started[key], entry.timestamp), 1),
+            }
+    return dict(sorted(figures.items(), key=lambda item: -item[1]["seconds"]))
 
 
 def run_day(source: Path, home: Path, base_currency: str, day: dt.date = DAY) -> dict:
@@ -74,14 +114,16 @@ def run_day(source: Path, home: Path, base_currency: str, day: dt.date = DAY) ->
     settings = Settings.from_env()
     instance = prepare_instance(settings)
     imported = time.perf_counter()
-    result = materialize_window(
-        instance,
-        day,
-        day,
-        load_selection(instance),
-        resources={"budgets": {"config": {"path": str(budgets)}}},
-    )
+    with RssSampler() as sampler:
+        result = materialize_window(
+            instance,
+            day,
+            day,
+            load_selection(instance),
+            resources={"budgets": {"config": {"path": str(budgets)}}},
+        )
     seconds, cpu = time.perf_counter() - imported, time.process_time() - cpu
+    steps = step_figures(instance, result.run_id, sampler)
     failed = [event.step_key for event in result.get_step_failure_events()]
     return {
         "impl": "product",
@@ -91,7 +133,8 @@ def run_day(source: Path, home: Path, base_currency: str, day: dt.date = DAY) ->
         "seconds": seconds,
         "startup_seconds": imported - start,
         "cpu_seconds": cpu,
-        "steps": step_seconds(result),
+        "steps": {key: figures["seconds"] for key, figures in steps.items()},
+        "step_peak_mb": {key: figures["peak_mb"] for key, figures in steps.items()},
         **lake_totals(settings, day),
     }
 
