@@ -20,16 +20,22 @@ from finops_assets.normalize.checks import (
     conservation_result,
     missing_rate_failures,
     money_conserved_result,
-    normalized_contract_result,
     normalized_quarantine_result,
 )
-from finops_assets.normalize.pipeline import normalize_day, rows_without_billing_account
+from finops_assets.normalize.pipeline import normalize_day
+from finops_assets.normalize.streaming import (
+    StreamedDay,
+    normalize_day_streamed,
+    streamed_from_whole,
+)
 from finops_assets.partitions import SINGLE_RUN, daily_partitions
 from finops_assets.resources.aws_payer import resolve_payer_account
 from finops_assets.resources.lake import LakeResource
 from finops_assets.resources.reference import FxFeedError, FxRatesResource
 from finops_assets.sources import BILLING_SOURCES
 from finops_assets.storage import tables
+from finops_assets.storage.fingerprint import fingerprints_version, frame_fingerprint
+from finops_assets.storage.spill import SpillFolder
 from finops_assets.storage.validation import validate_frame
 
 
@@ -181,28 +187,54 @@ def normalized_costs(context: AssetExecutionContext, lake: LakeResource) -> Iter
     payer = resolve_payer_account(settings)
 
     def one_day(day: dt.date) -> None:
-        result = normalize_day(
-            delta,
-            day,
-            catalog=catalog,
-            catalog_version=catalog_version,
-            base_currency=base,
-            tag_aliases=aliases,
-            aws_payer_account=payer,
-        )
-        if without := rows_without_billing_account(result.rows):
+        with SpillFolder() as spill:
+            result = normalize_day_streamed(
+                delta,
+                day,
+                spill.hold,
+                catalog=catalog,
+                catalog_version=catalog_version,
+                base_currency=base,
+                tag_aliases=aliases,
+                aws_payer_account=payer,
+            )
+            if not result.consistent:
+                context.log.info(
+                    f"{day}: chunks disagree on a service's category; normalized whole"
+                )
+                whole = normalize_day(
+                    delta,
+                    day,
+                    catalog=catalog,
+                    catalog_version=catalog_version,
+                    base_currency=base,
+                    tag_aliases=aliases,
+                    aws_payer_account=payer,
+                )
+                result = streamed_from_whole(whole, spill.hold)
+                del whole
+            commit_day(day, result)
+
+    def commit_day(day: dt.date, result: StreamedDay) -> None:
+        if without := result.without_billing_account:
             context.log.warning(
                 f"{day}: {without} rows without BillingAccountId (a FOCUS MUST): set "
                 "FINOPS_AWS_PAYER_ACCOUNT_ID for Cost Explorer rows"
             )
-        conserved = conservation_result(result.source_totals, result.rows, result.quarantine)
-        every_column, _ = money_conserved_result(
-            day, result.source_rows, result.rows, result.quarantine
+        conserved = conservation_result(
+            result.source_totals, result.rows_summary, result.quarantine
         )
-        gross_net_table = markdown_table(gross_net_summary(result.rows))
+        every_column, _ = money_conserved_result(
+            day,
+            result.source_summary,
+            result.rows_summary,
+            result.quarantine,
+            result.twin_mismatches,
+        )
+        gross_net_table = markdown_table(gross_net_summary(result.rows_summary))
 
         def write() -> None:
-            delta.write_day(tables.NORMALIZED_COSTS, result.rows, day)
+            delta.write_day_stream(tables.NORMALIZED_COSTS, result.rows(), day)
             delta.write_day(
                 tables.QUARANTINE, result.quarantine, day, scope={"x_source": "normalized_costs"}
             )
@@ -210,34 +242,44 @@ def normalized_costs(context: AssetExecutionContext, lake: LakeResource) -> Iter
         writer.commit(
             day,
             {
-                "check_normalized_contract": normalized_contract_result(result.rows),
+                "check_normalized_contract": result.contract,
                 "check_billed_cost_conserved": [] if conserved.passed else conserved.failures,
                 "check_services_mapped": result.unmapped_services.to_dicts(),
                 "check_money_conserved": CheckOutcome(every_column, {"gross_net": gross_net_table}),
                 "check_quarantined_money": normalized_quarantine_result(
-                    day, result.rows, result.quarantine, limits
+                    day, result.rows_summary, result.quarantine, limits
                 ),
                 "check_fx_rates_available": missing_rate_failures(result.quarantine, day),
             },
             write,
-            content=[result.rows, result.quarantine],
+            content=fingerprints_version(
+                [result.rows_fingerprint, frame_fingerprint(result.quarantine)], catalog_version
+            ),
             metadata=_day_metadata(result, base, gross_net_table),
         )
 
     yield from writer.run(one_day)
 
 
-def _day_metadata(result, base: str, gross_net_table: dg.MetadataValue) -> dict[str, object]:
+def _day_metadata(
+    result: StreamedDay, base: str, gross_net_table: dg.MetadataValue
+) -> dict[str, object]:
     """One normalized day for the UI: rows, quarantine, money by billing and base currency."""
     return {
-        "rows": result.rows.height,
+        "rows": result.row_count,
         "quarantined_rows": result.quarantine.height,
         "base_currency": base,
         "money_billing_currency": money_table(
-            result.rows, ["BilledCost", "EffectiveCost"], "BillingCurrency", by=["x_provider"]
+            result.rows_summary,
+            ["BilledCost", "EffectiveCost"],
+            "BillingCurrency",
+            by=["x_provider"],
         ),
         "money_base_currency": money_table(
-            result.rows, ["x_billed_cost_base", "x_effective_cost_base"], base, by=["x_provider"]
+            result.rows_summary,
+            ["x_billed_cost_base", "x_effective_cost_base"],
+            base,
+            by=["x_provider"],
         ),
         "gross_net": gross_net_table,
         **({"azure_export_datasets": result.azure_datasets} if result.azure_datasets else {}),

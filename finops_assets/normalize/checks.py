@@ -99,14 +99,21 @@ FX_RATES_SCHEMA = contract_schema(
 
 
 def money_conserved_result(
-    day: dt.date, source_rows: pl.DataFrame, rows: pl.DataFrame, quarantine: pl.DataFrame
+    day: dt.date,
+    source_rows: pl.DataFrame,
+    rows: pl.DataFrame,
+    quarantine: pl.DataFrame,
+    twins: pl.DataFrame | None = None,
 ) -> tuple[ValidationOutcome, pl.DataFrame]:
     """check_money_conserved: per currency, ChargeCategory and money column (Billed, Effective,
     List, Contracted), the sources' FOCUS rows == normalized + quarantined, exactly; and each
-    base-currency twin (x_*_base) equals its amount converted at the row's rate."""
+    base-currency twin (x_*_base) equals its amount converted at the row's rate.
+
+    `source_rows` and `rows` may be sums per currency and ChargeCategory (a streamed day);
+    `twins`, when given, are the day's base_twin_mismatches, computed from its rows."""
     report = money_conservation(source_rows, rows, quarantine)
     broken = report.filter(pl.col("difference") != 0)
-    twins = base_twin_mismatches(rows)
+    twins = base_twin_mismatches(rows) if twins is None else twins
     failures = [
         {"day": day.isoformat(), **{k: str(v) for k, v in r.items()}}
         for r in [*broken.to_dicts(), *twins.to_dicts()]

@@ -83,9 +83,17 @@ class Fingerprint:
 
 def frames_fingerprint(frames: Iterable[pl.DataFrame], logic: str = "") -> str:
     """The fingerprint of the frames (one per table) written for one day, in table order."""
-    parts = []
-    for frame in frames:
-        fingerprint = Fingerprint()
-        fingerprint.add(frame)
-        parts.append(fingerprint.hexdigest())
+    return fingerprints_version([frame_fingerprint(frame) for frame in frames], logic)
+
+
+def frame_fingerprint(frame: pl.DataFrame) -> Fingerprint:
+    """The Fingerprint of one frame (a whole table's day)."""
+    fingerprint = Fingerprint()
+    fingerprint.add(frame)
+    return fingerprint
+
+
+def fingerprints_version(fingerprints: Iterable[Fingerprint], logic: str = "") -> str:
+    """frames_fingerprint of tables whose days were fingerprinted chunk by chunk (streamed)."""
+    parts = [fingerprint.hexdigest() for fingerprint in fingerprints]
     return hashlib.sha256("|".join([logic, *parts]).encode()).hexdigest()

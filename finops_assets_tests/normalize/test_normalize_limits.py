@@ -111,9 +111,13 @@ def test_a_base_twin_changed_inside_normalization_fails_check_money_conserved(
     from finops_assets.domain import normalize as normalize_domain
 
     real = normalize_domain.normalize_costs
+    drifted = []  # normalized_costs normalizes per source (and chunk): one row drifts, once
 
     def drifting(*args, **kwargs):
         result = real(*args, **kwargs)
+        if drifted or result.rows.is_empty():
+            return result
+        drifted.append(True)
         cent = pl.lit(Decimal("0.01")).cast(MONEY)
         first = pl.int_range(pl.len()) == 0
         rows = result.rows.with_columns(
