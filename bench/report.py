@@ -45,8 +45,11 @@ def extra_lines(result: dict) -> list[str]:
     """One line each for the incremental cost and the re-allocation, when measured."""
     lines = []
     for size in result["sizes"]:
-        steps = size.get("product_steps", {})
-        top = ", ".join(f"{k} {v:.1f}" for k, v in list(steps.items())[:6])
+        steps, peaks = size.get("product_steps", {}), size.get("product_step_peak_mb", {})
+        top = ", ".join(
+            f"{k} {v:.1f}" + (f" ({peaks[k]:.0f} MB)" if k in peaks else "")
+            for k, v in list(steps.items())[:6]
+        )
         lines.append(
             f"- (a) {size['rows']:,} rows, seconds per asset from the run's event log: {top}, "
             f"... ({len(steps)} steps, {sum(steps.values()):.1f} s in steps; "

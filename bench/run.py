@@ -77,6 +77,7 @@ def side_by_side(rows_per_day: int, args: argparse.Namespace) -> dict:
         "product_home": str(DATA / f"product-{path.name.split('.')[0]}"),
         "seconds": {"product": a, "duckdb": b, "naive_extrapolated": naive_seconds, "floor": d},
         "product_steps": full["product"].payload["steps"],
+        "product_step_peak_mb": full["product"].payload.get("step_peak_mb", {}),
         "product_startup_seconds": full["product"].payload["startup_seconds"],
         "cpu_seconds": cpu,
         "cpu_ratios": {
