@@ -30,6 +30,7 @@ from finops_assets.storage.fingerprint import (
 )
 from finops_assets.storage.spill import SpillFolder
 
+pytestmark = pytest.mark.slow  # each test runs on a day a real Dagster run materialized
 DAY = dt.date(2026, 10, 1)
 CHUNK = 200  # rows a chunk: the sample's CUR day (~1k rows) runs in several
 
