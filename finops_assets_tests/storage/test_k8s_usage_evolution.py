@@ -48,5 +48,8 @@ def test_old_days_read_with_null_capacity_and_unknown_idle(tmp_path):
     assert idle_by_day(new)["known"].to_list() == [True]
     keep = K8sSplit(idle="keep", idle_unit="idle")
     # Old day: pods only (0.25 / 0.75), as before the change; new day: idle has its own row.
-    assert [w for _, _, w in namespace_weights(old, keep).rows()] == [Decimal("0.25"), Decimal("0.75")]
+    assert [w for _, _, w in namespace_weights(old, keep).rows()] == [
+        Decimal("0.25"),
+        Decimal("0.75"),
+    ]
     assert len(namespace_weights(new, keep)) == 3
