@@ -74,6 +74,28 @@ def _check(args: argparse.Namespace) -> int:
     return 0
 
 
+def _rules_diff(args: argparse.Namespace) -> int:
+    from finops_assets.allocate.preview import preview_days
+    from finops_assets.domain.preview import render_preview
+    from finops_assets.domain.rule_history import load_rule_history
+    from finops_assets.storage import tables
+    from finops_assets.storage.delta import DeltaLake
+
+    candidate = load_rule_history(Path(args.candidate).read_text(encoding="utf-8"))
+    delta = DeltaLake(Settings.from_env().lake_uri)
+    if not delta.exists(tables.ALLOCATED_COSTS):
+        print("finops rules diff: nothing allocated yet (run `finops demo`)", file=sys.stderr)
+        return 2
+    booked = delta.scan(tables.ALLOCATED_COSTS).select("x_charge_date").unique().collect()
+    days = sorted(
+        d
+        for d in booked["x_charge_date"].to_list()
+        if (args.start is None or d >= args.start) and (args.end is None or d <= args.end)
+    )
+    print(render_preview(preview_days(delta, candidate, days)))
+    return 0
+
+
 def port_in_use_message(host: str, port: int) -> str | None:
     """One line saying why `port` on `host` cannot be served, or None when it is free."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
@@ -132,6 +154,15 @@ def build_parser() -> argparse.ArgumentParser:
     load.set_defaults(handler=_load)
     check = commands.add_parser("check", help="check the instance database and lake are reachable")
     check.set_defaults(handler=_check)
+    rules = commands.add_parser("rules", help="allocation rules: preview a candidate file")
+    rules_commands = rules.add_subparsers(dest="rules_command", required=True)
+    diff = rules_commands.add_parser(
+        "diff", help="per day and business unit: booked, with CANDIDATE, delta (writes nothing)"
+    )
+    diff.add_argument("candidate", metavar="CANDIDATE.yaml")
+    diff.add_argument("--start", type=dt.date.fromisoformat, default=None)
+    diff.add_argument("--end", type=dt.date.fromisoformat, default=None)
+    diff.set_defaults(handler=_rules_diff)
     dev = commands.add_parser("dev", help="start the Dagster UI on 127.0.0.1")
     dev.add_argument("--port", type=int, default=None, help="default: FINOPS_UI_PORT or 3000")
     dev.set_defaults(handler=_dev)

@@ -52,3 +52,7 @@ def check_partition_key(key: str) -> dt.date:
 
 # Every day-partitioned asset runs a range of days (a backfill) in one run, not one per day.
 SINGLE_RUN = BackfillPolicy.single_run()
+
+# Assets run only on request (a candidate to review, e.g. allocation_preview): never by the
+# demo's whole-graph run, a restatement or the re-allocation after a rule change.
+REVIEW_GROUP = "review"

@@ -7,53 +7,61 @@ import dagster as dg
 import polars as pl
 from dagster import AssetExecutionContext
 
+from finops_assets.allocate.applicable import RULES_KEY, applicable_rules
 from finops_assets.allocate.day import AllocatedDayWriter, DayResult, allocate_day
 from finops_assets.allocate.rule_currency import FOLLOWERS, rule_currency_events
 from finops_assets.allocate.rules_versions import record_rules, rules_in_force
 from finops_assets.concurrency import writer_pool
-from finops_assets.dagster_private import DATA_VERSION_TAG
 from finops_assets.day_writer import DayEvent, DayWriter
 from finops_assets.domain.allocate_conservation import coverage_shares
-from finops_assets.domain.rules import load_rules
+from finops_assets.domain.rule_history import load_rule_history, version_windows
 from finops_assets.metadata import markdown_table
 from finops_assets.partitions import SINGLE_RUN, daily_partitions
 from finops_assets.resources.lake import LakeResource
 from finops_assets.resources.rules import RulesResource
 
-RULES_KEY = dg.AssetKey("allocation_rules")
 
-
-@dg.asset(group_name="allocate", kinds={"yaml", "delta"}, pool=writer_pool("allocation_rules"))
+@dg.asset(
+    key=RULES_KEY,
+    group_name="allocate",
+    kinds={"yaml", "delta"},
+    pool=writer_pool("allocation_rules"),
+)
 def allocation_rules(
     context: AssetExecutionContext, lake: LakeResource, rules: RulesResource
 ) -> Iterator[dg.MaterializeResult | dg.AssetCheckEvaluation]:
-    """The allocation rules in force; their version plus content hash is the data version.
+    """The allocation rule history: every version with its effective window, validated.
 
-    The parsed, validated rule set is stored in the lake under that data version: it is the
-    only copy allocated_costs reads. New rules fail check_rules_current on every day of
-    allocated_costs and the reports after it that they left behind (rule_currency.py).
+    Stored in the lake (one row per version, never deleted) under the history's data version;
+    applicable_rules reads it to pick each day's version. New rules fail check_rules_current
+    on every day of allocated_costs and the reports after it whose applicable version they
+    changed (rule_currency.py).
     """
     text = rules.file().read_text(encoding="utf-8")
-    loaded = load_rules(text)
-    table_version = record_rules(lake.delta(), text, loaded)
+    history = load_rule_history(text)
+    table_version = record_rules(lake.delta(), text, history)
+    windows = [
+        {
+            "version": v.rules.version,
+            "applies_from": str(v.applies_from or "-"),
+            "effective_to": str(v.effective_to or "-"),
+            "restate_reason": v.reason or "-",
+        }
+        for v in history.versions
+    ]
     yield dg.MaterializeResult(
         metadata={
-            "rules_version": loaded.version,
-            "content_hash": loaded.content_hash,
+            "rules_version": history.version,
+            "content_hash": history.content_hash,
+            "versions": markdown_table(windows),
+            "windows": dg.MetadataValue.json(version_windows(history)),
             "source": rules.describe(),
             "delta_version": table_version,
         },
-        data_version=dg.DataVersion(loaded.data_version),
+        data_version=dg.DataVersion(history.data_version),
     )
     # the materialization above is stored by now: the days it left behind are reported
     yield from rule_currency_events(context.instance, [dg.AssetKey(a) for a in FOLLOWERS])
-
-
-def materialized_rules_version(instance: dg.DagsterInstance) -> str | None:
-    """The data version of the latest allocation_rules materialization (None: never)."""
-    event = instance.get_latest_materialization_event(RULES_KEY)
-    materialization = event.asset_materialization if event else None
-    return (materialization.tags or {}).get(DATA_VERSION_TAG) if materialization else None
 
 
 @dg.asset(
@@ -62,7 +70,7 @@ def materialized_rules_version(instance: dg.DagsterInstance) -> str | None:
     partitions_def=daily_partitions,
     backfill_policy=SINGLE_RUN,
     kinds={"delta", "polars"},
-    deps=["normalized_costs", "k8s_usage_raw", allocation_rules],
+    deps=["normalized_costs", "k8s_usage_raw", applicable_rules],
     check_specs=[
         dg.AssetCheckSpec(
             "check_allocated_contract",
@@ -85,14 +93,15 @@ def materialized_rules_version(instance: dg.DagsterInstance) -> str | None:
 def allocated_costs(context: AssetExecutionContext, lake: LakeResource) -> Iterator[DayEvent]:
     """Every normalized cost split onto business units by tag, hierarchy, then shared-cost rules.
 
-    The rules are the version allocation_rules last materialized, read from the lake.
+    Each day is allocated with the rule version applicable_rules recorded for it (its
+    effective window), read from the lake.
     """
     delta, base = lake.delta(), lake.currency()
-    loaded = rules_in_force(delta, materialized_rules_version(context.instance))
-    days = DayWriter(context, logic_version=loaded.data_version)
-    writer = AllocatedDayWriter(delta, context.run.run_id, loaded.data_version)
+    days = DayWriter(context)
+    writer = AllocatedDayWriter(delta, context.run.run_id)
 
     def one_day(day: dt.date) -> None:
+        loaded = rules_in_force(delta, day)
         result = allocate_day(delta, day, loaded, writer)
         days.commit(
             day,

@@ -55,6 +55,7 @@ class DayResult:
     fingerprint: str | None = None  # content hash of the written day (its data version)
     inputs: InputDigest = field(default_factory=InputDigest)  # what was read, for the ledger
     normalized_version: int | None = None  # the normalized_costs version read
+    rule_version: str = ""  # the data version of the rules the day was allocated with
 
     @property
     def passed(self) -> bool:
@@ -78,7 +79,7 @@ class AllocatedDayWriter:
     derived: the record commits with the day, never apart from it.
     """
 
-    def __init__(self, delta: DeltaLake, run_id: str, rule_version: str) -> None:
+    def __init__(self, delta: DeltaLake, run_id: str, rule_version: str = "") -> None:
         self._delta, self._run_id, self._rule_version = delta, run_id, rule_version
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="allocated-writer")
         self._pending: Future | None = None
@@ -107,7 +108,7 @@ class AllocatedDayWriter:
         metadata = allocation_commit_metadata(
             result.day,
             self._run_id,
-            self._rule_version,
+            result.rule_version or self._rule_version,
             result.inputs.version().text(),
             result.normalized_version,
         )
@@ -137,6 +138,7 @@ def allocate_day(
     normalized = delta.read_day_columns(tables.NORMALIZED_COSTS, day, INPUT_COLUMNS, version)
     allocated = allocate_costs(normalized, rules, usage)
     result = DayResult(day, normalized.height, allocated.height, normalized_version=version)
+    result.rule_version = rules.data_version
     result.inputs.add_normalized(normalized)
     result.inputs.add_usage(usage)
     result.contract_failures = allocated_contract_result(allocated).failures
@@ -160,7 +162,7 @@ def _allocate_streamed(
     chunk_rows: int,
     version: int | None,
 ) -> DayResult:
-    result = DayResult(day, normalized_version=version)
+    result = DayResult(day, normalized_version=version, rule_version=rules.data_version)
     result.inputs.add_usage(usage)
     # The inputs' digest goes into the day's commit, which is made before the stream is read:
     # a first pass over the day's chunks computes it (days above STREAM_ABOVE_ROWS only).

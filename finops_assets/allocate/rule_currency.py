@@ -1,10 +1,11 @@
-"""Which days of allocated_costs and of every report after it predate the rules in force.
+"""Which days of allocated_costs and of every report after it lag the rules in force.
 
-Dagster's staleness goes one hop: after a rule change only allocated_costs shows "Unsynced",
-and only on a selected day. `check_rules_current` makes the whole chain visible per day: a
-partitioned asset check on allocated_costs and each report after it, failed on each day last
-materialized before the current rule set took effect, so the check's partition bar shows
-those days red and the catalog shows the asset's checks failing.
+Dagster's staleness goes one hop: after a rule change only applicable_rules, then
+allocated_costs, shows "Unsynced", and only on a selected day. `check_rules_current` makes the
+whole chain visible per day: a partitioned asset check on allocated_costs and each report after
+it, failed on each day computed with another rule version than the one its effective window
+gives now (day_versions.py: a version effective from 10-03 leaves 10-01..10-02 passing), so the
+check's partition bar shows those days red and the catalog shows the asset's checks failing.
 
 Its results are reported per day, always from a run:
 - the run that materializes new rules fails every day it left behind (`rule_currency_events`);
@@ -27,8 +28,8 @@ from collections.abc import Iterator, Sequence
 
 import dagster as dg
 
+from finops_assets.allocate.day_versions import DayVersions, day_versions
 from finops_assets.dagster_private import (
-    DATA_VERSION_TAG,
     AssetCheckEvaluationTargetMaterializationData,
     latest_check_results,
     latest_check_targets,
@@ -49,46 +50,25 @@ FOLLOWERS = (
     "cost_anomalies",
     "finops_report",
     "focus_cost_allocation",
+    "allocation_preview",
 )
 DESCRIPTION = (
-    "Per day: fails while the day was computed with an older allocation rule set than the one "
-    "in force (last materialized before the current allocation_rules version). The "
-    "re-allocation backfill makes it pass."
+    "Per day: fails while the day was computed with another allocation rule version than the "
+    "one its effective window gives under the rules in force. The re-allocation backfill "
+    "makes it pass."
 )
-
-
-def rules_effective_since(instance: dg.DagsterInstance) -> tuple[int, str] | None:
-    """(storage id, data version) of the materialization that put the current rules in force.
-
-    Re-materializing the same rules again changes nothing: it is the first materialization of
-    the current data version that counts. None when the rules were never materialized.
-    """
-    records = instance.fetch_materializations(RULES, limit=100).records
-    if not records:
-        return None
-
-    def version(record) -> str | None:
-        materialization = record.asset_materialization
-        return (materialization.tags or {}).get(DATA_VERSION_TAG) if materialization else None
-
-    current = version(records[0])
-    since = records[0]
-    for record in records[1:]:
-        if version(record) != current:
-            break
-        since = record
-    return since.storage_id, current or ""
 
 
 def day_evaluation(
     key: dg.AssetKey,
     day: str,
     target: AssetCheckEvaluationTargetMaterializationData,
-    effective: tuple[int, str] | None,
+    versions: DayVersions | None,
 ) -> dg.AssetCheckEvaluation:
-    """check_rules_current of one day of `key`: failed when the day predates the rules."""
-    since, rules_version = effective if effective else (0, "none")
-    behind = target.storage_id < since
+    """check_rules_current of one day of `key`: failed when computed with another version."""
+    applied = versions.applied(day, target.storage_id) if versions else None
+    applicable = versions.applicable(day) if versions else None
+    behind = versions.behind(day, target.storage_id) if versions else False
     return dg.AssetCheckEvaluation(
         asset_key=key,
         check_name=CHECK,
@@ -99,7 +79,9 @@ def day_evaluation(
         blocking=False,
         metadata={
             "day": day,
-            "rules_in_force": rules_version,
+            "rules_in_force": versions.rules_version if versions else "none",
+            "version_applied": applied or "-",
+            "version_applicable": applicable or "-",
             "behind_rules": behind,
             "materialized_by_run": target.run_id,
         },
@@ -119,18 +101,18 @@ def rule_currency_events(
     """Per day, the results that differ from what Dagster holds now (a run reports them).
 
     A day behind the rules that does not show failed is failed; a day whose latest result
-    failed but that was re-materialized with the rules in force is passed. Nothing else is
-    reported again, so re-materializing the same rules reports nothing.
+    failed but that was re-materialized with the version that applies is passed. Nothing else
+    is reported again, so re-materializing the same rules reports nothing.
     """
-    effective = rules_effective_since(instance)
-    if effective is None:
+    versions = day_versions(instance)
+    if versions is None:
         return []
     events = []
     for key in keys:
         targets = latest_check_targets(instance, key)
         latest = latest_check_results(instance, dg.AssetCheckKey(key, CHECK), list(targets))
         for day, target in targets.items():
-            evaluation = day_evaluation(key, day, target, effective)
+            evaluation = day_evaluation(key, day, target, versions)
             passed, shown = latest.get(day, (None, False))
             if evaluation.passed is False and (passed is not False or not shown):
                 events.append(evaluation)  # behind the rules, not shown failed
@@ -167,10 +149,10 @@ def rule_currency_check(followers: Sequence[str]) -> dg.AssetChecksDefinition:
         """
         ranged = context.has_partition_key or context.has_partition_key_range
         days = set(context.partition_keys) if ranged else None
-        effective = rules_effective_since(context.instance)
+        versions = day_versions(context.instance)
         selected = context.selected_asset_check_keys
         events = [
-            day_evaluation(check_key.asset_key, day, target, effective)
+            day_evaluation(check_key.asset_key, day, target, versions)
             for check_key in selected
             for day, target in latest_check_targets(context.instance, check_key.asset_key).items()
         ]

@@ -1,13 +1,26 @@
-"""The rule sets allocation_rules materialized, stored in the lake by data version.
+"""The rule histories allocation_rules materialized, and the version each day applies.
 
-allocated_costs allocates with the version Dagster last materialized for allocation_rules,
-read from this table, never from the rules file: an edit to the file changes nothing until
-someone materializes allocation_rules, which is also what marks the allocated days stale.
+allocation_rules stores each materialized rules file as one row per version with its effective
+window (the allocation_rules table, kept forever); applicable_rules records per charge day the
+version whose window contains it (the applicable_rules table). allocated_costs allocates a day
+with that day's recorded version, never the rules file: an edit to the file changes nothing
+until allocation_rules and then applicable_rules are materialized, and then only the days
+whose applicable version changed turn stale.
 """
+
+import datetime as dt
 
 import polars as pl
 
-from finops_assets.domain.rules import AllocationRules, load_rules
+from finops_assets.domain.rule_history import (
+    RuleHistory,
+    history_rows,
+    is_legacy_history,
+    legacy_history_rows,
+    load_rule_history,
+    load_version_json,
+)
+from finops_assets.domain.rules import AllocationRules
 from finops_assets.storage import tables
 from finops_assets.storage.delta import DeltaLake
 
@@ -16,40 +29,66 @@ class RulesNotMaterializedError(RuntimeError):
     """No materialized rule set to allocate with; the message says what to materialize."""
 
 
-def record_rules(delta: DeltaLake, text: str, loaded: AllocationRules) -> int:
-    """Store a rule set under its data version (once) and return the table's Delta version."""
-    stored = delta.read_all(tables.ALLOCATION_RULES)
-    if loaded.data_version in stored["data_version"].to_list():
+def stored_histories(delta: DeltaLake) -> pl.DataFrame | None:
+    """Every stored rule version (None: no table yet).
+
+    A table written before effective dates (one rule set per row, a `rules_yaml` column, no
+    windows) is read as one-version histories; the next record_rules rewrites it that way.
+    """
+    if not delta.exists(tables.ALLOCATION_RULES):
+        return None
+    frame = delta.scan(tables.ALLOCATION_RULES).collect()
+    if "rules_yaml" in frame.columns:
+        frame = legacy_history_rows(frame)
+    return tables.ALLOCATION_RULES.conform(frame)
+
+
+def record_rules(delta: DeltaLake, text: str, history: RuleHistory) -> int:
+    """Store a rule history's versions under its data version (once); the table's version."""
+    stored = stored_histories(delta)
+    if stored is not None and history.data_version in stored["history_version"].to_list():
         return delta.version(tables.ALLOCATION_RULES) or 0
-    row = pl.DataFrame(
-        {
-            "rules_version": [loaded.version],
-            "data_version": [loaded.data_version],
-            "content_hash": [loaded.content_hash],
-            "rules_yaml": [text],
-        }
+    rows = history_rows(history, text)
+    merged = rows if stored is None else pl.concat([stored, rows])
+    return delta.write_all(
+        tables.ALLOCATION_RULES, merged.sort("history_version", maintain_order=True)
     )
-    merged = pl.concat([stored, row]).sort("data_version")
-    return delta.write_all(tables.ALLOCATION_RULES, merged)
 
 
-def rules_in_force(delta: DeltaLake, data_version: str | None) -> AllocationRules:
-    """The stored rule set of `data_version` (the latest materialization of allocation_rules)."""
+def history_in_force(delta: DeltaLake, data_version: str | None) -> RuleHistory:
+    """The stored rule history of `data_version` (the latest materialization of allocation_rules)."""
     if data_version is None:
         raise RulesNotMaterializedError(
             "allocation_rules has never been materialized; materialize allocation_rules first "
-            "(allocated_costs allocates with the materialized rules, never the file directly)"
+            "(allocation reads the materialized rules, never the file directly)"
         )
-    stored = delta.read_all(tables.ALLOCATION_RULES).filter(pl.col("data_version") == data_version)
-    if stored.is_empty():
+    everything = stored_histories(delta)
+    stored = (
+        everything.filter(pl.col("history_version") == data_version)
+        if everything is not None
+        else None
+    )
+    if stored is None or stored.is_empty():
         raise RulesNotMaterializedError(
-            f"rule set {data_version} is not in the lake table {tables.ALLOCATION_RULES.name}; "
+            f"rule history {data_version} is not in the lake table {tables.ALLOCATION_RULES.name}; "
             "materialize allocation_rules again to store it"
         )
-    loaded = load_rules(stored["rules_yaml"][0])
-    if loaded.data_version != data_version:
+    history = load_rule_history(stored["history_yaml"][0])
+    if history.data_version != data_version and not is_legacy_history(history, data_version):
         raise RulesNotMaterializedError(
-            f"stored rule set {data_version} parses as {loaded.data_version}; "
+            f"stored rule history {data_version} parses as {history.data_version}; "
             "materialize allocation_rules again"
         )
-    return loaded
+    return history
+
+
+def rules_in_force(delta: DeltaLake, day: dt.date) -> AllocationRules:
+    """The rule version applicable_rules recorded for `day`, loaded and checked."""
+    exists = delta.exists(tables.APPLICABLE_RULES)
+    stored = delta.read_day(tables.APPLICABLE_RULES, day) if exists else None
+    if stored is None or stored.is_empty():
+        raise RulesNotMaterializedError(
+            f"no rule version recorded for {day}: materialize applicable_rules for that day "
+            "(after allocation_rules)"
+        )
+    return load_version_json(stored["rules_json"][0], stored["data_version"][0])

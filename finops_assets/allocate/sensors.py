@@ -1,9 +1,11 @@
-"""Re-allocation after a rule change: one backfill of the stale days of allocated_costs.
+"""Re-allocation after a rule change: one backfill of exactly the days whose rules changed.
 
-When `allocation_rules` gets a new data version (new rule version or content), every
-materialized partition of `allocated_costs` turns STALE. Staleness travels one hop only, so the
-sensor requests those days for `allocated_costs` and everything downstream of it, as one asset
-backfill; the assets' single-run backfill policy makes that a few runs, not one per day.
+A new rule history (a new `allocation_rules` data version) makes every materialized day of
+`applicable_rules` STALE; the days whose applicable version changes (predicted from the
+windows allocation_rules reports, or seen STALE on `allocated_costs` once applicable_rules ran)
+are re-allocated. Staleness travels one hop only, so the sensor requests applicable_rules on
+its stale days plus those days of `allocated_costs` and everything downstream of it, as one
+asset backfill; the single-run backfill policy makes that a few runs, not one per day.
 
 Only stale causes rooted in the rules count. A day that is stale because new upstream data
 arrived (a landing run between its normalize and allocate steps) is the landing run's to carry
@@ -11,9 +13,11 @@ downstream; requesting it here would race that run for the same day.
 """
 
 import json
+from collections.abc import Sequence
 
 import dagster as dg
 
+from finops_assets.allocate.day_versions import day_versions
 from finops_assets.dagster_private import (
     AssetGraphSubset,
     AssetKeyPartitionKey,
@@ -22,20 +26,47 @@ from finops_assets.dagster_private import (
     StaleStatus,
     stale_status_resolver,
 )
+from finops_assets.partitions import REVIEW_GROUP
 from finops_assets.settings import sensor_interval_seconds
 
 ALLOCATED = dg.AssetKey("allocated_costs")
 RULES = dg.AssetKey("allocation_rules")
+APPLICABLE = dg.AssetKey("applicable_rules")
 # allocated_costs and everything downstream of it (not the rules, not the inputs).
-REALLOCATION_SELECTION = dg.AssetSelection.assets(ALLOCATED).downstream()
+# The preview is not re-run by a rule change: it is asked for, with a candidate file.
+REALLOCATION_SELECTION = dg.AssetSelection.assets(
+    ALLOCATED
+).downstream() - dg.AssetSelection.groups(REVIEW_GROUP)
+# What the sensor may request: those, plus the per-day rule version before them.
+SENSOR_SELECTION = REALLOCATION_SELECTION | dg.AssetSelection.assets(APPLICABLE)
 TRIGGER_TAG = "finops/trigger"
 # The assets whose new data version is a policy change that re-allocates history.
-REALLOCATION_ROOTS = frozenset({RULES})
+REALLOCATION_ROOTS = frozenset({RULES, APPLICABLE})
 
 
 def _rooted_in(causes: list[StaleCause], roots: frozenset[dg.AssetKey]) -> bool:
     """Whether any stale cause is a policy asset or a dependency on one."""
     return any(c.asset_key in roots or c.dependency_asset_key in roots for c in causes)
+
+
+def stale_partitions(
+    instance: dg.DagsterInstance,
+    asset_graph: BaseAssetGraph,
+    key: dg.AssetKey,
+    roots: frozenset[dg.AssetKey] | None,
+) -> list[str]:
+    """The materialized days of `key` that are STALE because of `roots` (None: any), sorted."""
+    resolver = stale_status_resolver(instance, asset_graph)
+    stale = [
+        p
+        for p in instance.get_materialized_partitions(key)
+        if resolver.get_status(key, p) == StaleStatus.STALE
+    ]
+    if roots is not None:
+        stale = [
+            p for p in stale if _rooted_in(list(resolver.get_stale_root_causes(key, p)), roots)
+        ]
+    return sorted(stale)
 
 
 def stale_allocated_partitions(
@@ -47,25 +78,32 @@ def stale_allocated_partitions(
 
     `roots=None` returns every STALE day, whatever made it stale.
     """
-    resolver = stale_status_resolver(instance, asset_graph)
-    stale = [
-        p
-        for p in instance.get_materialized_partitions(ALLOCATED)
-        if resolver.get_status(ALLOCATED, p) == StaleStatus.STALE
+    return stale_partitions(instance, asset_graph, ALLOCATED, roots)
+
+
+def days_changing_version(instance: dg.DagsterInstance, days: list[str]) -> list[str]:
+    """Of `days` (applicable_rules not yet re-run), those whose applicable version will change.
+
+    Predicted from the windows allocation_rules reported against the version applicable_rules
+    recorded per day, so one backfill carries both steps.
+    """
+    versions = day_versions(instance)
+    if versions is None:
+        return []
+    return [
+        d
+        for d in days
+        if not versions.recorded.get(d) or versions.applicable(d) != versions.recorded[d][-1][1]
     ]
-    if roots is not None:
-        stale = [
-            p
-            for p in stale
-            if _rooted_in(list(resolver.get_stale_root_causes(ALLOCATED, p)), roots)
-        ]
-    return sorted(stale)
 
 
-def reallocation_subset(asset_graph: BaseAssetGraph, days: list[str]) -> AssetGraphSubset:
-    """The given days of allocated_costs and of every asset downstream of it."""
+def reallocation_subset(
+    asset_graph: BaseAssetGraph, days: list[str], rules_days: Sequence[str] = ()
+) -> AssetGraphSubset:
+    """applicable_rules on `rules_days`; allocated_costs and everything after it on `days`."""
     keys = REALLOCATION_SELECTION.resolve(asset_graph)
     pairs = {AssetKeyPartitionKey(key, day) for key in keys for day in days}
+    pairs |= {AssetKeyPartitionKey(APPLICABLE, day) for day in rules_days}
     return AssetGraphSubset.from_asset_partition_set(pairs, asset_graph)
 
 
@@ -84,7 +122,7 @@ def _decode(cursor: str | None) -> tuple[str | None, set[str]]:
 
 
 @dg.sensor(
-    asset_selection=REALLOCATION_SELECTION,
+    asset_selection=SENSOR_SELECTION,
     minimum_interval_seconds=sensor_interval_seconds(),
     default_status=dg.DefaultSensorStatus.STOPPED,
 )
@@ -97,18 +135,25 @@ def reallocation_sensor(
     rules_id = _rules_id(context.instance)
     if rules_id != answered:
         requested = set()
-    stale = stale_allocated_partitions(context.instance, asset_graph)
+    instance = context.instance
+    rules_stale = stale_partitions(instance, asset_graph, APPLICABLE, frozenset({RULES}))
+    stale = sorted(
+        set(stale_allocated_partitions(instance, asset_graph))
+        | set(days_changing_version(instance, rules_stale))
+    )
     # Days already requested for these rules are in a backfill: as it writes them one by one
     # the stale set shrinks, which is progress, not a new change.
     days = [d for d in stale if d not in requested]
-    cursor = {"rules": rules_id, "requested": sorted(requested | set(days))}
-    if days:
+    rules_days = [d for d in rules_stale if f"rules:{d}" not in requested]
+    done = requested | set(days) | {f"rules:{d}" for d in rules_days}
+    cursor = json.dumps({"rules": rules_id, "requested": sorted(done)}, sort_keys=True)
+    if days or rules_days:
         request = dg.RunRequest.for_asset_graph_subset(
-            reallocation_subset(asset_graph, days),
+            reallocation_subset(asset_graph, days, rules_days),
             tags={TRIGGER_TAG: "reallocation_sensor"},
         )
-        return dg.SensorResult(run_requests=[request], cursor=json.dumps(cursor, sort_keys=True))
-    context.update_cursor(json.dumps(cursor, sort_keys=True))
-    if stale:
+        return dg.SensorResult(run_requests=[request], cursor=cursor)
+    context.update_cursor(cursor)
+    if stale or rules_stale:
         return dg.SkipReason(f"a backfill of the {len(stale)} stale day(s) was already requested")
     return dg.SkipReason("no day of allocated_costs is stale from a rule change")

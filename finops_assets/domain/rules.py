@@ -6,15 +6,14 @@ group, namespace... -> one unit) and `shared` rules (a pool split over units by 
 Every problem raises RulesError naming the rule and what is wrong.
 """
 
+import datetime as dt
 import hashlib
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
-
-import polars as pl
 
 from finops_assets.domain.k8s_split import AWS_SPLIT, K8sSplit, parse_k8s_split
 from finops_assets.domain.reference import load_tag_aliases
@@ -23,6 +22,8 @@ from finops_assets.domain.strict_yaml import StrictYamlError, load_strict_yaml
 from finops_assets.domain.tags import normalize_tag_key
 
 UNALLOCATED = "unallocated"
+# The keys of a version's effective window: when it applies, not what it allocates.
+WINDOW_KEYS = ("effective_from", "effective_to", "restate_from", "reason")
 DRIVERS = ("compute_cost", "network_bytes", "request_share", "fixed", "even", "k8s_usage")
 # Match keys that compare a value exactly (case-insensitive) and those that look for a substring.
 EXACT_MATCH_KEYS = (
@@ -92,6 +93,7 @@ class AllocationRules:
     tag_values: dict[str, dict[str, str]]  # tag key -> lower-case value -> business unit
     hierarchy: tuple[HierarchyRule, ...]
     shared: tuple[SharedRule, ...]
+    document_json: str = field(default="", compare=False, repr=False)  # what was hashed
 
     @property
     def data_version(self) -> str:
@@ -271,22 +273,54 @@ def _canonical(value: Any) -> Any:
     return str(value)
 
 
-def load_rules(text: str) -> AllocationRules:
-    """Parse and validate a YAML rules document into a versioned AllocationRules.
-
-    Read strictly: a duplicate or unknown key, a float that is not exact, an alias bomb or a
-    shape the JSON Schema refuses raises RulesError naming the key.
-    """
+def parse_rules_document(text: str) -> dict:
+    """The rules file as a mapping, read strictly (no duplicate keys, exact numbers, no bombs)."""
     try:
         doc = load_strict_yaml(text, "rules file")
     except StrictYamlError as exc:
         raise RulesError(str(exc)) from None
     if not isinstance(doc, dict):
         raise RulesError("rules file must be a mapping with a 'version'")
+    versions = doc.get("versions")
+    for version in [doc, *(versions if isinstance(versions, list) else [])]:
+        for key in WINDOW_KEYS:  # an unquoted YAML date is a date; the schema wants its text
+            if isinstance(version, dict) and isinstance(version.get(key), dt.date):
+                version[key] = version[key].isoformat()
+    return doc
+
+
+def load_rules(text: str) -> AllocationRules:
+    """Parse and validate a YAML rules document (one version) into a versioned AllocationRules.
+
+    Read strictly: a duplicate or unknown key, a float that is not exact, an alias bomb or a
+    shape the JSON Schema refuses raises RulesError naming the key. A file holding a history
+    of versions is read with domain.rule_history.load_rule_history.
+    """
+    doc = parse_rules_document(text)
+    if "versions" in doc:
+        raise RulesError("rules file holds a history of 'versions'; read it with load_rule_history")
     try:
         validate_rules_document(doc)
     except RulesShapeError as exc:
         raise RulesError(str(exc)) from None
+    return rules_from_document(doc)
+
+
+def rules_document_json(doc: dict) -> str:
+    """The allocation part of a rule version (no effective window) as canonical JSON.
+
+    It is what the version's content hash is taken over, and load_rules reads it back.
+    """
+    rules_only = {k: v for k, v in doc.items() if k not in WINDOW_KEYS}
+    return json.dumps(rules_only, sort_keys=True, separators=(",", ":"), default=_canonical)
+
+
+def rules_from_document(doc: dict) -> AllocationRules:
+    """An AllocationRules from one schema-valid version document.
+
+    The effective window (effective_from, effective_to, restate_from, reason) is not part of
+    the content hash: re-dating a version does not change what it allocates.
+    """
     version = doc.get("version")
     if not isinstance(version, str) or not version:
         raise RulesError("rule 'version': required, must be a string (quote it in YAML)")
@@ -301,15 +335,16 @@ def load_rules(text: str) -> AllocationRules:
     shared = tuple(_parse_shared(r, i, units) for i, r in enumerate(doc.get("shared") or []))
     _check_overlaps(hierarchy)
     _check_overlaps(shared)
-    canonical = json.dumps(doc, sort_keys=True, separators=(",", ":"), default=_canonical)
+    document = rules_document_json(doc)
     return AllocationRules(
         version=version,
-        content_hash=hashlib.sha256(canonical.encode()).hexdigest(),
+        content_hash=hashlib.sha256(document.encode()).hexdigest(),
         business_units=units,
         tag_keys=tag_keys,
         tag_values=tag_values,
         hierarchy=tuple(sorted(hierarchy, key=lambda r: (-r.priority, r.id))),
         shared=tuple(sorted(shared, key=lambda r: (-r.priority, r.id))),
+        document_json=document,
     )
 
 
@@ -319,12 +354,3 @@ def load_rules_file(path: Path) -> AllocationRules:
 
 
 SHIPPED_RULES_PATH = Path(__file__).resolve().parents[1] / "config" / "allocation_rules.yaml"
-
-
-# One stored rule set (the allocation_rules table): its version, data version and YAML text.
-RULE_SET_COLUMNS: dict[str, pl.DataType] = {
-    "rules_version": pl.Utf8(),
-    "data_version": pl.Utf8(),
-    "content_hash": pl.Utf8(),
-    "rules_yaml": pl.Utf8(),
-}

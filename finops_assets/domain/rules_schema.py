@@ -61,6 +61,11 @@ def check_known_keys(document: dict[str, Any]) -> None:
 
 def _where(document: Any, parts: list[Any]) -> str:
     """`rule 'id': key.path` inside a rule, else the path from the top of the file."""
+    if len(parts) >= 2 and parts[0] == "versions" and isinstance(parts[1], int):
+        version = document["versions"][parts[1]]
+        name = version.get("version") if isinstance(version, dict) else None
+        where = _where(version, parts[2:]) if isinstance(version, dict) else "(the version)"
+        return f"versions[{parts[1]}] ({name!r}): {where}"
     text = ""
     for part in parts:
         text += f"[{part}]" if isinstance(part, int) else f".{part}"
@@ -77,6 +82,13 @@ def validate_rules_document(document: Any) -> None:
     """Check `document` against the shipped JSON Schema; the error names the path and the rule."""
     if isinstance(document, dict):
         check_known_keys(document)
+        versions = document.get("versions")
+        for index, version in enumerate(versions if isinstance(versions, list) else []):
+            if isinstance(version, dict):
+                try:
+                    check_known_keys(version)
+                except RulesShapeError as exc:
+                    raise RulesShapeError(f"versions[{index}]: {exc}") from None
     validator = Draft202012Validator(rules_schema())
     errors = sorted(validator.iter_errors(document), key=lambda e: list(e.absolute_path))
     if errors:

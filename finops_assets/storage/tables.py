@@ -13,9 +13,10 @@ from finops_assets.domain.focus import NORMALIZED_COLUMNS
 from finops_assets.domain.fx import DAY_RATES_SCHEMA
 from finops_assets.domain.k8s import K8S_USAGE_COLUMNS
 from finops_assets.domain.kpis import ALLOCATION_COVERAGE_COLUMNS, KPI_VALUE_COLUMNS
+from finops_assets.domain.preview import PREVIEW_COLUMNS
 from finops_assets.domain.reporting import COST_BY_UNIT_COLUMNS
 from finops_assets.domain.rightsizing import RIGHTSIZING_COLUMNS
-from finops_assets.domain.rules import RULE_SET_COLUMNS
+from finops_assets.domain.rule_history import APPLICABLE_RULE_COLUMNS, RULE_HISTORY_COLUMNS
 from finops_assets.domain.sources.common import QUARANTINE_COLUMNS
 from finops_assets.storage.contract import DAY_COLUMN, TableContract
 
@@ -87,10 +88,20 @@ FINOPS_KPIS = TableContract(
 )
 ALLOCATION_RULES = TableContract(
     name="allocation_rules",
-    columns=RULE_SET_COLUMNS,
+    columns=RULE_HISTORY_COLUMNS,
     partition_by=(),
     day_column=None,
-    description="Every materialized rule set, by data version; a version is written once",
+    description="Every materialized rule history: one row per version with its effective window",
+)
+APPLICABLE_RULES = TableContract(
+    name="applicable_rules",
+    columns=APPLICABLE_RULE_COLUMNS,
+    description="Per charge day, the allocation rule version whose effective window contains it",
+)
+ALLOCATION_PREVIEW = TableContract(
+    name="allocation_preview",
+    columns=PREVIEW_COLUMNS,
+    description="Per day and business unit, booked vs a candidate rule file's allocation",
 )
 ALLOCATION_VERSIONS = TableContract(
     name="allocation_versions",

@@ -67,3 +67,22 @@ def write_definitions_file(folder: Path, rules_path: Path) -> Path:
     target = folder / "finops_defs.py"
     target.write_text(DEFINITIONS_FILE.format(path=str(rules_path)), encoding="utf-8")
     return target
+
+
+def bumped_rules_text() -> str:
+    """The shipped rules, version bumped and two rules changed (as write_bumped_rules)."""
+    text = SHIPPED_RULES_PATH.read_text(encoding="utf-8")
+    for old, new in CHANGES:
+        text = text.replace(old, new)
+    return text
+
+
+def history_text(*versions: tuple[str, dict[str, str]]) -> str:
+    """A rules file holding a history: each (single-version YAML, window keys), oldest first."""
+    lines = ["versions:"]
+    for text, window in versions:
+        body = [line for line in text.splitlines() if line.strip() and not line.startswith("#")]
+        body += [f'{key}: "{value}"' for key, value in window.items()]
+        lines.append(f"  - {body[0]}")
+        lines += [f"    {line}" for line in body[1:]]
+    return "\n".join(lines) + "\n"

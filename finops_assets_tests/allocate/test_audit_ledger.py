@@ -230,7 +230,8 @@ def _degenerate_days(estate: Estate) -> dict[dt.date, str]:
 
 def test_degenerate_days_through_allocation_and_actuation(estate, defs):
     days = _degenerate_days(estate)
-    result = run_assets(defs, estate.instance, ACTUATED, sorted(days))
+    # new days: their rule version is recorded first (applicable_rules), as a landing run does
+    result = run_assets(defs, estate.instance, ["applicable_rules", *ACTUATED], sorted(days))
     assert result.success
     assert all(checks_passed(result).values()), checks_passed(result)
     budgets = estate.lake.read_days(tables.BUDGET_STATUS, sorted(days))
@@ -258,7 +259,7 @@ def test_a_degenerate_day_alone_runs_green(estate, defs, name):
     """One day whose EffectiveCost sums to 0 crashed allocated_costs after it was written."""
     days = _degenerate_days(estate)
     day = next(d for d, n in days.items() if n == name)
-    result = run_assets(defs, estate.instance, ACTUATED, [day])
+    result = run_assets(defs, estate.instance, ["applicable_rules", *ACTUATED], [day])
     assert result.success
     assert all(checks_passed(result).values()), checks_passed(result)
     [allocated] = result.asset_materializations_for_node("allocated_costs")

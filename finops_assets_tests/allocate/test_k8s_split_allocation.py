@@ -45,12 +45,16 @@ def test_aws_default_with_a_shared_namespace_moves_the_pool_and_conserves_each_d
 ):
     rules = write_shipped_rules(tmp_path / "rules.yaml")
     defs = definitions_with_rules(rules)
-    assert run_assets(defs, estate.instance, ["allocation_rules", "allocated_costs"], DAYS).success
+    assert run_assets(
+        defs, estate.instance, ["allocation_rules", "applicable_rules", "allocated_costs"], DAYS
+    ).success
     before = _pool_by_unit(estate)
     text = rules.read_text(encoding="utf-8")
     assert DEMO_OPTIONS in text
     rules.write_text(text.replace(DEMO_OPTIONS, AWS_SHARED), encoding="utf-8")
-    assert run_assets(defs, estate.instance, ["allocation_rules", "allocated_costs"], DAYS).success
+    assert run_assets(
+        defs, estate.instance, ["allocation_rules", "applicable_rules", "allocated_costs"], DAYS
+    ).success
     after = _pool_by_unit(estate)
     for day in DAYS:
         assert before[(day, "*")] > 0 and before[(day, "drivers")] == {"k8s_usage"}
@@ -61,7 +65,9 @@ def test_aws_default_with_a_shared_namespace_moves_the_pool_and_conserves_each_d
         moved = {u for (d, u) in before if d == day and before[(d, u)] != after.get((d, u))}
         assert {"payments", "search", "ml-research"} <= moved
     write_shipped_rules(rules)
-    assert run_assets(defs, estate.instance, ["allocation_rules", "allocated_costs"], DAYS).success
+    assert run_assets(
+        defs, estate.instance, ["allocation_rules", "applicable_rules", "allocated_costs"], DAYS
+    ).success
     assert _pool_by_unit(estate) == before  # back to the demo rule: the same figures again
 
 

@@ -12,7 +12,12 @@ from dagster._core.definitions.data_version import CachingStaleStatusResolver, S
 from dagster._time import get_current_datetime
 from polars.testing import assert_frame_equal
 
-from finops_assets.allocate.sensors import reallocation_sensor, stale_allocated_partitions
+from finops_assets.allocate.sensors import (
+    APPLICABLE,
+    reallocation_sensor,
+    stale_allocated_partitions,
+    stale_partitions,
+)
 from finops_assets.allocate.versions import allocation_versions
 from finops_assets.domain.rules import SHIPPED_RULES_PATH
 from finops_assets.storage import tables
@@ -43,6 +48,7 @@ class Reallocation:
     stale_before_change: list[str]
     tick_before_change: Any
     stale_after_change: list[str]
+    rules_stale_after_change: list[str]
     downstream_stale_after_change: list[str]
     tick_after_change: Any
     tick_again: Any
@@ -111,6 +117,7 @@ def reallocation(estate: Estate, tmp_path_factory) -> Reallocation:
     rules_run = run_assets(defs, instance, ["allocation_rules"], [])
     assert rules_run.success
     stale_after = stale_allocated_partitions(instance, graph)
+    rules_stale = stale_partitions(instance, graph, APPLICABLE, None)
     downstream_stale = _stale(defs, instance, "cost_by_business_unit")
     tick_after = _tick(defs, instance)
     tick_again = _tick(defs, instance, cursor=tick_after.cursor)
@@ -123,6 +130,7 @@ def reallocation(estate: Estate, tmp_path_factory) -> Reallocation:
         stale_before_change=stale_before,
         tick_before_change=tick_before,
         stale_after_change=stale_after,
+        rules_stale_after_change=rules_stale,
         downstream_stale_after_change=downstream_stale,
         tick_after_change=tick_after,
         tick_again=tick_again,
@@ -135,10 +143,13 @@ def reallocation(estate: Estate, tmp_path_factory) -> Reallocation:
     )
 
 
-def test_bumping_the_rule_version_marks_every_materialized_day_stale(reallocation):
+def test_bumping_the_rule_version_marks_every_day_of_applicable_rules_stale(reallocation):
     days = [d.isoformat() for d in DAYS]
     assert reallocation.stale_before_change == []
-    assert reallocation.stale_after_change == days
+    # a version without effective_from applies to every day: every day's version is re-decided
+    assert reallocation.rules_stale_after_change == days
+    # one hop: allocated_costs turns stale once applicable_rules records the new version
+    assert reallocation.stale_after_change == []
     # Staleness travels one hop: the report is not stale until allocated_costs is re-run.
     assert reallocation.downstream_stale_after_change == []
 
@@ -150,7 +161,7 @@ def test_sensor_requests_one_backfill_of_the_stale_days_and_everything_downstrea
     subset = requests[0].asset_graph_subset
     assert subset is not None
     requested = {(str(k.to_user_string()), p) for k, p in subset.iterate_asset_partitions()}
-    expected = {(key, day.isoformat()) for key in DOWNSTREAM for day in DAYS}
+    expected = {(key, day.isoformat()) for key in [*DOWNSTREAM, "applicable_rules"] for day in DAYS}
     assert expected <= requested
     # Anything else requested is downstream of allocated_costs too (assets other stages add).
     graph = definitions_with_rules(SHIPPED_RULES_PATH).get_repository_def().asset_graph
@@ -238,7 +249,7 @@ def test_invalid_rules_fail_with_a_clear_message_and_allocate_nothing(estate, tm
     )
     defs = definitions_with_rules(rules)
     version_before = estate.lake.version(tables.ALLOCATED_COSTS)
-    selection = ["allocation_rules", "allocated_costs"]
+    selection = ["allocation_rules", "applicable_rules", "allocated_costs"]
     result = run_assets(defs, estate.instance, selection, [DAYS[0]])
     assert not result.success
     failures = [e for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_FAILURE]

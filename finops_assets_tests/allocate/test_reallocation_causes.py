@@ -1,26 +1,55 @@
 """reallocation_sensor reacts to rule changes only, never to upstream data arriving.
 
-A three-asset graph with the product's keys (allocation_rules, normalized_costs,
-allocated_costs) on a real temp instance: fast, and the staleness is Dagster's own.
+A small graph with the product's keys (allocation_rules, applicable_rules, normalized_costs,
+allocated_costs) on a real temp instance: fast, and the staleness is Dagster's own. As in the
+product, allocation_rules reports its version windows (here one version for every day) and
+applicable_rules records per day the version that applies.
 """
+
+import datetime as dt
 
 import dagster as dg
 import pytest
 
-from finops_assets.allocate.rule_currency import rule_currency_check, rule_currency_events
+from finops_assets.allocate.rule_currency import (
+    CHECK,
+    rule_currency_check,
+    rule_currency_events,
+)
 from finops_assets.allocate.sensors import reallocation_sensor, stale_allocated_partitions
 from finops_assets.dagster_private import latest_check_results
+from finops_assets.domain.rule_history import version_for_day
 from finops_assets.partitions import daily_partitions
 
 DAYS = ["2026-10-01", "2026-10-02"]
-VERSION = {"rules": "r1", "normalized": {}}
+VERSION: dict = {"rules": "r1", "normalized": {}, "from": None}
 
 
 @dg.asset
 def allocation_rules(context: dg.AssetExecutionContext):
-    """As the product's: new rules fail check_rules_current on the days they left behind."""
-    yield dg.MaterializeResult(data_version=dg.DataVersion(VERSION["rules"]))
+    """As the product's: reports its version windows, then fails the days they left behind."""
+    yield dg.MaterializeResult(
+        data_version=dg.DataVersion(VERSION["rules"] + str(VERSION["from"] or "")),
+        metadata={"windows": dg.MetadataValue.json(_windows())},
+    )
     yield from rule_currency_events(context.instance, [dg.AssetKey(a) for a in FOLLOWING])
+
+
+def _windows() -> list[dict]:
+    """One version for every day, or r1 until the day before VERSION["from"] and then rules."""
+    if VERSION["from"] is None:
+        return [{"data_version": VERSION["rules"], "applies_from": None, "effective_to": None}]
+    return [
+        {"data_version": "r1", "applies_from": None, "effective_to": None},
+        {"data_version": VERSION["rules"], "applies_from": VERSION["from"], "effective_to": None},
+    ]
+
+
+@dg.asset(partitions_def=daily_partitions, deps=[allocation_rules])
+def applicable_rules(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+    """As the product's: the day's applicable version is its data version."""
+    version = version_for_day(_windows(), dt.date.fromisoformat(context.partition_key))
+    return dg.MaterializeResult(data_version=dg.DataVersion(str(version)))
 
 
 @dg.asset(partitions_def=daily_partitions)
@@ -29,7 +58,7 @@ def normalized_costs(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
     return dg.MaterializeResult(data_version=dg.DataVersion(version))
 
 
-@dg.asset(partitions_def=daily_partitions, deps=[allocation_rules, normalized_costs])
+@dg.asset(partitions_def=daily_partitions, deps=[applicable_rules, normalized_costs])
 def allocated_costs() -> None:
     return None
 
@@ -39,7 +68,13 @@ def cost_by_business_unit() -> None:
     return None
 
 
-ASSETS = [allocation_rules, normalized_costs, allocated_costs, cost_by_business_unit]
+ASSETS = [
+    allocation_rules,
+    applicable_rules,
+    normalized_costs,
+    allocated_costs,
+    cost_by_business_unit,
+]
 FOLLOWING = ["allocated_costs", "cost_by_business_unit"]
 RULES_CURRENT = rule_currency_check(FOLLOWING)
 DEFS = dg.Definitions(assets=ASSETS, sensors=[reallocation_sensor])
@@ -48,7 +83,8 @@ DEFS = dg.Definitions(assets=ASSETS, sensors=[reallocation_sensor])
 def _materialize(instance, assets, day=None, checks=False):
     """Materialize `assets` (for `day`); with `checks`, check_rules_current runs in the run too."""
     keys = {a.key for a in assets}
-    check_keys = {dg.AssetCheckKey(k, "check_rules_current") for k in keys} if checks else set()
+    following = {dg.AssetKey(a) for a in FOLLOWING}
+    check_keys = {dg.AssetCheckKey(k, CHECK) for k in keys & following} if checks else set()
     job = dg.Definitions(
         assets=ASSETS, asset_checks=[RULES_CURRENT]
     ).resolve_implicit_global_asset_job_def()
@@ -69,12 +105,13 @@ def _tick(instance, cursor=None):
 def _history(instance):
     _materialize(instance, [allocation_rules])
     for day in DAYS:
-        _materialize(instance, [normalized_costs, allocated_costs, cost_by_business_unit], day)
+        chain = [applicable_rules, normalized_costs, allocated_costs, cost_by_business_unit]
+        _materialize(instance, chain, day)
 
 
 @pytest.mark.slow
 def test_new_upstream_data_makes_a_day_stale_but_requests_nothing():
-    VERSION.update(rules="r1", normalized={})
+    VERSION.update(rules="r1", normalized={}, **{"from": None})
     with dg.instance_for_test() as instance:
         _history(instance)
         VERSION["normalized"] = {DAYS[0]: "n2"}
@@ -91,7 +128,7 @@ def test_new_upstream_data_makes_a_day_stale_but_requests_nothing():
 
 @pytest.mark.slow
 def test_a_rule_change_requests_exactly_the_rule_stale_days_once():
-    VERSION.update(rules="r1", normalized={})
+    VERSION.update(rules="r1", normalized={}, **{"from": None})
     with dg.instance_for_test() as instance:
         _history(instance)
         VERSION["normalized"] = {DAYS[0]: "n2"}
@@ -111,7 +148,9 @@ def test_a_rule_change_requests_exactly_the_rule_stale_days_once():
     subset = first.run_requests[0].asset_graph_subset
     requested = {(k.to_user_string(), p) for k, p in subset.iterate_asset_partitions()}
     assert requested == {
-        (key, day) for key in ("allocated_costs", "cost_by_business_unit") for day in DAYS
+        (key, day)
+        for key in ("applicable_rules", "allocated_costs", "cost_by_business_unit")
+        for day in DAYS
     }
     assert not again.run_requests
     assert not midway.run_requests
@@ -145,7 +184,7 @@ def _shown(instance) -> dict[str, dict[str, tuple[bool, bool]]]:
 
 @pytest.mark.slow
 def test_the_days_a_rule_change_left_behind_fail_per_day_until_each_is_rerun():
-    VERSION.update(rules="r1", normalized={})
+    VERSION.update(rules="r1", normalized={}, **{"from": None})
     with dg.instance_for_test() as instance:
         _history(instance)
         first = _materialize(instance, [allocation_rules])  # the rules in force, no change
@@ -155,8 +194,9 @@ def test_the_days_a_rule_change_left_behind_fail_per_day_until_each_is_rerun():
         # the same rules materialized again: still the change above that counts
         unchanged = _materialize(instance, [allocation_rules])
         # one day re-run through both assets with the check, one only through allocated_costs
-        day0 = _materialize(instance, [allocated_costs, cost_by_business_unit], DAYS[0], True)
-        day1 = _materialize(instance, [allocated_costs], DAYS[1], True)
+        chain = [applicable_rules, allocated_costs, cost_by_business_unit]
+        day0 = _materialize(instance, chain, DAYS[0], True)
+        day1 = _materialize(instance, chain[:2], DAYS[1], True)
         shown_partly = _shown(instance)
         done = _materialize(instance, [cost_by_business_unit], DAYS[1], True)
         shown_done = _shown(instance)
@@ -183,9 +223,30 @@ def test_the_days_a_rule_change_left_behind_fail_per_day_until_each_is_rerun():
 
 
 @pytest.mark.slow
+def test_a_version_effective_from_the_second_day_leaves_the_first_day_current():
+    """Behind means another applicable version than at the day's materialization, not older."""
+    VERSION.update(rules="r1", normalized={}, **{"from": None})
+    with dg.instance_for_test() as instance:
+        _history(instance)
+        VERSION.update(rules="r2", **{"from": DAYS[1]})
+        changed = _materialize(instance, [allocation_rules])
+        shown = _shown(instance)
+        tick = _tick(instance)
+    assert _checks(changed) == _each(FOLLOWING, DAYS[1:], False)
+    # the first day keeps r1: never failed, so nothing is reported for it
+    assert shown == {a: {DAYS[1]: (False, True)} for a in FOLLOWING}
+    [request] = tick.run_requests
+    requested = {
+        (k.to_user_string(), p) for k, p in request.asset_graph_subset.iterate_asset_partitions()
+    }
+    # applicable_rules re-decides both days; only the second is re-allocated
+    assert requested == {("applicable_rules", d) for d in DAYS} | {(a, DAYS[1]) for a in FOLLOWING}
+
+
+@pytest.mark.slow
 def test_a_ranged_run_reports_the_check_once_per_day_of_its_range():
     """Inside a single-run backfill the check's result of each day carries that day."""
-    VERSION.update(rules="r1", normalized={})
+    VERSION.update(rules="r1", normalized={}, **{"from": None})
     with dg.instance_for_test() as instance:
         _history(instance)
         VERSION["rules"] = "r2"
@@ -193,6 +254,8 @@ def test_a_ranged_run_reports_the_check_once_per_day_of_its_range():
         job = dg.Definitions(
             assets=ASSETS, asset_checks=[RULES_CURRENT]
         ).resolve_implicit_global_asset_job_def()
+        for day in DAYS:  # the product runs it in the same backfill; here a day at a time
+            _materialize(instance, [applicable_rules], day)
         keys = {dg.AssetKey(a) for a in FOLLOWING}
         ranged = job.get_subset(asset_selection=keys).execute_in_process(
             instance=instance,

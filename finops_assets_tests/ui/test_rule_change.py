@@ -1,8 +1,9 @@
 """A rule change seen from outside: a real dagster-webserver and daemon, GraphQL and Chromium.
 
 One estate is materialized with the shipped rules, then the rules file gets a new version and
-`allocation_rules` is re-materialized. The tests read staleness over GraphQL and in the UI, then
-start the re-allocation sensor and watch the daemon run its backfill to completion.
+`allocation_rules` and `applicable_rules` are re-materialized. The tests read staleness over
+GraphQL and in the UI, then start the re-allocation sensor and watch the daemon run its
+backfill to completion.
 """
 
 import datetime as dt
@@ -106,7 +107,10 @@ def rule_change(tmp_path_factory) -> Iterator[RuleChange]:
             assert run_assets(defs, instance, ["allocation_rules"], []).success
             assert run_assets(defs, instance, partitioned, DAYS).success
             write_bumped_rules(rules)
+            # applying a rule file: the history, then each day's version (every day: the
+            # bumped version has no effective_from)
             assert run_assets(defs, instance, ["allocation_rules"], []).success
+            assert run_assets(defs, instance, ["applicable_rules"], DAYS).success
             yield RuleChange(stack, instance, defs, DeltaLake(settings.lake_uri), root)
 
 
@@ -157,7 +161,7 @@ def test_ui_shows_the_stale_partitions_as_unsynced(rule_change, browser):
     body = page.inner_text("body")
     assert "Unsynced" in body and "Materialized" in body
     page.get_by_text("Unsynced").first.hover()
-    page.get_by_text("allocation_rules has a new data version").first.wait_for(timeout=30_000)
+    page.get_by_text("applicable_rules has a new data version").first.wait_for(timeout=30_000)
     page.close()
 
 
