@@ -10,7 +10,7 @@ from typing import Any
 import dagster as dg
 
 from finops_assets.concurrency import initialize_writer_pools
-from finops_assets.partitions import check_partition_key
+from finops_assets.partitions import REVIEW_GROUP, check_partition_key
 from finops_assets.sample.generate import DEFAULT_ROWS_PER_DAY, DEFAULT_SEED, generate_estate
 from finops_assets.settings import DEFAULT_ECB_BASE_URL, Settings
 
@@ -120,6 +120,18 @@ def progress_logger(report: Callable[[str], None]) -> dg.LoggerDefinition:
     return dg.LoggerDefinition(progress, description="one line per finished step")
 
 
+def window_job(selection: str = "*") -> dg.JobDefinition:
+    """The job of a ranged window run: the named assets (comma separated), or "*": every asset
+    but the review group (the allocation preview runs on request, with a candidate file)."""
+    from finops_assets.definitions import defs
+
+    job = defs.resolve_implicit_global_asset_job_def()
+    if selection == "*":
+        everything = dg.AssetSelection.all() - dg.AssetSelection.groups(REVIEW_GROUP)
+        return job.get_subset(asset_selection=everything.resolve(defs.resolve_asset_graph()))
+    return job.get_subset(asset_selection={dg.AssetKey(k) for k in selection.split(",")})
+
+
 def materialize_window(
     instance: dg.DagsterInstance,
     start: dt.date,
@@ -133,11 +145,7 @@ def materialize_window(
     Dagster's console logs only warnings; `progress`, when given, gets one line per finished step;
     `resources` is the run config of resources (e.g. {"rates": {"config": {...}}}).
     """
-    from finops_assets.definitions import defs
-
-    job = defs.resolve_implicit_global_asset_job_def()
-    if selection != "*":
-        job = job.get_subset(asset_selection={dg.AssetKey(k) for k in selection.split(",")})
+    job = window_job(selection)
     loggers: dict = {"console": {"config": {"log_level": "WARNING"}}}
     if progress is not None:
         job = job.with_logger_defs({**job.loggers, "progress": progress_logger(progress)})

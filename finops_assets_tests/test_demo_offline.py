@@ -2,9 +2,10 @@
 
 import datetime as dt
 
+import dagster as dg
 import pytest
 
-from finops_assets.demo import demo_rates_config, materialize_window, prepare_instance
+from finops_assets.demo import demo_rates_config, materialize_window, prepare_instance, window_job
 from finops_assets.resources.reference import FxRatesResource
 from finops_assets.sample.generate import generate_estate
 from finops_assets.settings import Settings
@@ -37,3 +38,18 @@ def test_the_demo_window_past_the_seed_needs_no_network(monkeypatch, tmp_path):
     offline = {"rates": {"config": {"base_url": "off"}}}
     result = materialize_window(prepare_instance(settings), day, day, "fx_rates", resources=offline)
     assert result.success
+
+
+def test_the_full_graph_run_leaves_the_review_group_out():
+    """The preview is asked for with a candidate file; the demo's whole-graph run skips it."""
+    from finops_assets.definitions import defs
+
+    everything = {k.to_user_string() for k in window_job("*").asset_layer.executable_asset_keys}
+    graph = defs.resolve_asset_graph()
+    review = {k.to_user_string() for k in dg.AssetSelection.groups("review").resolve(graph)}
+    assert review == {"allocation_preview"}
+    assert not review & everything
+    assert {"allocated_costs", "applicable_rules", "finops_report"} <= everything
+    assert window_job("allocation_preview").asset_layer.executable_asset_keys == {
+        dg.AssetKey("allocation_preview")
+    }

@@ -15,11 +15,16 @@ import datetime as dt
 
 import dagster as dg
 
-from finops_assets.partitions import PARTITIONS_START
+from finops_assets.partitions import PARTITIONS_START, REVIEW_GROUP
 from finops_assets.settings import Settings
 
 API_SOURCES_RAW = ("aws_cost_explorer_raw", "azure_cost_raw")
-RESTATED = dg.AssetSelection.assets(*API_SOURCES_RAW).downstream()
+# The API sources and everything after them, with each day's allocation rule version (a day
+# fetched for the first time has none yet); not the review group (run on request only).
+RESTATED = (
+    dg.AssetSelection.assets(*API_SOURCES_RAW).downstream()
+    | dg.AssetSelection.assets("applicable_rules")
+) - dg.AssetSelection.groups(REVIEW_GROUP)
 RANGE_START_TAG = "dagster/asset_partition_range_start"
 RANGE_END_TAG = "dagster/asset_partition_range_end"
 FIRST_DAY = dt.date.fromisoformat(PARTITIONS_START)

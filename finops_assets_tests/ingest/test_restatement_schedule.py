@@ -77,3 +77,7 @@ def test_schedule_targets_the_api_sources_and_their_downstream():
         keys = {k.to_user_string() for k in RESTATED.resolve(defs.resolve_asset_graph())}
     assert {"aws_cost_explorer_raw", "azure_cost_raw", "normalized_costs"} <= keys
     assert "aws_cur_raw" not in keys and "gcp_billing_export_raw" not in keys
+    # a day fetched for the first time needs its rule version before allocated_costs runs;
+    # the preview is run on request only
+    assert "applicable_rules" in keys and "allocated_costs" in keys
+    assert "allocation_preview" not in keys
