@@ -116,4 +116,5 @@ def test_the_check_partition_view_shows_the_stale_days_red(stale_days, browser):
     assert "Passed (2)" in listed and "2 Partitions Selected" in listed
     assert all(day in listed for day in STALE)
     assert not any(day in listed for day in FRESH)  # only the failed days are listed
-    assert "behind_rules" in detail and "older allocation rule set" in detail
+    assert "behind_rules" in detail and "another allocation rule version" in detail
+    assert "version_applied" in detail and "version_applicable" in detail
