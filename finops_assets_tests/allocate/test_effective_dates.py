@@ -42,6 +42,8 @@ from finops_assets_tests.allocate.rules_change import (
     write_definitions_file,
 )
 
+# materializes the graph on a real instance (make test-fast leaves it out)
+pytestmark = pytest.mark.slow
 START = dt.date(2026, 10, 1)
 DAYS = [START + dt.timedelta(days=n) for n in range(4)]
 KEYS = [d.isoformat() for d in DAYS]

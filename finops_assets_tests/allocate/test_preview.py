@@ -23,6 +23,8 @@ from finops_assets_tests.allocate.rules_change import (
     write_shipped_rules,
 )
 
+pytestmark = pytest.mark.slow  # uses the allocate estate (a whole-graph run)
+
 
 def _preview(estate: Estate, rules_path, candidate) -> dg.ExecuteInProcessResult:
     defs = definitions_with_rules(rules_path)
