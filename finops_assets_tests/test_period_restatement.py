@@ -27,7 +27,9 @@ RESTATED = dt.date(2026, 10, 15)
 DELIVERY = "focus_export/20261001-20261031/focus-oci"
 DOWNSTREAM = ["allocated_costs", "cost_by_business_unit", "budget_status"]
 # The part of the graph a FOCUS delivery flows through (allocation's other inputs included).
-GRAPH = ",".join([NORMALIZE_SELECTION, "allocation_rules", "k8s_usage_raw", *DOWNSTREAM])
+GRAPH = ",".join(
+    [NORMALIZE_SELECTION, "allocation_rules", "applicable_rules", "k8s_usage_raw", *DOWNSTREAM]
+)
 
 
 def _period_file(scratch: Path, seed_of: Callable[[dt.date], int]) -> bytes:

@@ -18,7 +18,8 @@ from finops_assets.settings import Settings
 # The money path from landing files to budget events (recommendations and KPIs left out).
 MONEY_PATH = (
     "aws_cost_explorer_raw,aws_cur_raw,gcp_billing_export_raw,azure_cost_raw,focus_export_raw,"
-    "k8s_usage_raw,fx_rates,service_catalog,normalized_costs,allocation_rules,allocated_costs,"
+    "k8s_usage_raw,fx_rates,service_catalog,normalized_costs,allocation_rules,applicable_rules,"
+    "allocated_costs,"
     "allocation_audit,budget_status,budget_events"
 )
 

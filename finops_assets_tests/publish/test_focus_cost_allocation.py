@@ -26,7 +26,8 @@ pytestmark = pytest.mark.slow
 
 DAY = dt.date(2026, 10, 1)
 SELECTION = (
-    f"{NORMALIZE_SELECTION},k8s_usage_raw,allocation_rules,allocated_costs,focus_cost_allocation"
+    f"{NORMALIZE_SELECTION},k8s_usage_raw,allocation_rules,applicable_rules,allocated_costs,"
+    "focus_cost_allocation"
 )
 
 
