@@ -79,13 +79,17 @@ POOL_UNITS = {"payments", "search", "ml-research", "data-platform", "k8s-idle"}
 def test_kept_idle_is_a_line_with_its_amount_and_each_day_is_conserved(estate: Estate, tmp_path):
     rules = write_shipped_rules(tmp_path / "rules.yaml")
     defs = definitions_with_rules(rules)
-    assert run_assets(defs, estate.instance, ["allocation_rules", "allocated_costs"], DAYS).success
+    assert run_assets(
+        defs, estate.instance, ["allocation_rules", "applicable_rules", "allocated_costs"], DAYS
+    ).success
     before = _pool_by_unit(estate)
     text = rules.read_text(encoding="utf-8")
     assert UNITS in text and DEMO_OPTIONS in text
     text = text.replace(UNITS, UNITS.replace("]", ", k8s-idle]")).replace(DEMO_OPTIONS, KEEP_IDLE)
     rules.write_text(text, encoding="utf-8")
-    assert run_assets(defs, estate.instance, ["allocation_rules", "allocated_costs"], DAYS).success
+    assert run_assets(
+        defs, estate.instance, ["allocation_rules", "applicable_rules", "allocated_costs"], DAYS
+    ).success
     after = _pool_by_unit(estate)
     loaded = load_rules_file(rules)
     split = next(r for r in loaded.shared if r.id == RULE).k8s
@@ -110,5 +114,7 @@ def test_kept_idle_is_a_line_with_its_amount_and_each_day_is_conserved(estate: E
             == after[(day, "*")]
         )
     write_shipped_rules(rules)
-    assert run_assets(defs, estate.instance, ["allocation_rules", "allocated_costs"], DAYS).success
+    assert run_assets(
+        defs, estate.instance, ["allocation_rules", "applicable_rules", "allocated_costs"], DAYS
+    ).success
     assert _pool_by_unit(estate) == before  # the demo rule again: no idle line, same figures
