@@ -27,7 +27,7 @@ _INSTALLERS = {
 }
 
 
-# Debian's chromium headless on this machine (see ../shared/DESIGN.md "The UI in a real browser").
+# Debian's chromium, headless, as scripts/install-tools.sh installs it (no sandbox in a container).
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
