@@ -21,6 +21,7 @@ import polars as pl
 from finops_assets.domain.allocate_drivers import driver_parts, row_driver_measures, sum_measures
 from finops_assets.domain.allocate_split import SHARE, SHARE_SCALE, split_parts
 from finops_assets.domain.allocate_tiers import assign_tiers
+from finops_assets.domain.fx_policy import FX_RECORD_COLUMNS
 from finops_assets.domain.money import DEFAULT_MINOR_UNITS, MONEY, MONEY_SCALE
 from finops_assets.domain.rules import UNALLOCATED, AllocationRules
 
@@ -51,12 +52,17 @@ ALLOCATED_COLUMNS: dict[str, pl.DataType] = {
     "x_allocation_share": SHARE,  # fraction of the source row this part carries
     "AllocatedMethodId": pl.Utf8(),
     "AllocatedMethodDetails": pl.Utf8(),  # JSON: method, rule, version, driver, weights
+    **FX_RECORD_COLUMNS,  # the rate, its day and source the base amounts were converted with
 }
 ALLOCATION_METHODS = ("tag", "hierarchy", "proportional", "unallocated")
 BILLING_MONEY_COLUMNS = ("BilledCost", "EffectiveCost")
 BASE_MONEY_COLUMNS = ("x_billed_cost_base", "x_effective_cost_base")
 INPUT_COLUMNS = (
-    *(c for c in ALLOCATED_COLUMNS if not c.startswith(("x_allocation", "x_business", "Alloc"))),
+    *(
+        c
+        for c in ALLOCATED_COLUMNS
+        if not c.startswith(("x_allocation", "x_business", "Alloc")) and c not in FX_RECORD_COLUMNS
+    ),
     "x_tags",
     "ConsumedQuantity",
     "ConsumedUnit",
@@ -92,7 +98,13 @@ def _validated_input(normalized: pl.DataFrame, first_row: int = 0) -> pl.DataFra
         raise ValueError(f"normalized costs lack column(s) {missing}")
     if normalized["x_charge_date"].null_count():
         raise ValueError("x_charge_date must be non-null (it selects the day's pools)")
-    frame = normalized.select(INPUT_COLUMNS)
+    frame = normalized.select(  # the FX record is optional: null where the rows carry none
+        *INPUT_COLUMNS,
+        *[
+            (pl.col(c) if c in normalized.columns else pl.lit(None)).cast(t).alias(c)
+            for c, t in FX_RECORD_COLUMNS.items()
+        ],
+    )
     keys = frame["x_source_row_key"]
     if not keys.is_sorted():  # normalized_costs comes sorted: checking is cheaper than sorting
         frame = frame.sort("x_source_row_key")

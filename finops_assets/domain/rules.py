@@ -15,6 +15,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
+from finops_assets.domain.fx_policy import DAILY_POLICY, FxPolicy, parse_fx_policy
 from finops_assets.domain.k8s_split import AWS_SPLIT, K8sSplit, parse_k8s_split
 from finops_assets.domain.reference import load_tag_aliases
 from finops_assets.domain.rules_schema import RulesShapeError, validate_rules_document
@@ -94,6 +95,7 @@ class AllocationRules:
     hierarchy: tuple[HierarchyRule, ...]
     shared: tuple[SharedRule, ...]
     document_json: str = field(default="", compare=False, repr=False)  # what was hashed
+    fx: FxPolicy = DAILY_POLICY  # `fx:` of the file: daily or month_locked (fx_policy.py)
 
     @property
     def data_version(self) -> str:
@@ -335,6 +337,10 @@ def rules_from_document(doc: dict) -> AllocationRules:
     shared = tuple(_parse_shared(r, i, units) for i, r in enumerate(doc.get("shared") or []))
     _check_overlaps(hierarchy)
     _check_overlaps(shared)
+    try:
+        fx_policy = parse_fx_policy(doc.get("fx"))
+    except ValueError as exc:
+        raise RulesError(f"rule 'fx': {exc}") from None
     document = rules_document_json(doc)
     return AllocationRules(
         version=version,
@@ -345,6 +351,7 @@ def rules_from_document(doc: dict) -> AllocationRules:
         hierarchy=tuple(sorted(hierarchy, key=lambda r: (-r.priority, r.id))),
         shared=tuple(sorted(shared, key=lambda r: (-r.priority, r.id))),
         document_json=document,
+        fx=fx_policy,
     )
 
 
