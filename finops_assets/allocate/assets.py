@@ -9,6 +9,7 @@ from dagster import AssetExecutionContext
 
 from finops_assets.allocate.applicable import RULES_KEY, applicable_rules
 from finops_assets.allocate.day import AllocatedDayWriter, DayResult, allocate_day
+from finops_assets.allocate.fx_policy import LockedRates
 from finops_assets.allocate.rule_currency import FOLLOWERS, rule_currency_events
 from finops_assets.allocate.rules_versions import record_rules, rules_in_force
 from finops_assets.concurrency import writer_pool
@@ -18,6 +19,7 @@ from finops_assets.domain.rule_history import load_rule_history, version_windows
 from finops_assets.metadata import markdown_table
 from finops_assets.partitions import SINGLE_RUN, daily_partitions
 from finops_assets.resources.lake import LakeResource
+from finops_assets.resources.reference import FxRatesResource
 from finops_assets.resources.rules import RulesResource
 
 
@@ -90,19 +92,24 @@ def allocation_rules(
         ),
     ],
 )
-def allocated_costs(context: AssetExecutionContext, lake: LakeResource) -> Iterator[DayEvent]:
+def allocated_costs(
+    context: AssetExecutionContext, lake: LakeResource, rates: FxRatesResource
+) -> Iterator[DayEvent]:
     """Every normalized cost split onto business units by tag, hierarchy, then shared-cost rules.
 
     Each day is allocated with the rule version applicable_rules recorded for it (its
-    effective window), read from the lake.
+    effective window), read from the lake, and in the base currency under that version's FX
+    policy (each day's rate, or its month's locked rate: domain/fx_policy.py).
     """
     delta, base = lake.delta(), lake.currency()
     days = DayWriter(context)
     writer = AllocatedDayWriter(delta, context.run.run_id)
+    locked = LockedRates(rates, days.days)
 
     def one_day(day: dt.date) -> None:
         loaded = rules_in_force(delta, day)
-        result = allocate_day(delta, day, loaded, writer)
+        convert = locked.converter(loaded.fx, day, base)
+        result = allocate_day(delta, day, loaded, writer, convert=convert)
         days.commit(
             day,
             {
@@ -111,7 +118,11 @@ def allocated_costs(context: AssetExecutionContext, lake: LakeResource) -> Itera
             },
             lambda: None,  # handed to the writer (in the background) once the checks passed
             content=result.fingerprint or "",
-            metadata=_day_metadata(result, loaded.version, base),
+            metadata={
+                **_day_metadata(result, loaded.version, base),
+                "fx_policy": loaded.fx.policy
+                + (f" ({loaded.fx.rate_day})" if loaded.fx.locked else ""),
+            },
         )
 
     def finish() -> dict[str, object]:

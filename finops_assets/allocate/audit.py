@@ -13,6 +13,7 @@ from finops_assets.allocate.versions import allocation_versions
 from finops_assets.concurrency import writer_pool
 from finops_assets.day_writer import DayEvent, DayWriter
 from finops_assets.domain.audit import AllocationRecord, LedgerEntry, ledger_entry
+from finops_assets.domain.fx_policy import at_recorded_rates
 from finops_assets.domain.money import quantize_half_up
 from finops_assets.domain.reference import minor_units_table
 from finops_assets.metadata import markdown_table
@@ -23,6 +24,9 @@ from finops_assets.storage.delta import DeltaLake
 
 KEY = "allocation_audit"
 _SOURCE_COLUMNS = ["x_base_currency", "x_billed_cost_base", "x_effective_cost_base"]
+# what re-converting the source at the rates a month-locked allocation recorded needs
+_BILLED_COLUMNS = ["x_charge_date", "x_source_row_key", "BillingCurrency", "BilledCost"]
+_BILLED_COLUMNS += ["EffectiveCost"]
 
 
 @dataclass
@@ -84,11 +88,15 @@ def audit_day(delta: DeltaLake, day: dt.date) -> AuditedDay:
     )
     source = _recorded(
         lambda: delta.read_day_columns(
-            tables.NORMALIZED_COSTS, day, _SOURCE_COLUMNS, version=record.normalized_version
+            tables.NORMALIZED_COSTS,
+            day,
+            _SOURCE_COLUMNS + _BILLED_COLUMNS,
+            version=record.normalized_version,
         ),
         record,
         f"normalized_costs version {record.normalized_version}",
     )
+    source = at_recorded_rates(source, after)  # base totals under the allocation's FX policy
     entry = ledger_entry(delta.read_day(tables.ALLOCATION_AUDIT, day), after, source, record)
     if entry is None or entry.failures:
         return AuditedDay(day, entry, entry.failures if entry else [])

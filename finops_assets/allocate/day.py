@@ -37,6 +37,7 @@ from finops_assets.storage.delta import DeltaLake
 from finops_assets.storage.fingerprint import Fingerprint, frames_fingerprint
 from finops_assets.storage.spill import SpillFolder
 
+READ_COLUMNS = (*INPUT_COLUMNS, "x_fx_rate", "x_fx_rate_date")  # + the rate normalize used
 STREAM_ABOVE_ROWS = 1_500_000  # a day with more normalized rows than this streams
 ALLOCATION_CHUNK_ROWS = 500_000  # in chunks of about this many rows
 
@@ -120,6 +121,10 @@ class AllocatedDayWriter:
             raise DayWriteError(result.day, error) from error
 
 
+def _as_normalized(rows: pl.DataFrame) -> pl.DataFrame:
+    return rows
+
+
 def allocate_day(
     delta: DeltaLake,
     day: dt.date,
@@ -127,19 +132,26 @@ def allocate_day(
     writer: AllocatedDayWriter,
     chunk_rows: int | None = None,
     stream_above_rows: int | None = None,
+    convert: Callable[[pl.DataFrame], pl.DataFrame] = _as_normalized,
 ) -> DayResult:
-    """Allocate one day and hand it to `writer` when its checks pass (see the module doc)."""
+    """Allocate one day and hand it to `writer` when its checks pass (see the module doc).
+
+    `convert` applies the rule version's FX policy to the rows read (allocate.fx_policy); the
+    conservation check compares the allocation with the converted rows.
+    """
     chunk_rows = chunk_rows or ALLOCATION_CHUNK_ROWS
     stream_above_rows = stream_above_rows or STREAM_ABOVE_ROWS
     usage = delta.read_day(tables.K8S_USAGE_RAW, day)
     version = delta.version(tables.NORMALIZED_COSTS)  # read at one version, recorded
     if delta.count_day(tables.NORMALIZED_COSTS, day, version) > stream_above_rows:
-        return _allocate_streamed(delta, day, rules, usage, writer, chunk_rows, version)
-    normalized = delta.read_day_columns(tables.NORMALIZED_COSTS, day, INPUT_COLUMNS, version)
+        return _allocate_streamed(delta, day, rules, usage, writer, chunk_rows, version, convert)
+    read = delta.read_day_columns(tables.NORMALIZED_COSTS, day, READ_COLUMNS, version)
+    normalized = convert(read)
     allocated = allocate_costs(normalized, rules, usage)
     result = DayResult(day, normalized.height, allocated.height, normalized_version=version)
     result.rule_version = rules.data_version
-    result.inputs.add_normalized(normalized)
+    result.inputs.add_normalized(read)  # as read, before the FX policy
+    del read
     result.inputs.add_usage(usage)
     result.contract_failures = allocated_contract_result(allocated).failures
     result.conservation_failures = conservation_result(normalized, allocated).failures
@@ -161,13 +173,14 @@ def _allocate_streamed(
     writer: AllocatedDayWriter,
     chunk_rows: int,
     version: int | None,
+    convert: Callable[[pl.DataFrame], pl.DataFrame],
 ) -> DayResult:
     result = DayResult(day, normalized_version=version, rule_version=rules.data_version)
     result.inputs.add_usage(usage)
     # The inputs' digest goes into the day's commit, which is made before the stream is read:
     # a first pass over the day's chunks computes it (days above STREAM_ABOVE_ROWS only).
     for chunk in delta.read_day_chunks(
-        tables.NORMALIZED_COSTS, day, INPUT_COLUMNS, chunk_rows, version
+        tables.NORMALIZED_COSTS, day, READ_COLUMNS, chunk_rows, version
     ):
         result.inputs.add_normalized(chunk)
     parts: list[Fingerprint] = [Fingerprint()]
@@ -176,9 +189,9 @@ def _allocate_streamed(
 
     def read() -> Iterator[pl.DataFrame]:
         chunks = delta.read_day_chunks(
-            tables.NORMALIZED_COSTS, day, INPUT_COLUMNS, chunk_rows, version
+            tables.NORMALIZED_COSTS, day, READ_COLUMNS, chunk_rows, version
         )
-        for chunk in chunks:
+        for chunk in map(convert, chunks):
             result.source_rows += chunk.height
             sums_in.append(money_sums(chunk))
             yield chunk

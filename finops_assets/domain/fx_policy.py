@@ -174,3 +174,20 @@ def _check_rates(normalized: pl.DataFrame, rates: pl.DataFrame) -> None:
                     f"row {key}: {column} {too_large[column][0]} {row['BillingCurrency']} does "
                     f"not convert exactly at the locked rate {row['x_fx_rate']}"
                 )
+
+
+def at_recorded_rates(source: pl.DataFrame, allocated: pl.DataFrame) -> pl.DataFrame:
+    """Normalized rows in the base currency the way `allocated` converted them.
+
+    A day allocated under month_locked recorded its locked rate on every row: the source is
+    re-converted with those rates, so its totals can be compared with the allocation's exactly.
+    A daily allocation used normalize's own amounts: the source is returned as it is.
+    """
+    recorded = allocated.filter(pl.col("x_fx_rate_source").str.contains(MONTH_LOCKED))
+    if recorded.is_empty():
+        return source
+    rates = recorded.select(pl.col("BillingCurrency").alias("currency"), *FX_RECORD_COLUMNS).unique(
+        maintain_order=True
+    )
+    base = str(recorded["x_base_currency"][0])
+    return apply_fx_policy(source, FxPolicy(MONTH_LOCKED, RATE_DAYS[0]), rates, base)
