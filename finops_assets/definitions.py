@@ -1,4 +1,4 @@
-"""Wiring only: every stage's definitions merged, with the embedded-default resources."""
+"""Wiring only: every stage's definitions merged, with the resources of the deployment profile."""
 
 from typing import Any
 
@@ -15,19 +15,28 @@ from finops_assets.resources.azure_blob_exports import AzureBlobResource
 from finops_assets.resources.cost_forecast import CostExplorerForecastResource, CostForecastResource
 from finops_assets.resources.events import EventSinksResource
 from finops_assets.resources.gcs_client import GcsClientResource
-from finops_assets.resources.lake import LakeResource, LandingResource
+from finops_assets.resources.lake import (
+    LakeResource,
+    LandingResource,
+    LocalLakeResource,
+    ObjectStoreLakeResource,
+)
 from finops_assets.resources.outbox_store import (
     OutboxStoreResource,
     PostgresOutboxResource,
     SqliteOutboxResource,
 )
+from finops_assets.resources.profiles import refuse_embedded_backends
 from finops_assets.resources.reference import FxRatesResource
 from finops_assets.resources.rules import RulesResource
 from finops_assets.resources.source_readers import (
+    AzureBlobExportsReader,
     AzureCostQueryReader,
     BigQueryExportReader,
     CostExplorerReader,
-    location_kind,
+    GcsExportsReader,
+    S3ExportsReader,
+    reader_type_for,
 )
 from finops_assets.settings import Settings
 from finops_assets.store import definitions as store
@@ -64,20 +73,62 @@ def outbox_store_for(settings: Settings) -> OutboxStoreResource:
     )
 
 
+def s3_for(settings: Settings) -> S3Resource:
+    """The registered S3 resource: boto3's default chain (embedded); in production the AWS_*
+    settings that are set, each as a dg.EnvVar (read at launch, secrets hidden in the UI)."""
+    if settings.profile != "production":
+        return S3Resource()
+    fields = {
+        "endpoint_url": ("AWS_ENDPOINT_URL",),
+        "region_name": ("AWS_REGION", "AWS_DEFAULT_REGION"),
+        "aws_access_key_id": ("AWS_ACCESS_KEY_ID",),
+        "aws_secret_access_key": ("AWS_SECRET_ACCESS_KEY",),
+        "aws_session_token": ("AWS_SESSION_TOKEN",),
+    }
+    config: dict[str, Any] = {}
+    for field, names in fields.items():
+        present = [name for name in names if name in settings.storage_options]
+        if present:
+            config[field] = dg.EnvVar(present[0])
+    return S3Resource(**config)
+
+
+def lake_for(settings: Settings, s3: S3Resource) -> LakeResource:
+    """The lake: the local folder twin (embedded, FINOPS_LAKE_URI at run time, as before), or the
+    object-store twin (production) with FINOPS_LAKE_URI through dg.EnvVar, reached on S3 with
+    the registered `s3` resource."""
+    if settings.profile != "production":
+        return LocalLakeResource()
+    return ObjectStoreLakeResource(lake_uri=dg.EnvVar("FINOPS_LAKE_URI"), s3=s3)
+
+
 def landing_for(
     settings: Settings, s3: S3Resource, gcs: GcsClientResource, azure_blob: AzureBlobResource
 ) -> LandingResource:
-    """Raw payloads: the landing folder (local twin) for every source, and the real twin of
-    each location FINOPS_SOURCE_* names, reading through the registered bucket resources."""
-    kinds = {location_kind(location) for location in settings.source_locations.values()}
+    """Raw payloads. Embedded: the landing folder (local twin) and every real twin, on the
+    registered bucket resources. Production: only the real readers of the FINOPS_SOURCE_*
+    locations (a location no backend reads fails here, naming its setting)."""
+    locations = dict(settings.source_locations)
+    if settings.profile != "production":
+        return LandingResource(
+            locations=locations,
+            s3=s3,
+            gcs=gcs,
+            azure_blob=azure_blob,
+            cost_explorer=CostExplorerReader(),
+            azure_cost_query=AzureCostQueryReader(),
+            bigquery=BigQueryExportReader(),
+        )
+    served = {reader_type_for(source, loc) for source, loc in locations.items()}
     return LandingResource(
-        locations=dict(settings.source_locations),
-        s3=s3,
-        gcs=gcs,
-        azure_blob=azure_blob,
-        cost_explorer=CostExplorerReader() if "api" in kinds else None,
-        azure_cost_query=AzureCostQueryReader() if "api" in kinds else None,
-        bigquery=BigQueryExportReader() if "bigquery" in kinds else None,
+        landing_folder=False,
+        locations=locations,
+        s3=s3 if S3ExportsReader in served else None,
+        gcs=gcs if GcsExportsReader in served else None,
+        azure_blob=azure_blob if AzureBlobExportsReader in served else None,
+        cost_explorer=CostExplorerReader() if CostExplorerReader in served else None,
+        azure_cost_query=AzureCostQueryReader() if AzureCostQueryReader in served else None,
+        bigquery=BigQueryExportReader() if BigQueryExportReader in served else None,
     )
 
 
@@ -85,13 +136,13 @@ def resources_for(settings: Settings) -> dict[str, Any]:
     """The resources of one deployment profile (FINOPS_PROFILE): embedded, the local twins;
     production, the real ones with their configuration through dg.EnvVar (read at launch)."""
     # Bucket clients: endpoint and credentials from boto3's / google-auth's chains (AWS_*, ...).
-    s3, gcs, azure_blob = S3Resource(), GcsClientResource(), azure_blob_for(settings)
+    s3, gcs, azure_blob = s3_for(settings), GcsClientResource(), azure_blob_for(settings)
     # Empty fields mean "resolve from FINOPS_* settings at run time" (never at import time).
     return {
         "s3": s3,
         "gcs": gcs,
         "azure_blob": azure_blob,
-        "lake": LakeResource(),
+        "lake": lake_for(settings, s3),
         "landing": landing_for(settings, s3, gcs, azure_blob),
         "rates": FxRatesResource(),
         "rules": RulesResource(),
@@ -101,6 +152,7 @@ def resources_for(settings: Settings) -> dict[str, Any]:
 
 
 SETTINGS = Settings.from_env()  # a bad setting fails here, when the code location loads
+refuse_embedded_backends(SETTINGS)  # production on a local lake or SQLite instance: one line
 RESOURCES = resources_for(SETTINGS)
 
 # Stage modules are imported as modules, not their `defs`: Dagster refuses a code location with

@@ -175,7 +175,13 @@ def prepare_writer_pools(dagster_home: Path) -> str:
 
 
 def run_startup_checks(settings: Settings) -> list[str]:
-    """Every startup check in order; raises StartupCheckError at the first failure."""
+    """Every startup check in order; raises StartupCheckError at the first failure.
+
+    The production profile first refuses the embedded backends (SettingsError), before any
+    database, bucket or lake folder is touched."""
+    from finops_assets.resources.profiles import refuse_embedded_backends
+
+    refuse_embedded_backends(settings)
     return [
         check_instance_storage(settings.dagster_home),
         check_lake(settings),

@@ -53,9 +53,10 @@ class SourceReader(ConfigurableResource):
     kind: ClassVar[str] = ""
     sources: ClassVar[tuple[str, ...]] = ("*",)
 
-    def serves(self, source: str, kind: str) -> bool:
+    @classmethod
+    def serves(cls, source: str, kind: str) -> bool:
         """Whether this reader reads `source` from a location of `kind`."""
-        return kind == self.kind and ("*" in self.sources or source in self.sources)
+        return kind == cls.kind and ("*" in cls.sources or source in cls.sources)
 
     def reader(self, source: str, location: str, settings: Settings) -> PayloadSource:
         """The PayloadSource serving `source` from `location`."""
@@ -157,14 +158,40 @@ def _clients(
     return BucketClients(s3=s3, gcs=gcs, azure_blob=azure_blob)
 
 
+READER_TYPES: tuple[type[SourceReader], ...] = (
+    LandingFolderReader,
+    S3ExportsReader,
+    GcsExportsReader,
+    AzureBlobExportsReader,
+    CostExplorerReader,
+    AzureCostQueryReader,
+    BigQueryExportReader,
+)
+
+
+def reader_type_for(source: str, location: str) -> type[SourceReader]:
+    """The reader resource type that serves `source` from `location`, or a SettingsError naming
+    FINOPS_SOURCE_<SOURCE> when no backend reads that source from there."""
+    kind = location_kind(location)
+    for reader_type in READER_TYPES:
+        if reader_type.serves(source, kind):
+            return reader_type
+    raise SettingsError(
+        f"FINOPS_SOURCE_{source.upper()}={location}: {source} cannot be read from {kind}"
+    )
+
+
 def payload_source_for(
     source: str, location: str, settings: Settings, readers: list[SourceReader]
 ) -> PayloadSource:
-    """The PayloadSource of the first reader that serves `source` from `location`."""
+    """The PayloadSource of the first registered reader that serves `source` from `location`;
+    none registered is an error naming the setting (never an unconfigured reader in its place)."""
     kind = location_kind(location)
     for candidate in readers:
         if candidate.serves(source, kind):
             return candidate.reader(source, location, settings)
+    reader_type = reader_type_for(source, location)
     raise SettingsError(
-        f"FINOPS_SOURCE_{source.upper()}={location!r}: {source} cannot be read from {kind}"
+        f"FINOPS_SOURCE_{source.upper()}={location}: no {kind} reader is registered for "
+        f"{source} ({reader_type.__name__}); definitions.py registers one per configured location"
     )
