@@ -4,6 +4,7 @@ from pathlib import Path
 
 from dagster import ConfigurableResource
 from dagster_aws.s3 import S3Resource
+from pydantic import Field
 
 from finops_assets.resources.azure_blob_exports import AzureBlobResource
 from finops_assets.resources.gcs_client import GcsClientResource
@@ -113,20 +114,21 @@ class LandingResource(ConfigurableResource):
     definitions.py from FINOPS_SOURCE_<SOURCE> (settings.py); empty, those settings are read at
     run time. Each location kind is served by its reader resource (source_readers.py): the local
     twin LandingFolderReader (when `landing_folder`), or a real twin reading through the
-    registered `s3`, `gcs` and `azure_blob` resources or a provider API. Only the registered
-    readers serve: a location whose reader is not registered fails naming its setting, it never
-    gets an unconfigured one.
+    registered `s3`, `gcs` and `azure_blob` resources or a provider API. Built bare, every reader
+    is registered with its SDK's default chain (as the embedded profile does, on the registered
+    bucket resources); production sets the ones no location uses to None. A reader set to None
+    is not registered: its location fails naming the setting, never served by a stand-in.
     """
 
     landing_dir: str = ""
     landing_folder: bool = True
     locations: dict[str, str] = {}
-    s3: S3Resource | None = None
-    gcs: GcsClientResource | None = None
-    azure_blob: AzureBlobResource | None = None
-    cost_explorer: CostExplorerReader | None = None
-    azure_cost_query: AzureCostQueryReader | None = None
-    bigquery: BigQueryExportReader | None = None
+    s3: S3Resource | None = Field(default_factory=S3Resource)
+    gcs: GcsClientResource | None = Field(default_factory=GcsClientResource)
+    azure_blob: AzureBlobResource | None = Field(default_factory=AzureBlobResource)
+    cost_explorer: CostExplorerReader | None = Field(default_factory=CostExplorerReader)
+    azure_cost_query: AzureCostQueryReader | None = Field(default_factory=AzureCostQueryReader)
+    bigquery: BigQueryExportReader | None = Field(default_factory=BigQueryExportReader)
 
     def folder(self) -> Path:
         return Path(self.landing_dir) if self.landing_dir else Settings.from_env().landing_dir

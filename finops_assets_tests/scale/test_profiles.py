@@ -107,8 +107,8 @@ def test_a_source_with_no_registered_reader_fails_naming_its_setting(tmp_path, m
     message = str(caught.value)
     assert message.startswith("FINOPS_SOURCE_AZURE_COST is unset") and "\n" not in message
     assert "production" in message
-    # a hand-built landing resource gets no unconfigured real reader either
-    bare = LandingResource(landing_dir=str(tmp_path), locations={"aws_cur": "s3://b/cur"})
+    # a reader that is not registered gets no unconfigured stand-in
+    bare = LandingResource(landing_dir=str(tmp_path), locations={"aws_cur": "s3://b/cur"}, s3=None)
     with pytest.raises(SettingsError, match="^FINOPS_SOURCE_AWS_CUR=s3://b/cur: no s3 reader"):
         bare.payloads("aws_cur")
     # a location no reader serves fails when the definitions load
