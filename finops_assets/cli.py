@@ -96,6 +96,27 @@ def _rules_diff(args: argparse.Namespace) -> int:
     return 0
 
 
+def _os_user() -> str:
+    """The OS account running the command (the audit's default `by`)."""
+    import pwd
+
+    try:
+        return pwd.getpwuid(os.getuid()).pw_name
+    except KeyError:  # an uid without a passwd entry (some containers)
+        return f"uid-{os.getuid()}"
+
+
+def _period(args: argparse.Namespace) -> int:
+    from finops_assets.allocate.closed_periods import change_period
+    from finops_assets.storage.delta import DeltaLake
+
+    delta = DeltaLake(Settings.from_env().lake_uri)
+    by = args.by if args.by is not None else _os_user()
+    now = dt.datetime.now(dt.UTC)
+    print(change_period(delta, args.period, args.command, by, args.reason, now))
+    return 0
+
+
 def port_in_use_message(host: str, port: int) -> str | None:
     """One line saying why `port` on `host` cannot be served, or None when it is free."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
@@ -163,6 +184,15 @@ def build_parser() -> argparse.ArgumentParser:
     diff.add_argument("--start", type=dt.date.fromisoformat, default=None)
     diff.add_argument("--end", type=dt.date.fromisoformat, default=None)
     diff.set_defaults(handler=_rules_diff)
+    for name, text in (
+        ("close", "close a billing period (YYYY-MM): its booked allocation stops moving"),
+        ("reopen", "reopen a closed billing period (a --reason is required)"),
+    ):
+        period = commands.add_parser(name, help=text)
+        period.add_argument("period", metavar="YYYY-MM")
+        period.add_argument("--reason", default="", help="why (recorded in period_audit)")
+        period.add_argument("--by", default=None, help="who (default: the OS user)")
+        period.set_defaults(handler=_period)
     dev = commands.add_parser("dev", help="start the Dagster UI on 127.0.0.1")
     dev.add_argument("--port", type=int, default=None, help="default: FINOPS_UI_PORT or 3000")
     dev.set_defaults(handler=_dev)

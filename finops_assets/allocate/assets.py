@@ -8,6 +8,7 @@ import polars as pl
 from dagster import AssetExecutionContext
 
 from finops_assets.allocate.applicable import RULES_KEY, applicable_rules
+from finops_assets.allocate.closed_periods import BookedDays
 from finops_assets.allocate.day import AllocatedDayWriter, DayResult, allocate_day
 from finops_assets.allocate.fx_policy import LockedRates
 from finops_assets.allocate.rule_currency import FOLLOWERS, rule_currency_events
@@ -100,13 +101,19 @@ def allocated_costs(
     Each day is allocated with the rule version applicable_rules recorded for it (its
     effective window), read from the lake, and in the base currency under that version's FX
     policy (each day's rate, or its month's locked rate: domain/fx_policy.py).
+    A day of a closed period keeps its booked rows and data version (closed_periods.py);
+    what would move waits in pending_adjustments.
     """
     delta, base = lake.delta(), lake.currency()
     days = DayWriter(context)
     writer = AllocatedDayWriter(delta, context.run.run_id)
     locked = LockedRates(rates, days.days)
+    booked = BookedDays(delta, context.instance)
 
     def one_day(day: dt.date) -> None:
+        if booked.closed_day(day):
+            booked.keep(days, day, ["check_allocated_contract", "check_allocation_conserved"])
+            return
         loaded = rules_in_force(delta, day)
         convert = locked.converter(loaded.fx, day, base)
         result = allocate_day(delta, day, loaded, writer, convert=convert)

@@ -5,6 +5,7 @@ import dagster as dg
 from finops_assets.allocate.applicable import applicable_rules
 from finops_assets.allocate.assets import allocated_costs, allocation_rules
 from finops_assets.allocate.audit import allocation_audit
+from finops_assets.allocate.pending import pending_adjustments
 from finops_assets.allocate.preview import allocation_preview
 from finops_assets.allocate.rule_currency import check_rules_current
 from finops_assets.allocate.sensors import reallocation_sensor
@@ -16,6 +17,7 @@ defs = dg.Definitions(
         allocated_costs,
         allocation_audit,
         allocation_preview,
+        pending_adjustments,
     ],
     asset_checks=[check_rules_current],
     sensors=[reallocation_sensor],

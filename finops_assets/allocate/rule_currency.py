@@ -51,6 +51,7 @@ FOLLOWERS = (
     "finops_report",
     "focus_cost_allocation",
     "allocation_preview",
+    "pending_adjustments",
 )
 DESCRIPTION = (
     "Per day: fails while the day was computed with another allocation rule version than the "

@@ -13,6 +13,7 @@ from finops_assets.domain.focus import NORMALIZED_COLUMNS
 from finops_assets.domain.fx import DAY_RATES_SCHEMA
 from finops_assets.domain.k8s import K8S_USAGE_COLUMNS
 from finops_assets.domain.kpis import ALLOCATION_COVERAGE_COLUMNS, KPI_VALUE_COLUMNS
+from finops_assets.domain.periods import PENDING_COLUMNS, PERIOD_AUDIT_COLUMNS
 from finops_assets.domain.preview import PREVIEW_COLUMNS
 from finops_assets.domain.reporting import COST_BY_UNIT_COLUMNS
 from finops_assets.domain.rightsizing import RIGHTSIZING_COLUMNS
@@ -102,6 +103,18 @@ ALLOCATION_PREVIEW = TableContract(
     name="allocation_preview",
     columns=PREVIEW_COLUMNS,
     description="Per day and business unit, booked vs a candidate rule file's allocation",
+)
+PERIOD_AUDIT = TableContract(
+    name="period_audit",
+    columns=PERIOD_AUDIT_COLUMNS,
+    partition_by=(),
+    day_column=None,
+    description="Every close and reopen of a billing period: who, when, why (append-only)",
+)
+PENDING_ADJUSTMENTS = TableContract(
+    name="pending_adjustments",
+    columns=PENDING_COLUMNS,
+    description="Per closed day, business unit and currency: booked, would-be, delta, cause",
 )
 ALLOCATION_VERSIONS = TableContract(
     name="allocation_versions",

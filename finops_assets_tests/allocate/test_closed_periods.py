@@ -1,0 +1,163 @@
+"""Closed periods through a real instance: booked figures stay, pending_adjustments shows the rest.
+
+The allocate estate (2026-10-01..02, shipped rules, real Delta, real SQLite instance) is
+closed with `finops close 2026-10`. A second rule version effective from 10-02 is applied and
+the days re-materialized: allocated_costs keeps its rows, Delta version and per-day data
+versions (cost_by_business_unit does not turn stale); pending_adjustments holds, for 10-02,
+the deltas the candidate preview gives for the same version, conserving the day; its check
+warns naming the period. After `finops reopen 2026-10 --reason ...` and a re-materialization
+the figures move to exactly the would-be amounts and the pending rows clear.
+"""
+
+import datetime as dt
+from decimal import Decimal
+
+import dagster as dg
+import polars as pl
+import pytest
+
+from finops_assets.allocate.closed_periods import booked_data_version, read_audit
+from finops_assets.allocate.pending import CHECK
+from finops_assets.allocate.preview import preview_days
+from finops_assets.allocate.sensors import stale_partitions
+from finops_assets.cli import main
+from finops_assets.domain.rule_history import load_rule_history
+from finops_assets.domain.rules import SHIPPED_RULES_PATH
+from finops_assets.storage import tables
+from finops_assets_tests.allocate.conftest import DAYS, Estate, run_assets
+from finops_assets_tests.allocate.rules_change import (
+    bumped_rules_text,
+    definitions_with_rules,
+    history_text,
+)
+
+pytestmark = pytest.mark.slow  # uses the allocate estate (a whole-graph run)
+KEYS = [d.isoformat() for d in DAYS]
+ALLOCATED = dg.AssetKey("allocated_costs")
+BY_UNIT = dg.AssetKey("cost_by_business_unit")
+HISTORY = history_text(
+    (SHIPPED_RULES_PATH.read_text(encoding="utf-8"), {"effective_from": "2026-10-01"}),
+    (bumped_rules_text(), {"effective_from": DAYS[1].isoformat()}),
+)
+ALLOCATE = ["applicable_rules", "allocated_costs", "pending_adjustments", "cost_by_business_unit"]
+
+
+def _booked(estate: Estate) -> dict:
+    return {
+        "rows": estate.lake.read_days(tables.ALLOCATED_COSTS, DAYS).sort("x_source_row_key"),
+        "delta_version": estate.lake.version(tables.ALLOCATED_COSTS),
+        "data_versions": [booked_data_version(estate.instance, ALLOCATED, k) for k in KEYS],
+        "by_unit_versions": [booked_data_version(estate.instance, BY_UNIT, k) for k in KEYS],
+    }
+
+
+def _warnings(result: dg.ExecuteInProcessResult) -> dict[str, dg.AssetCheckEvaluation]:
+    return {
+        e.partition or "": e
+        for e in result.get_asset_check_evaluations()
+        if e.check_name == CHECK and e.asset_key == dg.AssetKey("pending_adjustments")
+    }
+
+
+@pytest.fixture(scope="module")
+def flow(estate: Estate, tmp_path_factory) -> dict:
+    """Close, apply v2 from 10-02, re-allocate; reopen, re-allocate. What was seen at each step."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("FINOPS_HOME", str(estate.home))
+        rules = tmp_path_factory.mktemp("closed") / "rules.yaml"
+        rules.write_text(HISTORY, encoding="utf-8")
+        defs = definitions_with_rules(rules)
+        seen: dict = {"before": _booked(estate)}
+        assert main(["close", "2026-10", "--by", "controller", "--reason", "month-end"]) == 0
+        assert run_assets(defs, estate.instance, ["allocation_rules"], []).success
+        closed_run = run_assets(defs, estate.instance, ALLOCATE, DAYS)
+        seen["closed_run"] = closed_run
+        seen["closed"] = _booked(estate)
+        seen["pending"] = estate.lake.read_days(tables.PENDING_ADJUSTMENTS, DAYS)
+        graph = defs.resolve_asset_graph()
+        seen["by_unit_stale"] = stale_partitions(estate.instance, graph, BY_UNIT, None)
+        seen["preview"] = preview_days(estate.lake, load_rule_history(HISTORY), DAYS)
+        assert main(["reopen", "2026-10", "--by", "cfo", "--reason", "FIN-9: tax split"]) == 0
+        seen["reopen_run"] = run_assets(defs, estate.instance, ALLOCATE, DAYS)
+        seen["reopened"] = _booked(estate)
+        seen["pending_after"] = estate.lake.read_days(tables.PENDING_ADJUSTMENTS, DAYS)
+        seen["audit"] = read_audit(estate.lake)
+        seen["never_booked"] = _never_booked(estate, defs)
+    return seen
+
+
+def _never_booked(estate: Estate, defs: dg.Definitions) -> dg.ExecuteInProcessResult:
+    assert main(["close", "2026-11", "--by", "controller"]) == 0
+    return run_assets(defs, estate.instance, ["allocated_costs"], [dt.date(2026, 11, 1)])
+
+
+def test_a_closed_day_keeps_its_booked_rows_and_data_version(flow: dict):
+    assert flow["closed_run"].success
+    before, closed = flow["before"], flow["closed"]
+    assert closed["delta_version"] == before["delta_version"]  # not one commit
+    assert closed["rows"].equals(before["rows"])
+    assert closed["data_versions"] == before["data_versions"]
+    assert None not in closed["data_versions"]
+    # the day's new materialization records the booked version: nothing after it goes stale
+    assert flow["by_unit_stale"] == []
+    assert closed["by_unit_versions"] == before["by_unit_versions"]
+
+
+def test_pending_adjustments_hold_the_would_be_deltas_and_conserve(flow: dict, estate: Estate):
+    pending = flow["pending"]
+    assert set(pending["x_charge_date"].to_list()) == {DAYS[1]}  # 10-01 keeps its version
+    assert pending.height >= 2
+    assert set(pending["period"].to_list()) == {"2026-10"}
+    for amount in ("billed_cost", "effective_cost"):
+        assert sum(pending[f"{amount}_delta"].to_list(), Decimal(0)) == 0
+        for row in pending.iter_rows(named=True):
+            assert row[f"{amount}_would_be"] - row[f"{amount}_booked"] == row[f"{amount}_delta"]
+    cause = pending["cause"][0]
+    assert cause.startswith("rule version 2026.11.1") and "-> 2026.11.2" in cause
+    # the same figures as the preview of that history (an independent path through preview_day)
+    moved = flow["preview"].filter(pl.col("billed_cost_delta") != 0)
+    assert sorted(zip(moved["x_business_unit"], moved["billed_cost_delta"], strict=True)) == sorted(
+        zip(pending["x_business_unit"], pending["billed_cost_delta"], strict=True)
+    )
+
+
+def test_the_check_warns_on_the_closed_day_naming_the_period(flow: dict):
+    warnings = _warnings(flow["closed_run"])
+    assert set(warnings) == set(KEYS)
+    assert warnings[KEYS[0]].passed
+    warned = warnings[KEYS[1]]
+    assert not warned.passed
+    assert warned.severity == dg.AssetCheckSeverity.WARN
+    message = warned.metadata["message"].value
+    assert "period 2026-10 is closed" in message and "finops reopen 2026-10" in message
+
+
+def test_after_reopen_the_figures_move_and_nothing_is_pending(flow: dict):
+    assert flow["reopen_run"].success
+    closed, reopened, pending = flow["closed"], flow["reopened"], flow["pending"]
+    assert reopened["delta_version"] > closed["delta_version"]
+    assert reopened["data_versions"][0] == closed["data_versions"][0]  # 10-01: same version
+    assert reopened["data_versions"][1] != closed["data_versions"][1]
+    day = reopened["rows"].filter(pl.col("x_charge_date") == DAYS[1])
+    by_unit = day.group_by("x_business_unit").agg(pl.col("x_billed_cost_base").sum())
+    now = dict(by_unit.iter_rows())
+    for row in pending.iter_rows(named=True):  # booked now = what was pending as would-be
+        assert now[row["x_business_unit"]] == row["billed_cost_would_be"]
+    assert flow["pending_after"].is_empty()
+    assert all(w.passed for w in _warnings(flow["reopen_run"]).values())
+
+
+def test_the_audit_holds_the_close_and_the_reopen(flow: dict):
+    rows = flow["audit"].filter(pl.col("period") == "2026-10")
+    assert rows.select("action", "by", "reason").rows() == [
+        ("close", "controller", "month-end"),
+        ("reopen", "cfo", "FIN-9: tax split"),
+    ]
+
+
+def test_a_closed_day_never_booked_fails_naming_the_period(flow: dict):
+    result = flow["never_booked"]
+    assert not result.success
+    failure = next(e for e in result.all_events if e.is_step_failure)
+    text = str(failure.step_failure_data.error)
+    assert "2026-11-01" in text and "period 2026-11 is closed" in text, text
