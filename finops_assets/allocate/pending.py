@@ -20,11 +20,19 @@ from finops_assets.allocate.rules_versions import rules_in_force
 from finops_assets.concurrency import writer_pool
 from finops_assets.day_writer import CheckOutcome, DayEvent, DayWriter
 from finops_assets.domain.allocate import INPUT_COLUMNS, allocate_costs
-from finops_assets.domain.periods import adjustment_cause, pending_adjustments_day, period_of
+from finops_assets.domain.events import event_to_json
+from finops_assets.domain.periods import (
+    adjustment_cause,
+    pending_adjustments_day,
+    pending_event,
+    period_of,
+)
 from finops_assets.partitions import SINGLE_RUN, daily_partitions
+from finops_assets.resources.events import EventSinksResource
 from finops_assets.resources.lake import LakeResource
 from finops_assets.storage import tables
 from finops_assets.storage.delta import DeltaLake
+from finops_assets.storage.fingerprint import frames_fingerprint
 
 CHECK = "check_no_pending_adjustments"
 
@@ -83,21 +91,30 @@ def _alert(day: dt.date, frame: pl.DataFrame, closed: bool) -> CheckOutcome:
         )
     ],
 )
-def pending_adjustments(context: AssetExecutionContext, lake: LakeResource) -> Iterator[DayEvent]:
+def pending_adjustments(
+    context: AssetExecutionContext, lake: LakeResource, sinks: EventSinksResource
+) -> Iterator[DayEvent]:
     """Per closed day, business unit and currency: booked, would-be, delta, and the cause.
 
     Days of open periods hold nothing (their allocation is booked as it is computed); a
-    closed day holds what a re-allocation would move, until the period is reopened.
+    closed day holds what a re-allocation would move, until the period is reopened. Each
+    closed day with pending rows is also a CloudEvent, enqueued in the outbox and delivered
+    to the configured sinks as budget events are (only when there is one: open days send
+    nothing).
     """
     delta = lake.delta()
     closed = closed_set(delta)
     days = DayWriter(context)
     held = delta.exists(tables.PENDING_ADJUSTMENTS)
+    alerts: list[tuple[str, bytes]] = []
 
     def one_day(day: dt.date) -> None:
         is_closed = period_of(day) in closed
         frame = would_move(delta, day) if is_closed else tables.PENDING_ADJUSTMENTS.empty_frame()
         stale_rows = held and delta.count_day(tables.PENDING_ADJUSTMENTS, day) > 0
+        if not frame.is_empty():
+            event = pending_event(day, frame, frames_fingerprint([frame], ""))
+            alerts.append((event.get_id(), event_to_json(event)))
         days.commit(
             day,
             {CHECK: _alert(day, frame, is_closed)},
@@ -114,4 +131,13 @@ def pending_adjustments(context: AssetExecutionContext, lake: LakeResource) -> I
             },
         )
 
-    yield from days.run(one_day)
+    def deliver() -> dict[str, object]:
+        if not alerts:
+            return {"alerts": 0}
+        outbox = sinks.outbox().check()
+        for event_id, payload in alerts:
+            outbox.enqueue(event_id, payload)
+        report = outbox.deliver_pending(sinks.sinks(), sinks.retries, sinks.backoff_seconds)
+        return {"alerts": len(alerts), "delivered_in_run": len(report.delivered)}
+
+    yield from days.run(one_day, after=deliver)

@@ -9,10 +9,13 @@ give (per day, business unit and currency: booked, would-be, delta, and the caus
 
 import datetime as dt
 import re
+import uuid
 
 import polars as pl
+from cloudevents.core.v1.event import CloudEvent
 
 from finops_assets.domain.audit import unit_totals
+from finops_assets.domain.events import end_of_day
 from finops_assets.domain.money import MONEY
 
 CLOSE, REOPEN = "close", "reopen"
@@ -125,3 +128,41 @@ def adjustment_cause(booked_rules: str, would_be_rules: str) -> str:
     if booked_rules != would_be_rules:
         return f"rule version {booked_rules or '-'} -> {would_be_rules or '-'}"
     return f"inputs changed under rule version {would_be_rules} (normalized costs, usage or FX)"
+
+
+PENDING_EVENT = "com.finops.allocation.adjustment.pending"
+PENDING_SOURCE = "/finops_assets/closed_periods"
+_EVENT_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://finops-assets/pending-adjustments")
+
+
+def pending_event(day: dt.date, pending: pl.DataFrame, content: str) -> CloudEvent:
+    """The alert for a closed day with pending adjustments (CloudEvents 1.0).
+
+    Its id hashes the day and `content` (the pending rows' fingerprint): the same pending
+    figures alert once, however often the day is re-materialized; new figures alert again.
+    """
+    units = [
+        {
+            "business_unit": row["x_business_unit"],
+            "currency": row["x_base_currency"],
+            **{f"billed_cost_{s}": str(row[f"billed_cost_{s}"]) for s in ("booked", "would_be")},
+            "billed_cost_delta": str(row["billed_cost_delta"]),
+        }
+        for row in pending.iter_rows(named=True)
+    ]
+    attributes = {
+        "specversion": "1.0",
+        "id": str(uuid.uuid5(_EVENT_NAMESPACE, f"{day.isoformat()}|{content}")),
+        "type": PENDING_EVENT,
+        "source": PENDING_SOURCE,
+        "subject": f"period/{period_of(day)}",
+        "time": end_of_day(day),
+        "datacontenttype": "application/json",
+    }
+    data = {
+        "period": period_of(day),
+        "day": day.isoformat(),
+        "cause": pending["cause"][0] if pending.height else "",
+        "units": units,
+    }
+    return CloudEvent(attributes, data)

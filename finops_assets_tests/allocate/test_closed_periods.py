@@ -10,6 +10,7 @@ the figures move to exactly the would-be amounts and the pending rows clear.
 """
 
 import datetime as dt
+import json
 from decimal import Decimal
 
 import dagster as dg
@@ -21,6 +22,7 @@ from finops_assets.allocate.pending import CHECK
 from finops_assets.allocate.preview import preview_days
 from finops_assets.allocate.sensors import stale_partitions
 from finops_assets.cli import main
+from finops_assets.domain.periods import PENDING_EVENT
 from finops_assets.domain.rule_history import load_rule_history
 from finops_assets.domain.rules import SHIPPED_RULES_PATH
 from finops_assets.storage import tables
@@ -74,6 +76,7 @@ def flow(estate: Estate, tmp_path_factory) -> dict:
         seen["closed_run"] = closed_run
         seen["closed"] = _booked(estate)
         seen["pending"] = estate.lake.read_days(tables.PENDING_ADJUSTMENTS, DAYS)
+        seen["events"] = _alerts(estate)
         graph = defs.resolve_asset_graph()
         seen["by_unit_stale"] = stale_partitions(estate.instance, graph, BY_UNIT, None)
         seen["preview"] = preview_days(estate.lake, load_rule_history(HISTORY), DAYS)
@@ -84,6 +87,12 @@ def flow(estate: Estate, tmp_path_factory) -> dict:
         seen["audit"] = read_audit(estate.lake)
         seen["never_booked"] = _never_booked(estate, defs)
     return seen
+
+
+def _alerts(estate: Estate) -> list[dict]:
+    log = estate.home / "events" / "budget_events.jsonl"
+    lines = log.read_text(encoding="utf-8").splitlines() if log.exists() else []
+    return [e for e in map(json.loads, lines) if e["type"] == PENDING_EVENT]
 
 
 def _never_booked(estate: Estate, defs: dg.Definitions) -> dg.ExecuteInProcessResult:
@@ -130,6 +139,15 @@ def test_the_check_warns_on_the_closed_day_naming_the_period(flow: dict):
     assert warned.severity == dg.AssetCheckSeverity.WARN
     message = warned.metadata["message"].value
     assert "period 2026-10 is closed" in message and "finops reopen 2026-10" in message
+
+
+def test_the_closed_day_is_one_cloudevent_through_the_outbox(flow: dict):
+    [event] = flow["events"]
+    assert event["specversion"] == "1.0" and event["subject"] == "period/2026-10"
+    assert event["data"]["day"] == KEYS[1]
+    pending = flow["pending"]
+    sent = {u["business_unit"]: Decimal(u["billed_cost_delta"]) for u in event["data"]["units"]}
+    assert sent == dict(zip(pending["x_business_unit"], pending["billed_cost_delta"], strict=True))
 
 
 def test_after_reopen_the_figures_move_and_nothing_is_pending(flow: dict):

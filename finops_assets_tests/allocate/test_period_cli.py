@@ -1,6 +1,7 @@
 """`finops close` / `finops reopen`: the audit table in a real Delta lake, idempotence, errors."""
 
 import datetime as dt
+import json
 from decimal import Decimal
 
 import polars as pl
@@ -8,11 +9,14 @@ import pytest
 
 from finops_assets.allocate.closed_periods import closed_set, read_audit
 from finops_assets.cli import main
+from finops_assets.domain.events import event_to_json
 from finops_assets.domain.periods import (
+    PENDING_EVENT,
     PeriodError,
     closed_periods,
     parse_period,
     pending_adjustments_day,
+    pending_event,
 )
 from finops_assets.settings import Settings
 from finops_assets.storage import tables
@@ -116,3 +120,22 @@ def test_pending_rows_keep_only_units_that_move_and_conserve():
     assert set(frame["period"].to_list()) == {"2026-10"}
     unchanged = pending_adjustments_day(dt.date(2026, 10, 3), booked, booked, "-")
     assert unchanged.is_empty()
+
+
+def test_the_pending_alert_is_a_cloudevent_whose_id_follows_its_figures():
+    booked = _rows({"a": "10.00", "b": "5.00"}, "v1")
+    frame = pending_adjustments_day(
+        dt.date(2026, 10, 3), booked, _rows({"a": "9.00", "b": "6.00"}, "v2"), "rule v1 -> v2"
+    )
+    event = pending_event(dt.date(2026, 10, 3), frame, "fingerprint-1")
+    body = json.loads(event_to_json(event))
+    assert body["type"] == PENDING_EVENT and body["subject"] == "period/2026-10"
+    assert body["data"]["units"][0] == {
+        "business_unit": "a",
+        "currency": "EUR",
+        "billed_cost_booked": "10.0000000000",
+        "billed_cost_would_be": "9.0000000000",
+        "billed_cost_delta": "-1.0000000000",
+    }
+    assert pending_event(dt.date(2026, 10, 3), frame, "fingerprint-1").get_id() == event.get_id()
+    assert pending_event(dt.date(2026, 10, 3), frame, "fingerprint-2").get_id() != event.get_id()
