@@ -13,7 +13,7 @@ import dagster as dg
 import polars as pl
 
 from finops_assets.dagster_private import DATA_VERSION_TAG
-from finops_assets.day_writer import DayWriter
+from finops_assets.day_writer import CheckOutcome, DayWriter
 from finops_assets.domain.periods import (
     CLOSE,
     audit_row,
@@ -25,6 +25,10 @@ from finops_assets.storage import tables
 from finops_assets.storage.delta import DeltaLake
 
 ALLOCATED_KEY = dg.AssetKey("allocated_costs")
+KEPT_NOTE = (
+    "period closed: the booked rows were judged when booked and are kept as they are; "
+    "what the inputs and rules of now would move is in pending_adjustments"
+)
 
 
 class ClosedDayNotBookedError(Exception):
@@ -95,8 +99,9 @@ class BookedDays:
     def keep(self, days: DayWriter, day: dt.date, checks: list[str]) -> None:
         """Commit `day` without writing: the booked rows stay, under their booked data version.
 
-        The checks pass: they judged these very rows when they were booked, and nothing about
-        them changed. A closed day never booked raises ClosedDayNotBookedError.
+        The checks pass: they judged these very rows when they were booked; their results say
+        so, and that today's inputs are not judged (pending_adjustments shows what would move).
+        A closed day never booked raises ClosedDayNotBookedError.
         """
         version = booked_data_version(self._instance, ALLOCATED_KEY, day.isoformat())
         if version is None:
@@ -105,7 +110,7 @@ class BookedDays:
         rule_versions = sorted(set(booked["x_allocation_rule_version"].drop_nulls().to_list()))
         days.commit(
             day,
-            {name: [] for name in checks},
+            {name: CheckOutcome([], {"kept_booked": True, "note": KEPT_NOTE}) for name in checks},
             lambda: None,  # nothing is written: the booked rows keep their bytes
             content=version,
             metadata={

@@ -110,6 +110,13 @@ def test_a_closed_day_keeps_its_booked_rows_and_data_version(flow: dict):
     # the day's new materialization records the booked version: nothing after it goes stale
     assert flow["by_unit_stale"] == []
     assert closed["by_unit_versions"] == before["by_unit_versions"]
+    kept = [
+        e
+        for e in flow["closed_run"].get_asset_check_evaluations()
+        if e.asset_key == ALLOCATED and e.check_name != "check_rules_current"
+    ]
+    assert len(kept) == 2 * len(DAYS)  # contract and conservation, per day: said kept
+    assert all(e.passed and e.metadata["kept_booked"].value is True for e in kept)
 
 
 def test_pending_adjustments_hold_the_would_be_deltas_and_conserve(flow: dict, estate: Estate):
