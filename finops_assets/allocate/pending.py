@@ -17,9 +17,11 @@ from dagster import AssetExecutionContext
 from finops_assets.allocate.applicable import applicable_rules
 from finops_assets.allocate.closed_periods import closed_set
 from finops_assets.allocate.rules_versions import rules_in_force
+from finops_assets.allocate.versions import allocation_versions
 from finops_assets.concurrency import writer_pool
 from finops_assets.day_writer import CheckOutcome, DayEvent, DayWriter
 from finops_assets.domain.allocate import INPUT_COLUMNS, allocate_costs
+from finops_assets.domain.audit_inputs import InputVersion, input_version
 from finops_assets.domain.events import event_to_json
 from finops_assets.domain.periods import (
     adjustment_cause,
@@ -47,7 +49,10 @@ def would_move(delta: DeltaLake, day: dt.date) -> pl.DataFrame:
     usage = delta.read_day(tables.K8S_USAGE_RAW, day)
     would_be = allocate_costs(normalized, rules_in_force(delta, day), usage)
     booked = delta.read_day(tables.ALLOCATED_COSTS, day)
-    cause = adjustment_cause(_versions(booked), _versions(would_be))
+    recorded = allocation_versions(delta, day)
+    booked_inputs = InputVersion.parse(recorded["x_input_version"][0]) if recorded.height else None
+    now_inputs = input_version([normalized], usage)
+    cause = adjustment_cause(_versions(booked), _versions(would_be), booked_inputs, now_inputs)
     return pending_adjustments_day(day, booked, would_be, cause)
 
 

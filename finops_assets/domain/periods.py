@@ -15,6 +15,7 @@ import polars as pl
 from cloudevents.core.v1.event import CloudEvent
 
 from finops_assets.domain.audit import unit_totals
+from finops_assets.domain.audit_inputs import InputVersion
 from finops_assets.domain.events import end_of_day
 from finops_assets.domain.money import MONEY
 
@@ -123,11 +124,30 @@ def pending_adjustments_day(
     return both.select(list(PENDING_COLUMNS)).cast(dict(PENDING_COLUMNS)).sort(KEYS)  # type: ignore[arg-type]
 
 
-def adjustment_cause(booked_rules: str, would_be_rules: str) -> str:
-    """Why a closed day would move: its rule version, or (same rules) its inputs."""
+def adjustment_cause(
+    booked_rules: str,
+    would_be_rules: str,
+    booked_inputs: InputVersion | None,
+    now_inputs: InputVersion,
+) -> str:
+    """Why a closed day would move: its rule version, and which inputs changed since booking.
+
+    The inputs are compared as allocation_audit does (their fingerprints): the day's
+    normalized rows (a restatement), their FX columns (an FX change), its Kubernetes usage.
+    """
+    causes = []
     if booked_rules != would_be_rules:
-        return f"rule version {booked_rules or '-'} -> {would_be_rules or '-'}"
-    return f"inputs changed under rule version {would_be_rules} (normalized costs, usage or FX)"
+        causes.append(f"rule version {booked_rules or '-'} -> {would_be_rules or '-'}")
+    if booked_inputs is None:
+        causes.append("inputs at booking not recorded")
+    else:
+        if booked_inputs.normalized != now_inputs.normalized:
+            causes.append("restatement (normalized costs changed)")
+        if booked_inputs.fx != now_inputs.fx:
+            causes.append("fx_change (exchange rates changed)")
+        if booked_inputs.usage != now_inputs.usage:
+            causes.append("usage changed (k8s_usage_raw)")
+    return "; ".join(causes) or f"reallocation (same rules {would_be_rules} and inputs)"
 
 
 PENDING_EVENT = "com.finops.allocation.adjustment.pending"

@@ -130,6 +130,7 @@ def test_pending_adjustments_hold_the_would_be_deltas_and_conserve(flow: dict, e
             assert row[f"{amount}_would_be"] - row[f"{amount}_booked"] == row[f"{amount}_delta"]
     cause = pending["cause"][0]
     assert cause.startswith("rule version 2026.11.1") and "-> 2026.11.2" in cause
+    assert ";" not in cause  # the inputs read match those recorded at booking: rules only
     # the same figures as the preview of that history (an independent path through preview_day)
     moved = flow["preview"].filter(pl.col("billed_cost_delta") != 0)
     assert sorted(zip(moved["x_business_unit"], moved["billed_cost_delta"], strict=True)) == sorted(

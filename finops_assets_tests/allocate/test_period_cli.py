@@ -9,10 +9,12 @@ import pytest
 
 from finops_assets.allocate.closed_periods import closed_set, read_audit
 from finops_assets.cli import main
+from finops_assets.domain.audit_inputs import InputVersion
 from finops_assets.domain.events import event_to_json
 from finops_assets.domain.periods import (
     PENDING_EVENT,
     PeriodError,
+    adjustment_cause,
     closed_periods,
     parse_period,
     pending_adjustments_day,
@@ -139,3 +141,18 @@ def test_the_pending_alert_is_a_cloudevent_whose_id_follows_its_figures():
     }
     assert pending_event(dt.date(2026, 10, 3), frame, "fingerprint-1").get_id() == event.get_id()
     assert pending_event(dt.date(2026, 10, 3), frame, "fingerprint-2").get_id() != event.get_id()
+
+
+def test_the_cause_names_the_rule_version_and_each_input_that_changed():
+    booked = InputVersion("n1", "fx1", "u1")
+    assert adjustment_cause("v1", "v2", booked, booked) == "rule version v1 -> v2"
+    assert adjustment_cause("v1", "v1", booked, InputVersion("n1", "fx2", "u1")) == (
+        "fx_change (exchange rates changed)"
+    )
+    both = adjustment_cause("v1", "v2", booked, InputVersion("n2", "fx1", "u2"))
+    assert both == (
+        "rule version v1 -> v2; restatement (normalized costs changed); "
+        "usage changed (k8s_usage_raw)"
+    )
+    assert "not recorded" in adjustment_cause("v1", "v1", None, booked)
+    assert adjustment_cause("v1", "v1", booked, booked).startswith("reallocation")
