@@ -5,7 +5,8 @@ closed with `finops close 2026-10`. A second rule version effective from 10-02 i
 the days re-materialized: allocated_costs keeps its rows, Delta version and per-day data
 versions (cost_by_business_unit does not turn stale); pending_adjustments holds, for 10-02,
 the deltas the candidate preview gives for the same version, conserving the day; its check
-warns naming the period. After `finops reopen 2026-10 --reason ...` and a re-materialization
+warns naming the period. An FX change on 10-01 (one row's base amounts +1.25) waits the same
+way, its deltas adding up to the 1.25 with the cause fx_change. After `finops reopen 2026-10 --reason ...` and a re-materialization
 the figures move to exactly the would-be amounts and the pending rows clear.
 """
 
@@ -41,6 +42,7 @@ HISTORY = history_text(
     (SHIPPED_RULES_PATH.read_text(encoding="utf-8"), {"effective_from": "2026-10-01"}),
     (bumped_rules_text(), {"effective_from": DAYS[1].isoformat()}),
 )
+FX_BUMP = Decimal("1.25")
 ALLOCATE = ["applicable_rules", "allocated_costs", "pending_adjustments", "cost_by_business_unit"]
 
 
@@ -80,6 +82,7 @@ def flow(estate: Estate, tmp_path_factory) -> dict:
         graph = defs.resolve_asset_graph()
         seen["by_unit_stale"] = stale_partitions(estate.instance, graph, BY_UNIT, None)
         seen["preview"] = preview_days(estate.lake, load_rule_history(HISTORY), DAYS)
+        seen["fx"] = _fx_change(estate, defs)
         assert main(["reopen", "2026-10", "--by", "cfo", "--reason", "FIN-9: tax split"]) == 0
         seen["reopen_run"] = run_assets(defs, estate.instance, ALLOCATE, DAYS)
         seen["reopened"] = _booked(estate)
@@ -93,6 +96,31 @@ def _alerts(estate: Estate) -> list[dict]:
     log = estate.home / "events" / "budget_events.jsonl"
     lines = log.read_text(encoding="utf-8").splitlines() if log.exists() else []
     return [e for e in map(json.loads, lines) if e["type"] == PENDING_EVENT]
+
+
+def _fx_change(estate: Estate, defs: dg.Definitions) -> dict:
+    """10-01's base amounts moved by an FX change (one row +1.25), re-run closed, then undone."""
+    day, lake = DAYS[0], estate.lake
+    original = lake.read_day(tables.NORMALIZED_COSTS, day)
+    money = original.schema["x_billed_cost_base"]
+    first = pl.int_range(pl.len()) == 0
+    bump = pl.when(first).then(pl.lit(FX_BUMP).cast(money)).otherwise(pl.lit(0).cast(money))
+    lake.write_day(
+        tables.NORMALIZED_COSTS,
+        original.with_columns(
+            (pl.col(c) + bump).cast(money) for c in ("x_billed_cost_base", "x_effective_cost_base")
+        ),
+        day,
+    )
+    before = lake.version(tables.ALLOCATED_COSTS)
+    run = run_assets(defs, estate.instance, ["allocated_costs", "pending_adjustments"], [day])
+    seen = {
+        "run": run,
+        "allocated_unchanged": lake.version(tables.ALLOCATED_COSTS) == before,
+        "pending": lake.read_day(tables.PENDING_ADJUSTMENTS, day),
+    }
+    lake.write_day(tables.NORMALIZED_COSTS, original, day)
+    return seen
 
 
 def _never_booked(estate: Estate, defs: dg.Definitions) -> dg.ExecuteInProcessResult:
@@ -136,6 +164,17 @@ def test_pending_adjustments_hold_the_would_be_deltas_and_conserve(flow: dict, e
     assert sorted(zip(moved["x_business_unit"], moved["billed_cost_delta"], strict=True)) == sorted(
         zip(pending["x_business_unit"], pending["billed_cost_delta"], strict=True)
     )
+
+
+def test_an_fx_change_on_a_closed_day_waits_too_with_its_cause(flow: dict):
+    fx = flow["fx"]
+    assert fx["run"].success and fx["allocated_unchanged"]
+    pending = fx["pending"]
+    assert not pending.is_empty()
+    assert set(pending["cause"].to_list()) == {"fx_change (exchange rates changed)"}
+    # the day's total moved by the FX change: the deltas add up to it, exactly
+    assert sum(pending["billed_cost_delta"].to_list(), Decimal(0)) == FX_BUMP
+    assert sum(pending["effective_cost_delta"].to_list(), Decimal(0)) == FX_BUMP
 
 
 def test_the_check_warns_on_the_closed_day_naming_the_period(flow: dict):
