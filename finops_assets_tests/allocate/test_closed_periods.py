@@ -6,8 +6,9 @@ the days re-materialized: allocated_costs keeps its rows, Delta version and per-
 versions (cost_by_business_unit does not turn stale); pending_adjustments holds, for 10-02,
 the deltas the candidate preview gives for the same version, conserving the day; its check
 warns naming the period. An FX change on 10-01 (one row's base amounts +1.25) waits the same
-way, its deltas adding up to the 1.25 with the cause fx_change. After `finops reopen 2026-10 --reason ...` and a re-materialization
-the figures move to exactly the would-be amounts and the pending rows clear.
+way, its deltas adding up to the 1.25 with the cause fx_change. After `finops reopen 2026-10
+--reason ...` and a re-materialization the figures move to exactly the would-be amounts and the
+pending rows clear.
 """
 
 import datetime as dt
