@@ -16,11 +16,13 @@ from dagster import AssetExecutionContext
 
 from finops_assets.allocate.applicable import applicable_rules
 from finops_assets.allocate.closed_periods import closed_set
+from finops_assets.allocate.day import READ_COLUMNS
+from finops_assets.allocate.fx_policy import LockedRates
 from finops_assets.allocate.rules_versions import rules_in_force
 from finops_assets.allocate.versions import allocation_versions
 from finops_assets.concurrency import writer_pool
 from finops_assets.day_writer import CheckOutcome, DayEvent, DayWriter
-from finops_assets.domain.allocate import INPUT_COLUMNS, allocate_costs
+from finops_assets.domain.allocate import allocate_costs
 from finops_assets.domain.audit_inputs import InputVersion, input_version
 from finops_assets.domain.events import event_to_json
 from finops_assets.domain.periods import (
@@ -32,6 +34,7 @@ from finops_assets.domain.periods import (
 from finops_assets.partitions import SINGLE_RUN, daily_partitions
 from finops_assets.resources.events import EventSinksResource
 from finops_assets.resources.lake import LakeResource
+from finops_assets.resources.reference import FxRatesResource
 from finops_assets.storage import tables
 from finops_assets.storage.delta import DeltaLake
 from finops_assets.storage.fingerprint import frames_fingerprint
@@ -43,15 +46,22 @@ def _versions(frame: pl.DataFrame) -> str:
     return ",".join(sorted(set(frame["x_allocation_rule_version"].drop_nulls().to_list())))
 
 
-def would_move(delta: DeltaLake, day: dt.date) -> pl.DataFrame:
-    """The closed `day`'s pending adjustments: booked vs the rules in force (PENDING_COLUMNS)."""
-    normalized = delta.read_day_columns(tables.NORMALIZED_COSTS, day, INPUT_COLUMNS)
+def would_move(
+    delta: DeltaLake, day: dt.date, locked: LockedRates, base_currency: str
+) -> pl.DataFrame:
+    """The closed `day`'s pending adjustments: booked vs the rules in force (PENDING_COLUMNS).
+
+    The would-be side is computed as allocated_costs would: the day's rule version, its FX
+    policy (locked: the month's rate) and the normalized rows and usage of now.
+    """
+    read = delta.read_day_columns(tables.NORMALIZED_COSTS, day, READ_COLUMNS)
     usage = delta.read_day(tables.K8S_USAGE_RAW, day)
-    would_be = allocate_costs(normalized, rules_in_force(delta, day), usage)
+    rules = rules_in_force(delta, day)
+    would_be = allocate_costs(locked.converter(rules.fx, day, base_currency)(read), rules, usage)
     booked = delta.read_day(tables.ALLOCATED_COSTS, day)
     recorded = allocation_versions(delta, day)
     booked_inputs = InputVersion.parse(recorded["x_input_version"][0]) if recorded.height else None
-    now_inputs = input_version([normalized], usage)
+    now_inputs = input_version([read], usage)  # as read, before the FX policy (as allocate_day)
     cause = adjustment_cause(_versions(booked), _versions(would_be), booked_inputs, now_inputs)
     return pending_adjustments_day(day, booked, would_be, cause)
 
@@ -97,7 +107,10 @@ def _alert(day: dt.date, frame: pl.DataFrame, closed: bool) -> CheckOutcome:
     ],
 )
 def pending_adjustments(
-    context: AssetExecutionContext, lake: LakeResource, sinks: EventSinksResource
+    context: AssetExecutionContext,
+    lake: LakeResource,
+    sinks: EventSinksResource,
+    rates: FxRatesResource,
 ) -> Iterator[DayEvent]:
     """Per closed day, business unit and currency: booked, would-be, delta, and the cause.
 
@@ -111,11 +124,16 @@ def pending_adjustments(
     closed = closed_set(delta)
     days = DayWriter(context)
     held = delta.exists(tables.PENDING_ADJUSTMENTS)
+    locked, base = LockedRates(rates, days.days), lake.currency()
     alerts: list[tuple[str, bytes]] = []
 
     def one_day(day: dt.date) -> None:
         is_closed = period_of(day) in closed
-        frame = would_move(delta, day) if is_closed else tables.PENDING_ADJUSTMENTS.empty_frame()
+        frame = (
+            would_move(delta, day, locked, base)
+            if is_closed
+            else tables.PENDING_ADJUSTMENTS.empty_frame()
+        )
         stale_rows = held and delta.count_day(tables.PENDING_ADJUSTMENTS, day) > 0
         if not frame.is_empty():
             event = pending_event(day, frame, frames_fingerprint([frame], ""))
