@@ -227,3 +227,45 @@ def test_a_closed_day_never_booked_fails_naming_the_period(flow: dict):
     failure = next(e for e in result.all_events if e.is_step_failure)
     text = str(failure.step_failure_data.error)
     assert "2026-11-01" in text and "period 2026-11 is closed" in text, text
+
+
+LOCKED_HISTORY = history_text(
+    (SHIPPED_RULES_PATH.read_text(encoding="utf-8"), {"effective_from": "2026-10-01"}),
+    (
+        bumped_rules_text().replace('version: "2026.11.2"', 'version: "2026.11.3-fx"')
+        + "fx: {policy: month_locked, rate_day: first_business_day}\n",
+        {"effective_from": DAYS[1].isoformat()},
+    ),
+)
+
+
+@pytest.fixture(scope="module")
+def locked_flow(flow: dict, estate: Estate, tmp_path_factory) -> dict:
+    """After the flow: close again, a month-locked FX version from 10-02, reopen, re-allocate."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("FINOPS_HOME", str(estate.home))
+        rules = tmp_path_factory.mktemp("locked") / "rules.yaml"
+        rules.write_text(LOCKED_HISTORY, encoding="utf-8")
+        defs = definitions_with_rules(rules)
+        assert main(["close", "2026-10", "--by", "controller"]) == 0
+        assert run_assets(defs, estate.instance, ["allocation_rules"], []).success
+        closed = run_assets(defs, estate.instance, ALLOCATE, DAYS)
+        pending = estate.lake.read_days(tables.PENDING_ADJUSTMENTS, DAYS)
+        assert main(["reopen", "2026-10", "--by", "cfo", "--reason", "FIN-10: locked FX"]) == 0
+        reopened = run_assets(defs, estate.instance, ALLOCATE, DAYS)
+        booked = estate.lake.read_day(tables.ALLOCATED_COSTS, DAYS[1])
+    return {"closed": closed, "pending": pending, "reopened": reopened, "booked": booked}
+
+
+def test_a_month_locked_fx_version_is_pending_at_the_rates_it_will_book(locked_flow: dict):
+    assert locked_flow["closed"].success and locked_flow["reopened"].success
+    pending = locked_flow["pending"]
+    assert set(pending["x_charge_date"].to_list()) == {DAYS[1]}
+    assert pending["cause"][0].startswith("rule version 2026.11.2")
+    booked = locked_flow["booked"]
+    assert set(booked["x_fx_rate_date"].drop_nulls().to_list()) == {dt.date(2026, 10, 1)}
+    now = dict(
+        booked.group_by("x_business_unit").agg(pl.col("x_billed_cost_base").sum()).iter_rows()
+    )
+    for row in pending.iter_rows(named=True):  # what was pending is exactly what was booked
+        assert now[row["x_business_unit"]] == row["billed_cost_would_be"], row
