@@ -85,7 +85,9 @@ def base_twin_mismatches(normalized: pl.DataFrame) -> pl.DataFrame:
                 "difference": MONEY,
             }
         )
-    units = pl.col("x_base_currency").map_elements(fx.minor_units, return_dtype=pl.Int64)
+    units = pl.col("x_base_currency").replace_strict(  # per currency, not per row
+        {base: fx.minor_units(base) for base in bases}, return_dtype=pl.Int64
+    )
     frames = []
     for amount, twin in BASE_AMOUNT_COLUMNS.items():
         if twin not in normalized.columns:

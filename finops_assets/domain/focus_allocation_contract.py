@@ -124,7 +124,12 @@ def _checks() -> list[pa.Check]:
             "method_details_json",
             details.map_batches(_details_verdicts, return_dtype=pl.Boolean),
         ),
-        _row_check("ratios_sum_to_one", (ratio.sum().over(_ORIGIN) == 1).fill_null(False)),
+        pa.Check(  # the ratios first: a map_batches inside .over() would run once per origin
+            lambda data: data.lazyframe.with_columns(_ratio=ratio).select(
+                (pl.col("_ratio").sum().over(_ORIGIN) == 1).fill_null(False).alias("ratios")
+            ),
+            name="ratios_sum_to_one",
+        ),
         _row_check(
             "remainder_has_no_resource",
             pl.col("AllocatedResourceId").is_null().eq_missing(remainder)

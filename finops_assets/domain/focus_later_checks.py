@@ -11,6 +11,8 @@ import json
 import pandera.polars as pa
 import polars as pl
 
+from finops_assets.domain.distinct_map import map_distinct
+
 LATER_REQUIRED = ("ServiceProviderName", "HostProviderName")
 
 
@@ -24,7 +26,7 @@ def _is_json_object(text: str) -> bool:
 def _json_object_check() -> pa.Check:
     def check(data) -> pl.LazyFrame:
         column = pl.col(data.key)
-        parsed = column.map_elements(_is_json_object, return_dtype=pl.Boolean)
+        parsed = map_distinct(column, _is_json_object, pl.Boolean())  # once per distinct text
         return data.lazyframe.select(column.is_null() | parsed)
 
     return pa.Check(check, name="json_object")

@@ -153,11 +153,15 @@ def test_canonical_days_call_no_python_per_row(monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setattr(contract, "_ratio_sum", counted("ratio", contract._ratio_sum))
     monkeypatch.setattr(contract, "_details_ok", counted("details", contract._details_ok))
     monkeypatch.setattr(contract, "_tags_disjoint", counted("tags", contract._tags_disjoint))
+    batches = []
+    whole = contract._canonical_or_python
+    monkeypatch.setattr(contract, "_canonical_or_python", lambda *a: batches.append(1) or whole(*a))
     origins, day_parts = _big_day(300)
     split = focus_split_rows(origins, day_parts)
     assert contract.split_contract_failures(split, origins) == []
     assert calls["ratio"] == calls["details"] == 0  # 900 distinct texts, all canonical
     assert calls["tags"] == 3  # one Tags value x three units
+    assert len(batches) == 2  # the ratios and the details, each once per day (not per origin)
     broken = split.with_columns(
         pl.when(pl.col("x_source_row_key") == "k7")
         .then(pl.col("AllocatedMethodDetails").str.replace("0.1", "0.2", literal=True))

@@ -21,6 +21,7 @@ from decimal import Decimal
 
 import polars as pl
 
+from finops_assets.domain.distinct_map import map_distinct
 from finops_assets.domain.money import MONEY
 
 CAPACITY_RESERVATION_TYPE = "microsoft.compute/capacityreservationgroups/capacityreservations"
@@ -49,7 +50,7 @@ def _info_object(text: str) -> dict | None:
 def readable_info_expr(column: str) -> pl.Expr:
     """Whether each AdditionalInfo is empty or a JSON object (else the row is quarantined)."""
     values = pl.col(column).str.strip_chars()
-    ok = values.map_elements(lambda t: _info_object(t) is not None, return_dtype=pl.Boolean)
+    ok = map_distinct(values, lambda t: _info_object(t) is not None, pl.Boolean())
     return (values.is_null() | (values == "") | ok).fill_null(True)
 
 
