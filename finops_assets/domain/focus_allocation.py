@@ -58,8 +58,34 @@ BUSINESS_UNIT_TAG = "x_BusinessUnit"
 _SPLIT_BY_RATIO = tuple(m for m in SUMMABLE_METRICS if m not in ("BilledCost", "EffectiveCost"))
 
 
+# The allocated_costs columns a split row is made of (focus_cost_allocation reads only these).
+PART_COLUMNS = (
+    "x_source_row_key",
+    "x_allocation_row_key",
+    "x_business_unit",
+    "x_charge_date",
+    "BilledCost",
+    "EffectiveCost",
+    "x_allocation_share",
+    "x_allocation_method",
+    "x_allocation_driver",
+    "x_allocation_rule_version",
+    "AllocatedMethodId",
+)
+
+
 class AllocationOriginError(ValueError):
     """An allocated part whose origin charge is not in normalized_costs."""
+
+
+def raise_on_orphans(parts: pl.DataFrame) -> None:
+    """AllocationOriginError when a part joined to its origin found none (no ChargeCategory)."""
+    orphans = parts.filter(pl.col("ChargeCategory").is_null())["x_source_row_key"]
+    if orphans.len():
+        raise AllocationOriginError(
+            f"{orphans.len()} allocated parts have no origin in normalized_costs, "
+            f"e.g. x_source_row_key={orphans[0]!r}"
+        )
 
 
 def _details() -> pl.Expr:
@@ -118,28 +144,10 @@ def focus_split_rows(normalized: pl.DataFrame, allocated: pl.DataFrame) -> pl.Da
     """
     origin_columns = [c for c in ORIGIN_FOCUS_COLUMNS if c not in ("BilledCost", "EffectiveCost")]
     origins = with_later_columns(normalized).select("x_source_row_key", *origin_columns)
-    part_columns = [
-        "x_source_row_key",
-        "x_allocation_row_key",
-        "x_business_unit",
-        "x_charge_date",
-        "BilledCost",
-        "EffectiveCost",
-        "x_allocation_share",
-        "x_allocation_method",
-        "x_allocation_driver",
-        "x_allocation_rule_version",
-        "AllocatedMethodId",
-    ]
-    parts = allocated.select(part_columns).join(
+    parts = allocated.select(list(PART_COLUMNS)).join(
         origins, on="x_source_row_key", how="left", validate="m:1"
     )
-    orphans = parts.filter(pl.col("ChargeCategory").is_null())["x_source_row_key"]
-    if orphans.len():
-        raise AllocationOriginError(
-            f"{orphans.len()} allocated parts have no origin in normalized_costs, "
-            f"e.g. x_source_row_key={orphans[0]!r}"
-        )
+    raise_on_orphans(parts)
     parts = split_by_ratio(parts).with_columns(_allocated_columns())
     return parts.select(
         [pl.col(c).cast(t) for c, t in SPLIT_COLUMNS.items() if c != "x_allocation_ratio"]

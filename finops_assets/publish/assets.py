@@ -12,8 +12,8 @@ from dagster import AssetExecutionContext
 
 from finops_assets.concurrency import writer_pool
 from finops_assets.day_writer import DayEvent, DayWriter
-from finops_assets.domain.focus_allocation import focus_split_rows
-from finops_assets.domain.focus_allocation_contract import split_contract_failures
+from finops_assets.domain.focus_allocation import ORIGIN_FOCUS_COLUMNS, PART_COLUMNS
+from finops_assets.domain.focus_allocation_day import split_day
 from finops_assets.domain.focus_versions import FOCUS13_SCHEMA, focus12_rows, focus13_rows
 from finops_assets.partitions import SINGLE_RUN, daily_partitions
 from finops_assets.publish.files import write_day_by_billing_period
@@ -23,6 +23,7 @@ from finops_assets.storage import tables
 from finops_assets.storage.validation import validate_frame
 
 FOCUS_ALLOCATION_FOLDER = ("focus", "cost_allocation")
+_ORIGIN_READ = ("x_source_row_key", *ORIGIN_FOCUS_COLUMNS)
 
 
 def focus_allocation_root(settings: Settings):
@@ -55,11 +56,14 @@ def focus_cost_allocation(context: AssetExecutionContext, lake: LakeResource) ->
     root = focus_allocation_root(Settings.from_env())
 
     def one_day(day: dt.date) -> None:
-        origins = delta.read_day(tables.NORMALIZED_COSTS, day)
-        split = focus_split_rows(origins, delta.read_day(tables.ALLOCATED_COSTS, day))
+        # only the columns a split row is made of, and the day in slices of origin charges
+        origins = delta.read_day_columns(tables.NORMALIZED_COSTS, day, _ORIGIN_READ)
+        parts = delta.read_day_columns(tables.ALLOCATED_COSTS, day, PART_COLUMNS)
+        split, failures = split_day(origins, parts)
+        del origins, parts
         writer.commit(
             day,
-            {"check_focus_1_3_split_contract": split_contract_failures(split, origins)},
+            {"check_focus_1_3_split_contract": failures},
             lambda: write_day_by_billing_period(split, root, day),
             content=[split],
             metadata={"rows": split.height, "folder": str(root)},
