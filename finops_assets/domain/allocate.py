@@ -19,6 +19,7 @@ from decimal import Decimal
 import polars as pl
 
 from finops_assets.domain.allocate_drivers import driver_parts, row_driver_measures, sum_measures
+from finops_assets.domain.allocate_external import quantity_measures
 from finops_assets.domain.allocate_split import SHARE, SHARE_SCALE, split_parts
 from finops_assets.domain.allocate_tiers import assign_tiers
 from finops_assets.domain.fx_policy import FX_RECORD_COLUMNS
@@ -155,9 +156,11 @@ def _shared_parts(
     money = {c: pl.lit(1) for c in BILLING_MONEY_COLUMNS}
     money.update({c: base_unit_size for c in BASE_MONEY_COLUMNS})
     split = split_parts(expanded, "_row", money)
+    kept = pl.col("x_business_unit") == UNALLOCATED  # a split_by pool without driver quantity
     return split.with_columns(
         pl.col("_shared_rule").alias("_rule_id"),
         pl.col("_shared_rule").alias("AllocatedMethodId"),
+        pl.when(kept).then(pl.lit("unallocated")).otherwise(pl.col("_method")).alias("_method"),
         (pl.col("_row").cast(pl.Int64) * _MAX_UNITS + pl.col("_unit_pos")).alias("_order"),
     )
 
@@ -172,6 +175,7 @@ def _allocated_parts(
     k8s_usage: pl.DataFrame | None,
     minor_units: Mapping[str, int] | None,
     hold: Callable[[pl.DataFrame], Callable[[], pl.DataFrame]],
+    driver_rows: pl.DataFrame | None = None,
 ) -> Iterator[pl.DataFrame]:
     """Allocated parts (lineage columns and _order) in two passes over the chunks.
 
@@ -192,6 +196,8 @@ def _allocated_parts(
         del frame  # large frames: free each stage's input as soon as it is consumed
         direct = tiers.filter(pl.col("_method").is_in(["tag", "hierarchy"]))
         measures.append(row_driver_measures(direct.select(_DRIVER_INPUTS), rules))
+        if any(r.split_by is not None for r in rules.shared):  # another table's usage
+            measures.append(quantity_measures(direct, rules))
         del direct
         pooled = tiers.filter(pl.col("_shared_rule").is_not_null())
         if pooled.height:
@@ -203,7 +209,9 @@ def _allocated_parts(
         yield _single_parts(single, rules.data_version).select(lineage)
     if not held:
         return
-    parts = driver_parts(None, pl.concat(pools), rules, k8s_usage, sum_measures(measures))
+    parts = driver_parts(
+        None, pl.concat(pools), rules, k8s_usage, sum_measures(measures), driver_rows
+    )
     for take in held:
         pooled = take()
         currencies = pooled["x_base_currency"].drop_nulls().unique().sort().to_list()
@@ -230,12 +238,14 @@ def allocate_costs(
     rules: AllocationRules,
     k8s_usage: pl.DataFrame | None = None,
     minor_units: Mapping[str, int] | None = None,
+    driver_rows: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """Allocate normalized cost rows to business units: ALLOCATED_COLUMNS, exact per source row.
 
-    Rows come ordered by (x_source_row_key, business unit).
+    Rows come ordered by (x_source_row_key, business unit). `driver_rows` are the day's
+    allocation_drivers_raw rows, for shared rules split by a driver file.
     """
-    parts = _allocated_parts([normalized], rules, k8s_usage, minor_units, _in_memory)
+    parts = _allocated_parts([normalized], rules, k8s_usage, minor_units, _in_memory, driver_rows)
     # _order is unique: concat + sort gives the merged order (measured cheaper than merge_sorted)
     return _finished(pl.concat(list(parts)).sort("_order"), rules.data_version)
 
@@ -246,6 +256,7 @@ def allocate_chunks(
     k8s_usage: pl.DataFrame | None = None,
     minor_units: Mapping[str, int] | None = None,
     hold: Callable[[pl.DataFrame], Callable[[], pl.DataFrame]] = _in_memory,
+    driver_rows: pl.DataFrame | None = None,
 ) -> Iterator[pl.DataFrame]:
     """One large day of normalized rows, given in chunks, allocated chunk by chunk.
 
@@ -256,7 +267,7 @@ def allocate_chunks(
     (in memory by default; storage.spill keeps them on disk). The chunks must not share
     x_source_row_keys (each chunk is checked on its own).
     """
-    for parts in _allocated_parts(chunks, rules, k8s_usage, minor_units, hold):
+    for parts in _allocated_parts(chunks, rules, k8s_usage, minor_units, hold, driver_rows):
         yield _finished(parts, rules.data_version)
 
 

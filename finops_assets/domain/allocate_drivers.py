@@ -15,12 +15,13 @@ from decimal import Decimal
 
 import polars as pl
 
+from finops_assets.domain.allocate_external import has_quantity, quantity_measures, split_weights
 from finops_assets.domain.allocate_split import SHARE, SHARE_SCALE
 from finops_assets.domain.k8s import namespace_weights
 from finops_assets.domain.k8s_idle import IDLE_NAMESPACE, idle_by_day
 from finops_assets.domain.k8s_split import AWS_SPLIT, K8sSplit
 from finops_assets.domain.money import MONEY, multiply_exact_expr, split_largest_remainder
-from finops_assets.domain.rules import AllocationRules, SharedRule
+from finops_assets.domain.rules import UNALLOCATED, AllocationRules, SharedRule
 
 # ConsumedUnit (lower case) -> factor to gigabytes, for the network_bytes driver.
 BYTE_UNITS_TO_GB = {
@@ -105,7 +106,7 @@ def row_driver_measures(direct: pl.DataFrame, rules: AllocationRules) -> pl.Data
     Additive: the measures of a day's rows in several chunks, summed per (driver, day, unit)
     (sum_measures), equal the measures of the whole day.
     """
-    drivers = sorted({r.driver for r in rules.shared} & set(ROW_DRIVERS))
+    drivers = sorted({r.driver for r in rules.shared if r.split_by is None} & set(ROW_DRIVERS))
     frames = [
         measured_weights(direct, d, rules, None).select(pl.lit(d).alias("driver"), *_WEIGHTS)
         for d in drivers
@@ -173,11 +174,14 @@ def driver_parts(
     rules: AllocationRules,
     k8s_usage: pl.DataFrame | None,
     measures: pl.DataFrame | None = None,
+    driver_rows: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """PART_COLUMNS for every (shared rule, day) in `pools`: the units and shares of each pool.
 
     `measures` (MEASURE_COLUMNS, e.g. the whole day's when `direct` is one chunk of it) replaces
     the row drivers' measures taken on `direct`; `direct` may be None when `measures` is given.
+    `driver_rows` are the days' allocation_drivers_raw rows (split_by file rules). A split_by
+    rule's day without quantity keeps its pool unallocated, the reason in the driver label.
     """
     by_id = {r.id: r for r in rules.shared}
     rows: list[dict] = []
@@ -185,7 +189,18 @@ def driver_parts(
     unknown_cache: dict[str, set] = {}
     for rule_id, day in pools.select("_shared_rule", "x_charge_date").unique().sort("*").rows():
         rule = by_id[rule_id]
-        key = (rule.driver, rule.k8s if rule.driver == "k8s_usage" else None)
+        key: tuple = (rule.driver, rule.k8s if rule.driver == "k8s_usage" else None)
+        if rule.split_by is not None:
+            key = ("split_by", rule.id)
+            if key not in measured_cache:
+                if measures is not None:
+                    quantities = measures
+                elif direct is not None:
+                    quantities = quantity_measures(direct, rules)
+                else:
+                    raise ValueError(f"rule {rule.id}: split_by needs the directly allocated rows")
+                table = split_weights(rule, rules, k8s_usage, driver_rows, quantities)
+                measured_cache[key] = {(d, u): w for d, u, w in table.rows()}
         if key not in measured_cache:
             if measures is not None and rule.driver in ROW_DRIVERS:
                 table = measures.filter(pl.col("driver") == rule.driver).drop("driver")
@@ -197,10 +212,18 @@ def driver_parts(
             measured_cache[key] = {(d, u): w for d, u, w in table.rows()}
         cache = measured_cache[key]
         measured = {u: cache.get((day, u), Decimal(0)) for u in rule.targets}
-        label, shares = pool_shares(rule, measured)
+        method = "proportional"
+        if rule.split_by is not None and not has_quantity(measured):
+            method, label = (
+                "unallocated",
+                f"{rule.driver}(no driver quantity on {day}: unallocated)",
+            )
+            shares = {UNALLOCATED: Decimal(1)}
+        else:
+            label, shares = pool_shares(rule, measured)
         if day in _idle_unknown_days(rule, k8s_usage, unknown_cache):
             label += "(idle unknown: no node capacity)"
-        details = method_details("proportional", rule.id, rules.data_version, label, shares)
+        details = method_details(method, rule.id, rules.data_version, label, shares)
         for position, (unit, share) in enumerate(shares.items()):
             rows.append(
                 {

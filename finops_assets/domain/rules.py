@@ -19,6 +19,7 @@ from finops_assets.domain.fx_policy import DAILY_POLICY, FxPolicy, parse_fx_poli
 from finops_assets.domain.k8s_split import AWS_SPLIT, K8sSplit, parse_k8s_split
 from finops_assets.domain.reference import load_tag_aliases
 from finops_assets.domain.rules_schema import RulesShapeError, validate_rules_document
+from finops_assets.domain.split_by import SplitBy, SplitByError, parse_split_by
 from finops_assets.domain.strict_yaml import StrictYamlError, load_strict_yaml
 from finops_assets.domain.tags import normalize_tag_key
 
@@ -81,6 +82,7 @@ class SharedRule:
     targets: tuple[str, ...]
     percentages: dict[str, Decimal]
     k8s: K8sSplit = AWS_SPLIT  # driver k8s_usage: resource weights and shared namespaces
+    split_by: SplitBy | None = None  # instead of a driver: another table's usage (split_by.py)
 
 
 @dataclass(frozen=True)
@@ -177,8 +179,9 @@ def _parse_percentages(rule_id: str, raw: Any, targets: tuple[str, ...]) -> dict
 def _parse_shared(raw: Any, index: int, units: tuple[str, ...]) -> SharedRule:
     rule_id, priority = _common(raw, "shared", index)
     match = _parse_match(rule_id, raw.get("match"), SHARED_MATCH_KEYS + SHARED_MATCH_KEYS_EXTRA)
-    driver = raw.get("driver")
-    if driver not in DRIVERS:
+    split_by = _parse_split_by(rule_id, raw)
+    driver = split_by.label if split_by else raw.get("driver")
+    if driver not in DRIVERS and split_by is None:
         raise RulesError(f"rule {rule_id!r}: unknown driver {driver!r}; known {DRIVERS}")
     raw_targets = raw.get("targets") or list(units)
     if not isinstance(raw_targets, list):
@@ -197,7 +200,19 @@ def _parse_shared(raw: Any, index: int, units: tuple[str, ...]) -> SharedRule:
         raise RulesError(f"rule {rule_id!r}: {exc}") from None
     if k8s.idle_unit is not None:  # idle kept as a line: its unit joins the pool's targets
         targets = tuple(sorted({*targets, _unit(f"{rule_id}: k8s.idle", k8s.idle_unit, units)}))
-    return SharedRule(rule_id, priority, match, str(driver), targets, percentages, k8s)
+    return SharedRule(rule_id, priority, match, str(driver), targets, percentages, k8s, split_by)
+
+
+def _parse_split_by(rule_id: str, raw: dict) -> SplitBy | None:
+    """The rule's split_by, or None; a rule has either a driver or split_by, never both."""
+    if ("driver" in raw) == ("split_by" in raw):
+        raise RulesError(f"rule {rule_id!r}: a shared rule needs either driver or split_by")
+    if "split_by" not in raw:
+        return None
+    try:
+        return parse_split_by(raw["split_by"])
+    except SplitByError as exc:
+        raise RulesError(f"rule {rule_id!r}: {exc}") from None
 
 
 def _parse_tag_values(raw: Any, tag_keys: tuple[str, ...], units: tuple[str, ...]):
