@@ -73,7 +73,7 @@ def allocation_rules(
     partitions_def=daily_partitions,
     backfill_policy=SINGLE_RUN,
     kinds={"delta", "polars"},
-    deps=["normalized_costs", "k8s_usage_raw", applicable_rules],
+    deps=["normalized_costs", "k8s_usage_raw", "allocation_drivers_raw", applicable_rules],
     check_specs=[
         dg.AssetCheckSpec(
             "check_allocated_contract",

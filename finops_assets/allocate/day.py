@@ -142,12 +142,15 @@ def allocate_day(
     chunk_rows = chunk_rows or ALLOCATION_CHUNK_ROWS
     stream_above_rows = stream_above_rows or STREAM_ABOVE_ROWS
     usage = delta.read_day(tables.K8S_USAGE_RAW, day)
+    drivers = _driver_rows(delta, day, rules)
     version = delta.version(tables.NORMALIZED_COSTS)  # read at one version, recorded
     if delta.count_day(tables.NORMALIZED_COSTS, day, version) > stream_above_rows:
-        return _allocate_streamed(delta, day, rules, usage, writer, chunk_rows, version, convert)
+        return _allocate_streamed(
+            delta, day, rules, usage, writer, chunk_rows, version, convert, drivers
+        )
     read = delta.read_day_columns(tables.NORMALIZED_COSTS, day, READ_COLUMNS, version)
     normalized = convert(read)
-    allocated = allocate_costs(normalized, rules, usage)
+    allocated = allocate_costs(normalized, rules, usage, driver_rows=drivers)
     result = DayResult(day, normalized.height, allocated.height, normalized_version=version)
     result.rule_version = rules.data_version
     result.inputs.add_normalized(read)  # as read, before the FX policy
@@ -174,6 +177,7 @@ def _allocate_streamed(
     chunk_rows: int,
     version: int | None,
     convert: Callable[[pl.DataFrame], pl.DataFrame],
+    drivers: pl.DataFrame | None = None,
 ) -> DayResult:
     result = DayResult(day, normalized_version=version, rule_version=rules.data_version)
     result.inputs.add_usage(usage)
@@ -198,7 +202,7 @@ def _allocate_streamed(
 
     def checked() -> Iterator[pl.DataFrame]:
         with SpillFolder() as spill:
-            for part in allocate_chunks(read(), rules, usage, hold=spill.hold):
+            for part in allocate_chunks(read(), rules, usage, hold=spill.hold, driver_rows=drivers):
                 result.allocated_rows += part.height
                 result.contract_failures += allocated_contract_result(part).failures
                 sums_out.append(money_sums(part))
@@ -219,6 +223,13 @@ def _allocate_streamed(
     if result.passed:
         result.fingerprint = _day_version(parts, rules)
     return result
+
+
+def _driver_rows(delta: DeltaLake, day: dt.date, rules: AllocationRules) -> pl.DataFrame | None:
+    """The day's allocation_drivers_raw rows when a rule splits a pool by a driver file."""
+    if not any(r.split_by is not None and r.split_by.kind == "file" for r in rules.shared):
+        return None
+    return delta.read_day(tables.ALLOCATION_DRIVERS_RAW, day)
 
 
 def _day_version(content: list[pl.DataFrame] | list[Fingerprint], rules: AllocationRules) -> str:

@@ -8,6 +8,7 @@ from finops_assets.domain.audit import ALLOCATION_VERSIONS_COLUMNS, AUDIT_COLUMN
 from finops_assets.domain.budgets import BUDGET_STATUS_COLUMNS
 from finops_assets.domain.catalog import CATALOG_COLUMNS
 from finops_assets.domain.commitments import COMMITMENT_COLUMNS
+from finops_assets.domain.driver_files import DRIVER_COLUMNS
 from finops_assets.domain.events import BUDGET_EVENTS_COLUMNS
 from finops_assets.domain.focus import NORMALIZED_COLUMNS
 from finops_assets.domain.fx import DAY_RATES_SCHEMA
@@ -41,6 +42,12 @@ K8S_USAGE_RAW = TableContract(
     name="k8s_usage_raw",
     columns=K8S_USAGE_COLUMNS,
     description="Kubernetes pod CPU and memory usage and requests per interval (koku format)",
+)
+ALLOCATION_DRIVERS_RAW = TableContract(
+    name="allocation_drivers_raw",
+    columns=DRIVER_COLUMNS,
+    description="Usage measures from the customer's driver files (landing/drivers/<name>/), "
+    "per day, driver, key and measure",
 )
 FX_RATES = TableContract(
     name="fx_rates",
