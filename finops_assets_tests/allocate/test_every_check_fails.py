@@ -23,6 +23,11 @@ FORCED = ValidationOutcome(False, 1, [{"column": "*", "check": "forced", "failur
 # asset -> (module whose validation is forced, attribute, table whose day must stay as it was)
 CASES = {
     "k8s_usage_raw": ("finops_assets.ingest.k8s_assets", "validate_frame", tables.K8S_USAGE_RAW),
+    "allocation_drivers_raw": (
+        "finops_assets.ingest.driver_assets",
+        "validate_frame",
+        tables.ALLOCATION_DRIVERS_RAW,
+    ),
     "fx_rates": ("finops_assets.normalize.assets", "validate_frame", tables.FX_RATES),
     "allocated_costs": (allocate_day_module.__name__, "allocated_contract_result", None),
     "cost_by_business_unit": (
