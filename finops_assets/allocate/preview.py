@@ -35,6 +35,7 @@ def preview_days(delta: DeltaLake, candidate: RuleHistory, days: Sequence[dt.dat
             delta.read_day(tables.K8S_USAGE_RAW, day),
             delta.read_day(tables.ALLOCATED_COSTS, day),
             candidate,
+            delta.read_day(tables.ALLOCATION_DRIVERS_RAW, day),
         )
         for day in days
     ]
@@ -53,7 +54,7 @@ class PreviewConfig(dg.Config):
     partitions_def=daily_partitions,
     backfill_policy=SINGLE_RUN,
     kinds={"delta", "polars"},
-    deps=["normalized_costs", "k8s_usage_raw", "allocated_costs"],
+    deps=["normalized_costs", "k8s_usage_raw", "allocation_drivers_raw", "allocated_costs"],
 )
 def allocation_preview(
     context: AssetExecutionContext, config: PreviewConfig, lake: LakeResource, rules: RulesResource

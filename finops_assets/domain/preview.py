@@ -33,9 +33,14 @@ def preview_day(
     usage: pl.DataFrame,
     booked: pl.DataFrame,
     candidate: RuleHistory,
+    drivers: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
-    """The day's before / after / delta per business unit (PREVIEW_COLUMNS), sorted by unit."""
-    after = allocate_costs(normalized, candidate.applicable(day).rules, usage)
+    """The day's before / after / delta per business unit (PREVIEW_COLUMNS), sorted by unit.
+
+    `drivers` are the day's allocation_drivers_raw rows (candidate rules split by a file).
+    """
+    rules = candidate.applicable(day).rules
+    after = allocate_costs(normalized, rules, usage, driver_rows=drivers)
     both = unit_totals(booked, "before").join(
         unit_totals(after, "after"), on=KEYS, how="full", coalesce=True
     )
