@@ -16,6 +16,7 @@ import dagster as dg
 import polars as pl
 import pytest
 
+from finops_assets.domain.money import split_largest_remainder
 from finops_assets.settings import Settings
 from finops_assets.storage import tables
 from finops_assets_tests.allocate.conftest import DAYS, Estate, run_assets
@@ -102,9 +103,16 @@ def test_a_driver_file_splits_the_support_plan_and_shows_in_lineage(estate: Esta
     )
     assert set(by_unit) == set(SEATS)
     assert sum(by_unit.values()) == pool[FIRST]  # the pool, to the cent
-    rows = first["x_source_row_key"].n_unique()
-    for unit, seats in SEATS.items():  # each row split exactly: at most a cent off per row
-        assert abs(by_unit[unit] - pool[FIRST] * seats / 10) <= Decimal("0.01") * rows
+    # the sample bills the plan as one row: its exact 5:3:2 split, by the project's method
+    assert first["x_source_row_key"].n_unique() == 1
+    units = sorted(SEATS)
+    exact = split_largest_remainder(pool[FIRST], [SEATS[u] for u in units], 2)
+    assert by_unit == dict(zip(units, exact, strict=True))
+    assert (pool[FIRST], by_unit["payments"], by_unit["search"]) == (
+        Decimal("164.63"),
+        Decimal("82.31"),
+        Decimal("49.39"),
+    )
     assert set(first["x_allocation_driver"]) == {"file:support_seats"}
 
     shared_db = _pool(estate, FIRST, DATABASE)
