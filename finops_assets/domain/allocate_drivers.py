@@ -15,7 +15,12 @@ from decimal import Decimal
 
 import polars as pl
 
-from finops_assets.domain.allocate_external import has_quantity, quantity_measures, split_weights
+from finops_assets.domain.allocate_external import (
+    has_quantity,
+    quantity_measures,
+    split_weights,
+    unmapped_keys,
+)
 from finops_assets.domain.allocate_split import SHARE, SHARE_SCALE
 from finops_assets.domain.k8s import namespace_weights
 from finops_assets.domain.k8s_idle import IDLE_NAMESPACE, idle_by_day
@@ -221,6 +226,9 @@ def driver_parts(
             shares = {UNALLOCATED: Decimal(1)}
         else:
             label, shares = pool_shares(rule, measured)
+        unmapped = unmapped_keys(driver_rows, rule, rules).get(day)
+        if unmapped:  # a key naming no unit: its quantity is left out, and the rows say so
+            label += f"(unmapped keys: {', '.join(unmapped)})"
         if day in _idle_unknown_days(rule, k8s_usage, unknown_cache):
             label += "(idle unknown: no node capacity)"
         details = method_details(method, rule.id, rules.data_version, label, shares)

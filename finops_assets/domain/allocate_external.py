@@ -116,6 +116,22 @@ def file_weights(driver_rows: pl.DataFrame | None, rule: SharedRule, rules: Allo
     return _summed(rows.with_columns(unit.alias("_unit")), "_unit", "quantity")
 
 
+def unmapped_keys(driver_rows: pl.DataFrame | None, rule: SharedRule, rules: AllocationRules):
+    """Per day, the sorted keys of the rule's driver file that name neither unit nor tag value."""
+    split = rule.split_by
+    if split is None or split.kind != "file" or driver_rows is None or driver_rows.is_empty():
+        return {}
+    rows = driver_rows.filter(pl.col("x_driver") == split.file)
+    if split.measure is not None:
+        rows = rows.filter(pl.col("measure").str.to_lowercase() == split.measure.lower())
+    mapped = _key_units(rows["key"].unique().to_list(), rules)
+    missing = rows.filter(~pl.col("key").is_in(list(mapped)))
+    found: dict = {}
+    for day, key in missing.select("x_charge_date", "key").unique().sort("*").rows():
+        found.setdefault(day, []).append(key)
+    return found
+
+
 def split_weights(
     rule: SharedRule,
     rules: AllocationRules,

@@ -11,8 +11,9 @@ A shared rule declares either a `driver` measured on the day's directly allocate
   allocated to (tag or hierarchy), optionally of one ConsumedUnit only;
 - `{file: NAME, measure: M}`: a driver file the customer drops in landing/drivers/NAME/
   (allocation_drivers_raw, domain.driver_files), per key: a business unit, or a tag value
-  mapped by the rules' tag_values. `measure` picks one measure of the file; without it the
-  file must hold one measure per day.
+  mapped by the rules' tag_values (a key naming neither is left out, named in the driver
+  label). `measure` picks one measure of the file; without it the file must hold one measure
+  per day.
 
 A day on which the measure is zero or absent keeps the pool unallocated, with the reason in
 x_allocation_driver: a missing usage feed must not silently move cost by another key.

@@ -137,12 +137,13 @@ def test_driver_file_keys_are_units_or_tag_values() -> None:
             ("seats", "CC-Gamma", "licences", "2"),  # a tag value, case-insensitive
             ("seats", "beta", "desks", "40"),  # another measure of the same file
             ("other", "beta", "licences", "40"),  # another driver file
+            ("seats", "nobody", "licences", "5"),  # names no unit: left out, and said so
         ]
     )
     normalized = frame([{"SubAccountId": "997", "cost": "1.00"}])
     allocated = allocate_costs(normalized, RULES, driver_rows=rows)
     assert amounts(allocated, "r0000") == {"alpha": D("0.33"), "gamma": D("0.67")}
-    assert set(allocated["x_allocation_driver"]) == {"file:seats"}
+    assert set(allocated["x_allocation_driver"]) == {"file:seats(unmapped keys: nobody)"}
 
 
 def test_a_day_without_driver_quantity_keeps_the_pool_unallocated_with_its_reason() -> None:
