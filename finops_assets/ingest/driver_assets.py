@@ -14,8 +14,13 @@ from dagster import AssetExecutionContext
 
 from finops_assets.concurrency import writer_pool
 from finops_assets.day_writer import DayEvent, DayWriter
-from finops_assets.domain.driver_files import DRIVER_COLUMNS, SOURCE, parse_driver_file
-from finops_assets.domain.sources.common import empty_quarantine
+from finops_assets.domain.driver_files import (
+    DRIVER_COLUMNS,
+    SOURCE,
+    file_period,
+    parse_driver_file,
+)
+from finops_assets.domain.sources.common import SourceFormatError, empty_quarantine
 from finops_assets.partitions import SINGLE_RUN, daily_partitions
 from finops_assets.resources.lake import LakeResource, LandingResource
 from finops_assets.storage import tables
@@ -37,6 +42,21 @@ def driver_files(landing: Path, day: dt.date) -> list[Path]:
         for path in (driver / name for name in names)
         if path.is_file()
     )
+
+
+def misnamed_files(landing: Path) -> list[str]:
+    """Files under drivers/<name>/ named neither YYYY-MM-DD.csv nor YYYY-MM.csv: never read,
+    so every materialization names them (metadata `misnamed_files`) instead of dropping them."""
+    found = []
+    for path in sorted((landing / DRIVERS_FOLDER).glob("*/*")):
+        if not path.is_file() or path.name.startswith("."):
+            continue
+        relative = path.relative_to(landing).as_posix()
+        try:
+            file_period(relative)
+        except SourceFormatError:
+            found.append(relative)
+    return found
 
 
 @dg.asset(
@@ -67,7 +87,11 @@ def allocation_drivers_raw(
     day, naming it.
     """
     delta, archive, folder = lake.delta(), lake.archive(), landing.folder()
-    writer = DayWriter(context)
+    writer, misnamed = DayWriter(context), misnamed_files(folder)
+    if misnamed:
+        context.log.warning(
+            f"driver files named neither YYYY-MM-DD.csv nor YYYY-MM.csv: {misnamed}"
+        )
     schema = contract_schema(
         tables.ALLOCATION_DRIVERS_RAW,
         required=("x_driver", "key", "measure", "quantity", "x_source_file", "x_source_line"),
@@ -99,6 +123,7 @@ def allocation_drivers_raw(
                 "files": len(rows),
                 "drivers": ", ".join(sorted(set(frame["x_driver"].to_list()))) or "-",
                 "quarantined_rows": quarantine.height,
+                "misnamed_files": ", ".join(misnamed) or "-",
             },
         )
 

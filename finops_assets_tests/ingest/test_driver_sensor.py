@@ -6,6 +6,7 @@ import dagster as dg
 
 from finops_assets.definitions import defs
 from finops_assets.domain.driver_files import SOURCE
+from finops_assets.ingest.driver_assets import driver_files, misnamed_files
 from finops_assets.ingest.driver_sensor import DRIVER_SELECTION, driver_run_requests
 from finops_assets.resources.lake import LakeResource
 
@@ -42,3 +43,16 @@ def test_one_run_per_day_the_file_names_until_the_archive_holds_its_bytes(tmp_pa
     changed = driver_run_requests(landing, lake, keys)  # restated: both days again, new keys
     assert [r.partition_key for r in changed] == ["2026-10-01", "2026-10-03"]
     assert changed[1].run_key != requests[1].run_key
+
+
+def test_the_asset_reads_the_day_and_month_files_and_names_the_misnamed_ones(tmp_path) -> None:
+    folder = tmp_path / "drivers" / "support_seats"
+    folder.mkdir(parents=True)
+    for name in ("2026-10.csv", "2026-10-01.csv", "2026-10-02.csv", "notes.csv", "2026-1.csv"):
+        (folder / name).write_text(FILE, encoding="utf-8")
+    read = driver_files(tmp_path, dt.date(2026, 10, 1))
+    assert [p.name for p in read] == ["2026-10-01.csv", "2026-10.csv"]
+    assert misnamed_files(tmp_path) == [
+        "drivers/support_seats/2026-1.csv",
+        "drivers/support_seats/notes.csv",
+    ]
