@@ -173,6 +173,51 @@ def _idle_unknown_days(
     return cache["days"]
 
 
+def _rule_measure(
+    rule: SharedRule,
+    rules: AllocationRules,
+    direct: pl.DataFrame | None,
+    k8s_usage: pl.DataFrame | None,
+    measures: pl.DataFrame | None,
+    driver_rows: pl.DataFrame | None,
+) -> dict[tuple, Decimal]:
+    """(day, unit) -> raw measure of one rule's driver (or split_by) over the days given."""
+    if rule.split_by is not None:
+        if measures is not None:
+            quantities = measures
+        elif direct is not None:
+            quantities = quantity_measures(direct, rules)
+        else:
+            raise ValueError(f"rule {rule.id}: split_by needs the directly allocated rows")
+        table = split_weights(rule, rules, k8s_usage, driver_rows, quantities)
+    elif measures is not None and rule.driver in ROW_DRIVERS:
+        table = measures.filter(pl.col("driver") == rule.driver).drop("driver")
+    elif direct is None and rule.driver in ROW_DRIVERS:
+        raise ValueError(f"driver {rule.driver} needs the directly allocated rows")
+    else:
+        rows_measured = direct if direct is not None else pl.DataFrame()
+        table = measured_weights(rows_measured, rule.driver, rules, k8s_usage, rule.k8s)
+    return {(d, u): w for d, u, w in table.rows()}
+
+
+def _day_shares(
+    rule: SharedRule, day, measured: dict[str, Decimal], driver_rows, rules: AllocationRules
+) -> tuple[str, str, dict[str, Decimal]]:
+    """(method, driver label, unit -> share) of one pool on one day.
+
+    A split_by pool without quantity that day stays unallocated, the reason in the label; a
+    driver file's keys that name no unit are named in it.
+    """
+    if rule.split_by is not None and not has_quantity(measured):
+        label = f"{rule.driver}(no driver quantity on {day}: unallocated)"
+        return "unallocated", label, {UNALLOCATED: Decimal(1)}
+    label, shares = pool_shares(rule, measured)
+    unmapped = unmapped_keys(driver_rows, rule, rules).get(day)
+    if unmapped:  # their quantity is left out, and the rows say so
+        label += f"(unmapped keys: {', '.join(unmapped)})"
+    return "proportional", label, shares
+
+
 def driver_parts(
     direct: pl.DataFrame | None,
     pools: pl.DataFrame,
@@ -197,38 +242,13 @@ def driver_parts(
         key: tuple = (rule.driver, rule.k8s if rule.driver == "k8s_usage" else None)
         if rule.split_by is not None:
             key = ("split_by", rule.id)
-            if key not in measured_cache:
-                if measures is not None:
-                    quantities = measures
-                elif direct is not None:
-                    quantities = quantity_measures(direct, rules)
-                else:
-                    raise ValueError(f"rule {rule.id}: split_by needs the directly allocated rows")
-                table = split_weights(rule, rules, k8s_usage, driver_rows, quantities)
-                measured_cache[key] = {(d, u): w for d, u, w in table.rows()}
         if key not in measured_cache:
-            if measures is not None and rule.driver in ROW_DRIVERS:
-                table = measures.filter(pl.col("driver") == rule.driver).drop("driver")
-            elif direct is None and rule.driver in ROW_DRIVERS:
-                raise ValueError(f"driver {rule.driver} needs the directly allocated rows")
-            else:
-                rows_measured = direct if direct is not None else pl.DataFrame()
-                table = measured_weights(rows_measured, rule.driver, rules, k8s_usage, rule.k8s)
-            measured_cache[key] = {(d, u): w for d, u, w in table.rows()}
+            measured_cache[key] = _rule_measure(
+                rule, rules, direct, k8s_usage, measures, driver_rows
+            )
         cache = measured_cache[key]
         measured = {u: cache.get((day, u), Decimal(0)) for u in rule.targets}
-        method = "proportional"
-        if rule.split_by is not None and not has_quantity(measured):
-            method, label = (
-                "unallocated",
-                f"{rule.driver}(no driver quantity on {day}: unallocated)",
-            )
-            shares = {UNALLOCATED: Decimal(1)}
-        else:
-            label, shares = pool_shares(rule, measured)
-        unmapped = unmapped_keys(driver_rows, rule, rules).get(day)
-        if unmapped:  # a key naming no unit: its quantity is left out, and the rows say so
-            label += f"(unmapped keys: {', '.join(unmapped)})"
+        method, label, shares = _day_shares(rule, day, measured, driver_rows, rules)
         if day in _idle_unknown_days(rule, k8s_usage, unknown_cache):
             label += "(idle unknown: no node capacity)"
         details = method_details(method, rule.id, rules.data_version, label, shares)
