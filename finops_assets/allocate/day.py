@@ -156,6 +156,7 @@ def allocate_day(
     result.inputs.add_normalized(read)  # as read, before the FX policy
     del read
     result.inputs.add_usage(usage)
+    result.inputs.add_usage(drivers)  # driver files are usage too (a changed one: restatement)
     result.contract_failures = allocated_contract_result(allocated).failures
     result.conservation_failures = conservation_result(normalized, allocated).failures
     result.coverage.append(coverage_sums(allocated))
@@ -181,6 +182,7 @@ def _allocate_streamed(
 ) -> DayResult:
     result = DayResult(day, normalized_version=version, rule_version=rules.data_version)
     result.inputs.add_usage(usage)
+    result.inputs.add_usage(drivers)
     # The inputs' digest goes into the day's commit, which is made before the stream is read:
     # a first pass over the day's chunks computes it (days above STREAM_ABOVE_ROWS only).
     for chunk in delta.read_day_chunks(

@@ -5,7 +5,7 @@ does not depend on row order or on how the rows were chunked:
 
 - `normalized`: the normalized rows as billed (keys, dimensions, billing-currency amounts);
 - `fx`: their base-currency amounts (what an FX rate change moves);
-- `usage`: the day's Kubernetes usage (the k8s driver's input).
+- `usage`: the day's Kubernetes usage (the k8s drivers' input) and driver file rows (split_by file).
 
 Two allocations with the same fingerprint and rule version are the same allocation: the
 ledger recognises an identical re-run by it. The parts that differ name the cause of a change.

@@ -128,3 +128,32 @@ def test_a_driver_file_splits_the_support_plan_and_shows_in_lineage(estate: Esta
         f"file:db_queries(no driver quantity on {SECOND}: unallocated)"
     }
     assert second["x_effective_cost_base"].sum() == database[SECOND]
+
+
+def test_a_restated_driver_file_moves_the_pool_and_is_audited_as_a_restatement(
+    estate: Estate, tmp_path
+):
+    """The customer corrects the queries file: the day is re-allocated, conserved, and the
+    allocation ledger names the cause (the driver rows are part of the day's inputs)."""
+    rules = write_shipped_rules(tmp_path / "rules.yaml")
+    text = rules.read_text(encoding="utf-8").replace(FIXED + FIXED_PERCENT, QUERIES)
+    rules.write_text(text, encoding="utf-8")
+    defs = definitions_with_rules(rules)
+    folder = Settings.from_env().landing_dir / "drivers" / "db_queries"
+    folder.mkdir(parents=True, exist_ok=True)
+    header = "day,key,measure,quantity\n"
+    (folder / f"{FIRST}.csv").write_text(header + f"{FIRST},payments,queries,1\n", "utf-8")
+    audited = [*KEYS, "allocation_audit"]
+    assert run_assets(defs, estate.instance, audited, [FIRST]).success
+    assert set(_pool(estate, FIRST, DATABASE)["x_business_unit"]) == {"payments"}
+    before = estate.lake.read_day(tables.ALLOCATION_AUDIT, FIRST)["x_sequence"].max()
+
+    (folder / f"{FIRST}.csv").write_text(header + f"{FIRST},search,queries,1\n", "utf-8")
+    assert run_assets(defs, estate.instance, audited, [FIRST]).success
+
+    pool = _pool(estate, FIRST, DATABASE)
+    assert set(pool["x_business_unit"]) == {"search"}
+    assert pool["x_effective_cost_base"].sum() == _normalized_pool(estate, FIRST, DATABASE)
+    ledger = estate.lake.read_day(tables.ALLOCATION_AUDIT, FIRST)
+    entry = ledger.filter(pl.col("x_sequence") > before)
+    assert entry.height > 0 and entry["cause"].unique().to_list() == ["restatement"]
