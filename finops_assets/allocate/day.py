@@ -142,7 +142,7 @@ def allocate_day(
     chunk_rows = chunk_rows or ALLOCATION_CHUNK_ROWS
     stream_above_rows = stream_above_rows or STREAM_ABOVE_ROWS
     usage = delta.read_day(tables.K8S_USAGE_RAW, day)
-    drivers = _driver_rows(delta, day, rules)
+    drivers = driver_rows_for(delta, day, rules)
     version = delta.version(tables.NORMALIZED_COSTS)  # read at one version, recorded
     if delta.count_day(tables.NORMALIZED_COSTS, day, version) > stream_above_rows:
         return _allocate_streamed(
@@ -227,7 +227,7 @@ def _allocate_streamed(
     return result
 
 
-def _driver_rows(delta: DeltaLake, day: dt.date, rules: AllocationRules) -> pl.DataFrame | None:
+def driver_rows_for(delta: DeltaLake, day: dt.date, rules: AllocationRules) -> pl.DataFrame | None:
     """The day's allocation_drivers_raw rows when a rule splits a pool by a driver file."""
     if not any(r.split_by is not None and r.split_by.kind == "file" for r in rules.shared):
         return None

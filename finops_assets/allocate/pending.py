@@ -16,14 +16,14 @@ from dagster import AssetExecutionContext
 
 from finops_assets.allocate.applicable import applicable_rules
 from finops_assets.allocate.closed_periods import closed_set
-from finops_assets.allocate.day import READ_COLUMNS
+from finops_assets.allocate.day import READ_COLUMNS, driver_rows_for
 from finops_assets.allocate.fx_policy import LockedRates
 from finops_assets.allocate.rules_versions import rules_in_force
 from finops_assets.allocate.versions import allocation_versions
 from finops_assets.concurrency import writer_pool
 from finops_assets.day_writer import CheckOutcome, DayEvent, DayWriter
 from finops_assets.domain.allocate import allocate_costs
-from finops_assets.domain.audit_inputs import InputVersion, input_version
+from finops_assets.domain.audit_inputs import InputDigest, InputVersion
 from finops_assets.domain.events import event_to_json
 from finops_assets.domain.periods import (
     adjustment_cause,
@@ -57,11 +57,17 @@ def would_move(
     read = delta.read_day_columns(tables.NORMALIZED_COSTS, day, READ_COLUMNS)
     usage = delta.read_day(tables.K8S_USAGE_RAW, day)
     rules = rules_in_force(delta, day)
-    would_be = allocate_costs(locked.converter(rules.fx, day, base_currency)(read), rules, usage)
+    drivers = driver_rows_for(delta, day, rules)
+    convert = locked.converter(rules.fx, day, base_currency)
+    would_be = allocate_costs(convert(read), rules, usage, driver_rows=drivers)
     booked = delta.read_day(tables.ALLOCATED_COSTS, day)
     recorded = allocation_versions(delta, day)
     booked_inputs = InputVersion.parse(recorded["x_input_version"][0]) if recorded.height else None
-    now_inputs = input_version([read], usage)  # as read, before the FX policy (as allocate_day)
+    digest = InputDigest()  # as allocate_day: rows as read (before the FX policy), usage, drivers
+    digest.add_normalized(read)
+    digest.add_usage(usage)
+    digest.add_usage(drivers)
+    now_inputs = digest.version()
     cause = adjustment_cause(_versions(booked), _versions(would_be), booked_inputs, now_inputs)
     return pending_adjustments_day(day, booked, would_be, cause)
 
