@@ -15,7 +15,7 @@ import pytest
 from finops_assets.conformance.check import NORMALIZE_SELECTION
 from finops_assets.dagster_private import DATA_VERSION_TAG, StaleStatus, stale_status_resolver
 from finops_assets.demo import materialize_window
-from finops_assets.sample.generate import generate_estate
+from finops_assets.sample.generate import day_files, generate_estate
 from finops_assets.settings import Settings
 
 pytestmark = pytest.mark.slow
@@ -71,7 +71,7 @@ def test_redelivered_identical_files_keep_every_version_and_make_nothing_stale(h
         assert set(_stale(instance).values()) == {StaleStatus.FRESH}
 
         # A restated export (one more row in the FOCUS file) is a new version, downstream stale.
-        [focus] = (settings.landing_dir / "focus_export" / DAY.isoformat()).glob("*.csv")
+        [focus] = day_files(settings.landing_dir, "focus_export", DAY)
         lines = focus.read_text(encoding="utf-8").splitlines(keepends=True)
         focus.write_text("".join([*lines, lines[-1]]), encoding="utf-8")
         assert materialize_window(instance, DAY, DAY, NORMALIZE_SELECTION).success

@@ -12,6 +12,7 @@ from polars.testing import assert_frame_equal
 from finops_assets.allocate.versions import allocation_commit_metadata, allocation_versions
 from finops_assets.demo import materialize_window
 from finops_assets.domain.money import MONEY
+from finops_assets.sample.generate import day_files
 from finops_assets.storage import tables
 from finops_assets_tests.allocate.conftest import DAYS, Estate, run_assets
 from finops_assets_tests.allocate.rules_change import definitions_with_rules, write_shipped_rules
@@ -107,7 +108,7 @@ def test_a_restated_day_is_reallocated_and_recorded_as_a_restatement(estate, def
 
 def _restate_landing_file(estate: Estate, day: dt.date) -> None:
     """The provider re-delivers the day's FOCUS file with +100 USD on its first row."""
-    [path] = (estate.home / "landing" / "focus_export" / day.isoformat()).glob("*.csv")
+    [path] = day_files(estate.home / "landing", "focus_export", day)
     header, first, *rest = path.read_text(encoding="utf-8").splitlines(keepends=True)
     columns = header.rstrip("\n").split(",")
     fields = first.split(",")

@@ -17,7 +17,8 @@ from pathlib import Path
 import polars as pl
 
 from finops_assets.sample import focus_export_writer, gcp_billing_export_writer
-from finops_assets.sample.generate import generate_estate
+from finops_assets.sample.delivery_layout import landed_name
+from finops_assets.sample.generate import day_files, generate_estate
 from finops_assets_tests.chaos.harness import (
     Estate,
     KillPoint,
@@ -107,11 +108,15 @@ def _replace_day(estate: Estate, writer, source: str, window: Window, salt: int)
     rows = max(1, int(window.rows_per_day * 0.25))
     with tempfile.TemporaryDirectory() as scratch:
         writer(Path(scratch), window.day, window.seed + salt, rows)
-        produced = Path(scratch) / source / window.day.isoformat()
+        produced = {
+            landed_name(source, path.name, window.day)[1]: path.read_bytes()
+            for path in (Path(scratch) / source / window.day.isoformat()).iterdir()
+        }
         for folder in (estate.landing, estate.pristine):
-            target = folder / source / window.day.isoformat()
-            shutil.rmtree(target)
-            shutil.copytree(produced, target)
+            landed = day_files(folder, source, window.day)
+            assert sorted(p.name for p in landed) == sorted(produced), landed
+            for path in landed:  # the restated parts replace the day's parts in the delivery
+                path.write_bytes(produced[path.name])
 
 
 def no_fault(estate: Estate, window: Window) -> Row:
@@ -221,7 +226,7 @@ def _negate(column: pl.Expr) -> pl.Expr:
 
 
 def _focus_csv(landing: Path, day: dt.date) -> Path:
-    return sorted((landing / "focus_export" / day.isoformat()).glob("*.csv"))[0]
+    return day_files(landing, "focus_export", day)[0]
 
 
 def _status(estate: Estate, outcome: RunOutcome) -> str:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import polars as pl
 
+from finops_assets.sample.generate import day_files
 from finops_assets.sources import BILLING_SOURCES
 from finops_assets.storage import tables
 from finops_assets.storage.delta import DeltaLake
@@ -27,8 +28,7 @@ def landing_truth(landing: Path, days: list[dt.date]) -> Totals:
     totals: Totals = defaultdict(Decimal)
     for source in BILLING_SOURCES:
         for day in days:
-            folder = landing / source.SOURCE / day.isoformat()
-            for path in sorted(folder.glob("*")) if folder.is_dir() else []:
+            for path in day_files(landing, source.SOURCE, day):
                 parsed = source.parse(
                     path.read_bytes(),
                     source_file=path.name,

@@ -8,7 +8,7 @@ import pytest
 
 from finops_assets.conformance.check import NORMALIZE_SELECTION
 from finops_assets.demo import materialize_window
-from finops_assets.sample.generate import generate_estate
+from finops_assets.sample.generate import day_files, generate_estate
 from finops_assets.settings import Settings
 from finops_assets.storage import tables
 from finops_assets.storage.delta import DeltaLake
@@ -46,8 +46,9 @@ def outcome(tmp_path_factory):
         patch.setenv("FINOPS_QUARANTINE_MAX_SHARE", "1")
         settings = Settings.from_env()
         generate_estate(settings.landing_dir, DAY, 1, rows_per_day=60)
-        folder = settings.landing_dir / "focus_export" / DAY.isoformat()
-        template = pl.read_csv(next(folder.glob("*.csv")), infer_schema=False)
+        [focus] = day_files(settings.landing_dir, "focus_export", DAY)
+        template = pl.read_csv(focus, infer_schema=False)
+        folder = focus.parent  # one more file of the day's FOCUS delivery
         _bad_export(template).write_csv(folder / "zz-bad-rows.csv")
         (home / "dagster").mkdir()
         with dg.instance_for_test(temp_dir=str(home / "dagster")) as instance:

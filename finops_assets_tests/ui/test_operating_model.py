@@ -28,7 +28,7 @@ import polars as pl
 import pytest
 
 from finops_assets.demo import prepare_instance
-from finops_assets.sample.generate import generate_estate
+from finops_assets.sample.generate import day_files, generate_estate
 from finops_assets.settings import Settings
 from finops_assets.storage import tables
 from finops_assets.storage.delta import DeltaLake
@@ -135,7 +135,7 @@ def _redeliver(landing: Path) -> int:
 
 def _restate_focus_file(landing: Path, day: dt.date) -> None:
     """+100 USD on the first row of the day's FOCUS export (a restated bill)."""
-    [path] = (landing / "focus_export" / day.isoformat()).glob("*.csv")
+    [path] = day_files(landing, "focus_export", day)
     rows = list(csv.reader(io.StringIO(path.read_text(encoding="utf-8"))))
     header = rows[0]
     for column in ("BilledCost", "EffectiveCost", "ContractedCost", "ListCost"):
