@@ -6,9 +6,16 @@ and both sensors are switched on over GraphQL, as an operator would. Each step t
 how many runs and backfills the automation launched and that none failed:
 
   switched on over the loaded lake -> 0 runs;  the same files re-delivered -> 0 runs;
-  one day restated (+100 USD)      -> 1 run, recorded as a restatement in the ledger;
+  one day restated (+100 USD)      -> 1 run over the restated billing-period delivery (both
+                                      days), recorded as a restatement in the ledger;
   a rule change                    -> 1 backfill (1 run) of exactly the 2 stale days;
-  a new day landing meanwhile      -> 1 run, queued until the backfill's run ended.
+  a new day landing meanwhile      -> 2 runs (the day's API pages and usage; the exports'
+                                      month-to-date deliveries), queued until the backfill's
+                                      run ended.
+
+The sample lays export files out as their providers deliver them: one delivery per billing
+period (`<source>/<YYYYMMDD-YYYYMMDD>/<export>/`), so a restated or extended delivery runs its
+whole period, and only the days whose inputs changed are computed downstream.
 
 Runs use the in-process executor (steps in the run's own process): the queue, sensors, daemon
 and webserver are the product's; only the per-step process start, which would make this test
@@ -18,6 +25,7 @@ several minutes longer on 2 cores, is left out. README "Operating model" shows t
 import csv
 import datetime as dt
 import io
+import shutil
 import time
 from collections.abc import Callable
 from decimal import Decimal
@@ -28,6 +36,7 @@ import polars as pl
 import pytest
 
 from finops_assets.demo import prepare_instance
+from finops_assets.resources.payloads import period_span
 from finops_assets.sample.generate import day_files, generate_estate
 from finops_assets.settings import Settings
 from finops_assets.storage import tables
@@ -146,6 +155,32 @@ def _restate_focus_file(landing: Path, day: dt.date) -> None:
     path.write_text(out.getvalue(), encoding="utf-8")
 
 
+def _stage_new_day(landing: Path, staged: Path) -> None:
+    """The landing folder as it will be once NEW_DAY arrived: its API pages and usage in day
+    folders, the exports' month-to-date deliveries (restated day included) in period folders."""
+    shutil.copytree(landing, staged)
+    generate_estate(staged, NEW_DAY, 1, rows_per_day=ROWS_PER_DAY)
+
+
+def _land(staged: Path, landing: Path) -> None:
+    """Move NEW_DAY's day folders and the new period folders in; the superseded go."""
+    for folder in sorted(staged.glob("*/*")):
+        if folder.name == NEW_DAY.isoformat():
+            folder.rename(landing / folder.parent.name / folder.name)
+        elif period_span(folder.name) and not (landing / folder.parent.name / folder.name).exists():
+            for old in (landing / folder.parent.name).glob(f"{START:%Y%m%d}-*"):
+                shutil.rmtree(old)
+            folder.rename(landing / folder.parent.name / folder.name)
+
+
+def _run_days(run: dg.DagsterRun) -> tuple[dt.date, dt.date]:
+    """The first and last day a run covers (a single partition or a range)."""
+    tags = run.tags
+    first = tags.get("dagster/partition") or tags["dagster/asset_partition_range_start"]
+    last = tags.get("dagster/partition") or tags["dagster/asset_partition_range_end"]
+    return dt.date.fromisoformat(first), dt.date.fromisoformat(last)
+
+
 def _ledger_causes(lake: DeltaLake, day: dt.date) -> list[str]:
     ledger = lake.read_day(tables.ALLOCATION_AUDIT, day)
     return sorted(set(ledger["cause"].to_list()))
@@ -195,8 +230,6 @@ def test_a_compressed_day_of_operations_converges(tmp_path, monkeypatch):
 
 def _operate(stack, instance, settings, rules, lake, seen) -> None:
     landing = settings.landing_dir
-    staged = settings.home / "staged"
-    generate_estate(staged, NEW_DAY, 1, rows_per_day=ROWS_PER_DAY)
     # 1. both sensors switched on over the loaded lake: nothing to do
     since = time.time()
     for sensor in SENSORS:
@@ -215,9 +248,11 @@ def _operate(stack, instance, settings, rules, lake, seen) -> None:
     _restate_focus_file(landing, HISTORY[1])
     [restated] = _stage(instance, stack, seen, since)
     assert restated.status == dg.DagsterRunStatus.SUCCESS
-    assert restated.tags["dagster/partition"] == HISTORY[1].isoformat()
+    assert _run_days(restated) == (HISTORY[0], HISTORY[1])  # the delivery's billing period
     assert "restatement" in _ledger_causes(lake, HISTORY[1])
     assert _ledger_causes(lake, HISTORY[0]) == ["initial"]
+    staged = settings.home / "staged" / "landing"
+    _stage_new_day(landing, staged)
 
     # 4. a rule change (the operator materializes the edited rules) -> one backfill run of the
     #    two stale days; 5. a new day lands while it runs -> its run waits in the queue
@@ -226,25 +261,27 @@ def _operate(stack, instance, settings, rules, lake, seen) -> None:
     assert run_assets(definitions_with_rules(rules), instance, ["allocation_rules"], []).success
     seen.update(r.run_id for r in instance.get_runs())
     backfill_run = _wait("the backfill's run", lambda: _new_runs(instance, seen), stack)
-    for folder in sorted(staged.glob(f"*/{NEW_DAY.isoformat()}")):  # lands at once
-        (landing / folder.parent.name).mkdir(exist_ok=True)
-        folder.rename(landing / folder.parent.name / folder.name)
-    new_day_runs = _wait("the new day's run", lambda: _new_runs(instance, seen), stack)
+    _land(staged, landing)  # lands at once
+    new_day_runs = _wait(
+        "the new day's runs", lambda: _new_runs(instance, seen), stack
+    )  # fmt: skip
     runs = _stage(instance, stack, seen, time.time())
-    assert runs == []  # nothing else was launched
+    new_day_runs += runs  # the other sensor tick's run, if it came later
     [backfill] = _finished(instance, backfill_run, stack)
-    [new_day] = _finished(instance, new_day_runs, stack)
+    new_day = _finished(instance, new_day_runs, stack)
     assert backfill.tags.get("dagster/backfill")
     assert backfill.tags["dagster/asset_partition_range_start"] == HISTORY[0].isoformat()
     assert backfill.tags["dagster/asset_partition_range_end"] == HISTORY[1].isoformat()
-    assert new_day.tags["dagster/partition"] == NEW_DAY.isoformat()
-    assert backfill.status == new_day.status == dg.DagsterRunStatus.SUCCESS
+    assert sorted(_run_days(r) for r in new_day) == [(START, NEW_DAY), (NEW_DAY, NEW_DAY)]
+    assert backfill.status == dg.DagsterRunStatus.SUCCESS
+    assert {r.status for r in new_day} == {dg.DagsterRunStatus.SUCCESS}
     backfill_record = instance.get_run_record_by_id(backfill.run_id)
-    new_day_record = instance.get_run_record_by_id(new_day.run_id)
-    assert backfill_record and new_day_record
-    # queued while the backfill ran (both write allocated_costs), started once it had ended
-    assert new_day_record.create_timestamp.timestamp() < backfill_record.end_time
-    assert new_day_record.start_time >= backfill_record.end_time
+    assert backfill_record
+    for run in new_day:
+        # queued while the backfill ran (both write allocated_costs), started once it had ended
+        record = instance.get_run_record_by_id(run.run_id)
+        assert record and record.create_timestamp.timestamp() < backfill_record.end_time
+        assert record.start_time >= backfill_record.end_time
     for day in HISTORY:
         assert "rule_change" in "+".join(_ledger_causes(lake, day))
     assert _ledger_causes(lake, NEW_DAY) == ["initial"]
@@ -260,5 +297,5 @@ def _operate(stack, instance, settings, rules, lake, seen) -> None:
         for r in instance.get_runs()
         if r.tags.get("dagster/sensor_name") or r.tags.get("dagster/backfill")
     ]
-    assert [r.status for r in all_runs] == [dg.DagsterRunStatus.SUCCESS] * 3
+    assert [r.status for r in all_runs] == [dg.DagsterRunStatus.SUCCESS] * 4
     assert len(instance.get_backfills()) == 1
