@@ -10,6 +10,10 @@ asset backfill; the single-run backfill policy makes that a few runs, not one pe
 Only stale causes rooted in the rules count. A day that is stale because new upstream data
 arrived (a landing run between its normalize and allocate steps) is the landing run's to carry
 downstream; requesting it here would race that run for the same day.
+
+A tick answers one rules materialization: when the rules change while it reads the stale days,
+it answers nothing and the next tick answers the new rules (else the days would be requested
+once for each, in two backfills of the same days).
 """
 
 import json
@@ -141,6 +145,12 @@ def reallocation_sensor(
         set(stale_allocated_partitions(instance, asset_graph))
         | set(days_changing_version(instance, rules_stale))
     )
+    if _rules_id(instance) != rules_id:
+        # new rules landed while the stale days were read: they may be stale from either rule
+        # set, so this tick answers nothing (cursor kept) and the next one answers the new rules
+        return dg.SkipReason(
+            "allocation_rules changed during this evaluation; the next tick reads it"
+        )
     # Days already requested for these rules are in a backfill: as it writes them one by one
     # the stale set shrinks, which is progress, not a new change.
     days = [d for d in stale if d not in requested]

@@ -159,6 +159,34 @@ def test_a_rule_change_requests_exactly_the_rule_stale_days_once():
     assert days == set(DAYS)
 
 
+def test_a_rule_change_during_a_tick_is_requested_once(monkeypatch):
+    """The rules are materialized while a tick runs, after it read which rules it answers and
+    before it computed the stale days (what the operating-model test hit under load): that tick
+    and the next together request the change's days once, not in two backfills."""
+    import finops_assets.allocate.sensors as sensors
+
+    VERSION.update(rules="r1", normalized={})
+    with dg.instance_for_test() as instance:
+        _history(instance)
+        stale_days = sensors.stale_allocated_partitions
+
+        def rules_change_meanwhile(*args, **kwargs):  # type: ignore[no-untyped-def]
+            VERSION["rules"] = "r2"
+            _materialize(instance, [allocation_rules])
+            monkeypatch.setattr(sensors, "stale_allocated_partitions", stale_days)
+            return stale_days(*args, **kwargs)
+
+        monkeypatch.setattr(sensors, "stale_allocated_partitions", rules_change_meanwhile)
+        during = _tick(instance)
+        after = _tick(instance, during.cursor)
+        again = _tick(instance, after.cursor)
+    requests = [*(during.run_requests or []), *(after.run_requests or [])]
+    assert len(requests) == 1, [r.asset_graph_subset for r in requests]
+    days = {p for _, p in requests[0].asset_graph_subset.iterate_asset_partitions()}
+    assert days == set(DAYS)
+    assert not again.run_requests
+
+
 def _checks(result) -> dict[tuple[str, str], bool]:
     """(asset, day) -> passed, for each check_rules_current result of a run."""
     return {
