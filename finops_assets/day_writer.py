@@ -24,7 +24,6 @@ single-day run).
 """
 
 import datetime as dt
-import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,23 +32,18 @@ import dagster as dg
 import polars as pl
 from dagster import AssetExecutionContext
 
+from finops_assets import day_memo
+from finops_assets.check_failures import (  # noqa: F401 (CheckOutcome, Failures: re-exported)
+    CheckInput,
+    CheckOutcome,
+    Failures,
+    failure_list,
+    json_safe,
+)
 from finops_assets.dagster_private import data_version_tags, latest_check_targets
 from finops_assets.partitions import partition_days
-from finops_assets.storage.fingerprint import frames_fingerprint
-from finops_assets.storage.validation import ValidationOutcome
+from finops_assets.storage.fingerprint import frames_fingerprint, lineage_fingerprint
 
-Failures = ValidationOutcome | Sequence[Mapping[str, Any]]
-
-
-@dataclass(frozen=True)
-class CheckOutcome:
-    """A check's failures (empty: passed) with extra metadata for its result in the UI."""
-
-    failures: Failures
-    metadata: Mapping[str, Any] = field(default_factory=dict)
-
-
-CheckInput = Failures | CheckOutcome
 DayEvent = dg.MaterializeResult | dg.AssetMaterialization | dg.AssetCheckEvaluation | dg.Output
 SHOWN_FAILURES = 20
 
@@ -84,9 +78,20 @@ class DayRecord:
 class DayWriter:
     """Validate, write and record each day of a day-partitioned asset (see the module doc)."""
 
-    def __init__(self, context: AssetExecutionContext, logic_version: str = "") -> None:
+    def __init__(
+        self,
+        context: AssetExecutionContext,
+        logic_version: str = "",
+        memo: bool = False,
+        memo_extra: str = "",
+    ) -> None:
+        """`memo`: a day whose inputs are those of its last materialization is recorded again,
+        not computed (day_memo.py); only for a day that depends on that day's inputs alone."""
         self._context = context
         self._logic = logic_version
+        self._memo = (logic_version + "\0" + memo_extra) if memo else None
+        self._inputs: dict[dt.date, str] = {}
+        self._lookup: day_memo.Lookup | None = None
         self._specs = {
             spec.name: spec
             for spec in context.assets_def.check_specs
@@ -109,7 +114,7 @@ class DayWriter:
         that is not evaluated cannot fail, so a missing one is a programming error. `content`
         is what was written (the frames, hashed into the data version) or an explicit version.
         """
-        failures = {name: _failure_list(found) for name, found in checks.items()}
+        failures = {name: failure_list(found) for name, found in checks.items()}
         if set(failures) != set(self._specs):
             raise ValueError(
                 f"{self._context.asset_key.to_user_string()} {day}: checks evaluated "
@@ -125,6 +130,36 @@ class DayWriter:
         record.data_version = (
             content if isinstance(content, str) else frames_fingerprint(content, self._logic)
         )
+        if day in self._inputs:  # memo on: what the day was computed from, for the next run
+            warnings = {n: json_safe(f[:SHOWN_FAILURES]) for n, f in failures.items() if f}
+            record.metadata[day_memo.INPUTS_KEY] = self._inputs[day]
+            record.metadata[day_memo.RECOMPUTED_KEY] = True
+            record.metadata[day_memo.WARNINGS_KEY] = dg.MetadataValue.json(warnings)
+            if not isinstance(content, str):  # rows' lineage: recomputed rows may carry new one
+                record.metadata[day_memo.LINEAGE_KEY] = lineage_fingerprint(content)
+        return True
+
+    def _reused(self, day: dt.date) -> bool:
+        """With memo on: True when `day`'s inputs are unchanged and it was recorded again."""
+        if self._memo is None:
+            return False
+        if self._lookup is None:  # one lookup of the run's days per asset
+            days = [d.isoformat() for d in self.days]
+            self._lookup = day_memo.Lookup(self._context.instance, days)
+        key = day.isoformat()
+        inputs = day_memo.inputs_version(self._context, key, self._memo, self._lookup)
+        if inputs is None:
+            return False
+        self._inputs[day] = inputs
+        found = day_memo.reusable(self._context, key, inputs, self._lookup)
+        if found is None:
+            return False
+        failures = {
+            name: [] if spec.blocking else list(found.warnings.get(name, []))
+            for name, spec in self._specs.items()
+        }
+        metadata = {**found.metadata, day_memo.RECOMPUTED_KEY: False}
+        self.records.append(DayRecord(day, failures, metadata, found.data_version))
         return True
 
     def run(
@@ -143,6 +178,8 @@ class DayWriter:
         error: BaseException | None = None
         for day in self.days:
             try:
+                if self._reused(day):
+                    continue
                 one_day(day)
             except Exception as raised:  # reported below, then raised again
                 error = raised
@@ -266,22 +303,3 @@ class DayWriter:
         if error is not None and not failed:
             lines.append(f"- {type(error).__name__}: {error}")
         return "\n".join(lines)
-
-
-def _failure_list(found: CheckInput) -> list[dict]:
-    if isinstance(found, CheckOutcome):
-        return _failure_list(found.failures)
-    if isinstance(found, ValidationOutcome):
-        if found.passed:
-            return []
-        return [dict(f) for f in found.failures] or [{"failure_count": found.failure_count}]
-    return [dict(f) for f in found]
-
-
-def json_safe(failures: list[Any]) -> list[Any]:
-    """Failures as JSON values: Decimal amounts, days and other scalars become their text.
-
-    A check may list frame rows (an unmapped service's cost is a Decimal); the metadata must
-    never make the step fail on a value JSON cannot carry.
-    """
-    return json.loads(json.dumps(failures, default=str))

@@ -105,7 +105,7 @@ def allocated_costs(
     what would move waits in pending_adjustments.
     """
     delta, base = lake.delta(), lake.currency()
-    days = DayWriter(context)
+    days = DayWriter(context, memo=True)
     writer = AllocatedDayWriter(delta, context.run.run_id)
     locked = LockedRates(rates, days.days)
     booked = BookedDays(delta, context.instance)

@@ -1,6 +1,7 @@
 """Normalize-stage assets: fx_rates, service_catalog and normalized_costs."""
 
 import datetime as dt
+import json
 from collections.abc import Iterator
 
 import dagster as dg
@@ -181,10 +182,12 @@ def normalized_costs(context: AssetExecutionContext, lake: LakeResource) -> Iter
     delta, base = lake.delta(), lake.currency()
     catalog, catalog_version = catalog_domain.load_shipped_catalog()
     aliases = load_tag_aliases()
-    writer = DayWriter(context, logic_version=catalog_version)
     settings = lake.settings()
     limits = QuarantineLimits.from_settings(settings)
     payer = resolve_payer_account(settings)
+    # a day is computed only when its raw days, rates, catalog, aliases or payer changed
+    memo_extra = json.dumps({"aliases": aliases, "payer": payer}, sort_keys=True)
+    writer = DayWriter(context, logic_version=catalog_version, memo=True, memo_extra=memo_extra)
 
     def one_day(day: dt.date) -> None:
         with SpillFolder() as spill:

@@ -97,3 +97,15 @@ def fingerprints_version(fingerprints: Iterable[Fingerprint], logic: str = "") -
     """frames_fingerprint of tables whose days were fingerprinted chunk by chunk (streamed)."""
     parts = [fingerprint.hexdigest() for fingerprint in fingerprints]
     return hashlib.sha256("|".join([logic, *parts]).encode()).hexdigest()
+
+
+def lineage_fingerprint(frames: Iterable[pl.DataFrame]) -> str:
+    """An order-independent hash of the lineage columns only (which delivery, file and line
+    each row came from): what the data version leaves out, for the day memo (day_memo.py)."""
+    parts = []
+    for frame in frames:
+        columns = sorted(c for c in frame.columns if c in LINEAGE_COLUMNS)
+        fingerprint = Fingerprint()
+        fingerprint.add(frame.select(columns).rename({c: f"lineage_{c}" for c in columns}))
+        parts.append(fingerprint.hexdigest())
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()

@@ -49,7 +49,7 @@ MONEY_COLUMNS = ("x_billed_cost_base", "x_effective_cost_base")
 )
 def cost_by_business_unit(context: AssetExecutionContext, lake: LakeResource) -> Iterator[DayEvent]:
     """Allocated cost per day, provider, business unit, service and charge category (base currency)."""
-    delta, base, writer = lake.delta(), lake.currency(), DayWriter(context)
+    delta, base, writer = lake.delta(), lake.currency(), DayWriter(context, memo=True)
 
     def one_day(day: dt.date) -> None:
         allocated = delta.read_day(tables.ALLOCATED_COSTS, day)

@@ -28,3 +28,16 @@ def test_changed_amounts_or_row_counts_change_the_fingerprint():
     assert frames_fingerprint([_rows("k", [2, 3], cost="1.51")], "v1") != before
     assert frames_fingerprint([_rows("k", [2, 3, 4])], "v1") != before
     assert frames_fingerprint([_rows("k", [2, 3])], "v2") != before
+
+
+def test_the_lineage_fingerprint_sees_only_what_the_data_version_leaves_out():
+    """The day memo's lineage version: a new delivery's file names change it, row order and
+    the rows' content do not (the data version covers content)."""
+    from finops_assets.storage.fingerprint import lineage_fingerprint
+
+    rows = pl.DataFrame({"BilledCost": ["1.5", "2"], "x_source_file": ["a.csv", "a.csv"]})
+    renamed = rows.with_columns(pl.lit("b.csv").alias("x_source_file"))
+    changed = rows.with_columns(pl.lit("9").alias("BilledCost"))
+    assert lineage_fingerprint([rows]) != lineage_fingerprint([renamed])
+    assert lineage_fingerprint([rows]) == lineage_fingerprint([changed])
+    assert lineage_fingerprint([rows.reverse()]) == lineage_fingerprint([rows])
