@@ -43,6 +43,9 @@ class Manifest:
     entries: tuple[ManifestEntry, ...]
     # The legacy CUR assembly the manifest names (`assemblyId`): its folder is the delivery.
     assembly: str | None = None
+    # The dataset every listed file holds, where the manifest says it (Azure `exportConfig.type`:
+    # ActualCost, AmortizedCost, FocusCost, ...); None when it does not.
+    dataset: str | None = None
 
     def names(self) -> set[str]:
         return {entry.name for entry in self.entries}
@@ -81,7 +84,9 @@ def read_manifest(data: bytes, name: str) -> Manifest:
     if any(not entry.name for entry in entries):
         raise IncompleteDeliveryError(f"{name}: manifest lists a file without a name")
     assembly = document.get("assemblyId")
-    return Manifest(name, tuple(entries), str(assembly) if assembly else None)
+    return Manifest(
+        name, tuple(entries), str(assembly) if assembly else None, _export_type(document)
+    )
 
 
 def check_against_manifest(manifest: Manifest, files: dict[str, bytes]) -> None:
@@ -186,6 +191,17 @@ def _gunzip(data: bytes, name: str) -> bytes:
                 f"{name}: gzip stream ends early: the file was cut"
             ) from None
         raise IncompleteDeliveryError(f"{name}: gzip stream is damaged ({error})") from None
+
+
+def _export_type(document: dict) -> str | None:
+    """An Azure export manifest's dataset (`exportConfig.type`), as Cost Management names it;
+    the legacy `Usage` type is the actual cost. None when the manifest has none."""
+    config = document.get("exportConfig")
+    value = config.get("type") if isinstance(config, dict) else None
+    if not isinstance(value, str) or not value.strip():
+        return None
+    known = {"actualcost": "ActualCost", "usage": "ActualCost", "amortizedcost": "AmortizedCost"}
+    return known.get(value.strip().lower(), value.strip())
 
 
 def _base(path: str) -> str:

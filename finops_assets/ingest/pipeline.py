@@ -13,6 +13,7 @@ from finops_assets.domain.deliveries import (
     is_cut_copy,
     unique_by_content,
 )
+from finops_assets.domain.sources.azure_datasets import with_declared_dataset
 from finops_assets.domain.sources.common import (
     MAX_INFLATED_BYTES,
     QUARANTINE_COLUMNS,
@@ -162,7 +163,8 @@ def _admit(
         parsed = source.parse(
             payload.data, source_file=payload.name, ingestion_key=key, fetched_at=payload.fetched_at
         )
-        admitted = Admitted(path, parsed)
+        rows = with_declared_dataset(parsed.rows, payload.dataset)
+        admitted = Admitted(path, ParseResult(rows, parsed.quarantine))
     except SourceFormatError as error:
         admitted = Admitted(path, None, str(error))
     if payload.spans_days:  # only a period file recurs on other days; a day file is not kept

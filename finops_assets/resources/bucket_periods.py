@@ -99,6 +99,7 @@ def period_payloads(reader: BucketReader, layout: str, source: str, day: dt.date
                 spans_days=True,
                 period=period.span,
                 vouched=manifest is not None,
+                dataset=manifest.dataset if manifest is not None else None,
             )
             for obj, data in files
         ]

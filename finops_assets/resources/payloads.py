@@ -84,6 +84,9 @@ class Payload:
     # True when the delivery's manifest lists this file (with size and rows checked where given):
     # then a file shorter than its archived predecessor is a restatement, not a cut copy.
     vouched: bool = False
+    # The dataset the delivery's manifest declares for its files (Azure `exportConfig.type`):
+    # it decides the rows' export dataset before the file's name or rows are looked at.
+    dataset: str | None = None
 
 
 class PayloadSource(ABC):
@@ -158,10 +161,11 @@ class LandingFolder(PayloadSource):
         if len(manifests) > 1:
             raise LandingError(f"{self.root / relative}: more than one manifest {manifests}")
         listed: set[str] | None = None
+        dataset: str | None = None
         if manifests:
             manifest = read_manifest(files.pop(manifests[0])[0], f"{relative}/{manifests[0]}")
             check_against_manifest(manifest, {n: d for n, (d, _) in files.items()})
-            listed = manifest.names()
+            listed, dataset = manifest.names(), manifest.dataset
         return [
             Payload(
                 f"{relative}/{name}",
@@ -170,6 +174,7 @@ class LandingFolder(PayloadSource):
                 spans_days=True,
                 period=span,
                 vouched=listed is not None,
+                dataset=dataset,
             )
             for name, (data, fetched_at) in files.items()
             if listed is None or name in listed  # files a newer manifest dropped are superseded

@@ -149,8 +149,9 @@ def test_the_newest_run_is_the_delivery_and_runs_start_from_the_archive(
     payloads = from_location(location, Settings.from_env()).fetch(
         "azure_cost", dt.date(2026, 10, 9)
     )
-    assert [(p.name, p.data, p.vouched) for p in payloads] == [
-        (f"azure_cost/{PERIOD}/part_0_0001.csv", current, True)
+    # the part's name and path say nothing of its dataset: the run's manifest does
+    assert [(p.name, p.data, p.vouched, p.dataset) for p in payloads] == [
+        (f"azure_cost/{PERIOD}/part_0_0001.csv", current, True, "ActualCost")
     ]
     with dg.instance_for_test() as instance:
         first = _tick(instance)
@@ -164,6 +165,7 @@ def test_the_newest_run_is_the_delivery_and_runs_start_from_the_archive(
     )
     rows, totals = _day_total(export_text, OCTOBER[0])
     assert raw.height == rows > 0  # run-1's rows never mix in
+    assert set(raw["export_dataset"]) == {"ActualCost"}
     assert dict(azure_cost.billed_totals(raw).iter_rows()) == totals
 
     with dg.instance_for_test() as instance:
@@ -206,8 +208,8 @@ def test_a_legacy_export_writes_one_file_per_run_and_the_newest_wins(container, 
     payloads = from_location(location, Settings.from_env()).fetch(
         "azure_cost", dt.date(2026, 10, 29)
     )
-    assert [(p.name, p.data, p.vouched) for p in payloads] == [
-        (f"azure_cost/{PERIOD}/acme_9f8e.csv", text, False)
+    assert [(p.name, p.data, p.vouched, p.dataset) for p in payloads] == [
+        (f"azure_cost/{PERIOD}/acme_9f8e.csv", text, False, None)
     ]
     with dg.instance_for_test() as instance:
         [run] = _tick(instance).run_requests

@@ -44,7 +44,8 @@ def commitment_purchase_expr() -> pl.Expr:
 def dataset_of_export(source_file: str, raw: pl.DataFrame) -> str | None:
     """ActualCost, AmortizedCost, or None when neither the name nor the rows tell.
 
-    The export's name first (Cost Management names the dataset in the export and blob path,
+    Used when the delivery's manifest does not declare it (with_declared_dataset). The export's
+    name first (Cost Management names the dataset in the export and blob path,
     e.g. `.../AmortizedCost_<guid>.csv`); else the rows: UnusedReservation/UnusedSavingsPlan or
     commitment-covered usage with a cost only exist in amortized data, commitment purchases and
     commitment-covered usage at cost 0 only in actual data.
@@ -71,6 +72,14 @@ def dataset_of_export(source_file: str, raw: pl.DataFrame) -> str | None:
     if signs["actual"] and not signs["amortized"]:
         return ACTUAL
     return None
+
+
+def with_declared_dataset(rows: pl.DataFrame, declared: str | None) -> pl.DataFrame:
+    """Rows of an export file whose delivery's manifest declares its dataset: that dataset,
+    whatever the name or the rows suggest (rows without an export_dataset column unchanged)."""
+    if declared is None or "export_dataset" not in rows.columns:
+        return rows
+    return rows.with_columns(pl.lit(declared, pl.Utf8).alias("export_dataset"))
 
 
 def split_counted_once(raw: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
