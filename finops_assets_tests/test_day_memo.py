@@ -6,8 +6,8 @@ launches). normalized_costs, allocated_costs and cost_by_business_unit compute t
 (counted by wrapping their domain functions) and record the 30 others again with their data
 versions (`recomputed: false`); money is conserved on every day and nothing is left stale. A
 new rule version recomputes every allocated day, a corrected FX rate recomputes the day it
-applies to (their data versions are inputs too), and a changed setting recomputes every day,
-each allocated row still naming its normalized row.
+applies to (their data versions are inputs too), a changed setting recomputes every day, each
+allocated row still naming its normalized row, and so does a new release of the code.
 """
 
 import datetime as dt
@@ -19,6 +19,7 @@ import dagster as dg
 import polars as pl
 import pytest
 
+from finops_assets import day_memo
 from finops_assets.dagster_private import StaleStatus, stale_status_resolver
 from finops_assets.day_memo import RECOMPUTED_KEY
 from finops_assets.demo import materialize_window
@@ -65,12 +66,14 @@ class _Calls:
         import finops_assets.normalize.assets as normalize_assets
         import finops_assets.store.assets as store_assets
 
-        for module, name in (
-            (normalize_assets, "normalize_day"),
-            (allocate_assets, "allocate_day"),
-            (store_assets, "summarize"),
+        # normalized_costs computes a day through the streamed path (it falls back to the
+        # whole-day normalize_day only after it), so that call is the day's computation
+        for module, attribute, name in (
+            (normalize_assets, "normalize_day_streamed", "normalize_day"),
+            (allocate_assets, "allocate_day", "allocate_day"),
+            (store_assets, "summarize", "summarize"),
         ):
-            monkeypatch.setattr(module, name, self._wrap(name, getattr(module, name)))
+            monkeypatch.setattr(module, attribute, self._wrap(name, getattr(module, attribute)))
 
     def _wrap(self, name, function):  # type: ignore[no-untyped-def]
         def counted(*args, **kwargs):  # type: ignore[no-untyped-def]
@@ -173,7 +176,9 @@ def test_a_restated_period_computes_only_the_days_whose_inputs_changed(
         # a new rule version: every allocated day is computed again
         rules = write_bumped_rules(tmp_path / "allocation_rules.yaml")
         assert _run_with_rules(instance, rules, ["allocation_rules"])
-        assert _run_with_rules(instance, rules, ["allocated_costs", "cost_by_business_unit"])
+        assert _run_with_rules(
+            instance, rules, ["applicable_rules", "allocated_costs", "cost_by_business_unit"]
+        )
         rule_change = calls.take()
         rule_versions = _versions(instance, "allocated_costs")
 
@@ -196,6 +201,16 @@ def test_a_restated_period_computes_only_the_days_whose_inputs_changed(
             assert materialize_window(instance, FIRST, LAST, "normalized_costs").success
         assert materialize_window(instance, FIRST, LAST, "allocated_costs").success
         setting_change = calls.take()
+
+        # a new release of the code: every day of a memoized asset is computed again (first
+        # without: the allocated days computed again hold the same rows and lineage, so the
+        # days below them have nothing to compute)
+        assert materialize_window(instance, FIRST, LAST, "cost_by_business_unit").success
+        lineage_change = calls.take()
+        with monkeypatch.context() as patch:
+            patch.setattr(day_memo, "_package_hash", lambda: "another release")
+            assert materialize_window(instance, FIRST, LAST, "cost_by_business_unit").success
+        code_change = calls.take()
         frames = {
             name: lake.read_days(contract, OCTOBER)
             for name, contract in (
@@ -222,7 +237,11 @@ def test_a_restated_period_computes_only_the_days_whose_inputs_changed(
     assert fx_changed == [FX_DAY.isoformat()]
     assert fx_change == {"normalize_day": [FX_DAY.isoformat()]}
     assert setting_change["normalize_day"] == every_day
-    assert setting_change["allocate_day"] == every_day
+    # the allocated days follow their normalized days' new lineage; 15 October's normalized rows
+    # were computed from the restated raw rows already, so its allocated day is not computed
+    assert setting_change["allocate_day"] == [d for d in every_day if d != day]
+    assert lineage_change == {}
+    assert code_change == {"summarize": every_day}
     orphans = set(frames["allocated"]["x_source_row_key"]) - set(
         frames["normalized"]["x_source_row_key"]
     )
