@@ -115,6 +115,22 @@ def inputs_version(
     return hashlib.sha256(json.dumps(document, sort_keys=True).encode()).hexdigest()
 
 
+def note_computed(
+    metadata: dict[str, Any],
+    inputs: str | None,
+    warnings: dict[str, list[Any]],
+    lineage: str | None,
+) -> None:
+    """Record on a computed day what the next run compares: the hash of its inputs (None:
+    an input had no version), its non-blocking check failures, and its rows' lineage version."""
+    if inputs is not None:
+        metadata[INPUTS_KEY] = inputs
+        metadata[RECOMPUTED_KEY] = True
+        metadata[WARNINGS_KEY] = dg.MetadataValue.json(warnings)
+    if lineage is not None:  # recomputed rows may carry a newer lineage: downstream follows
+        metadata[LINEAGE_KEY] = lineage
+
+
 def reusable(
     context: AssetExecutionContext, day_key: str, inputs: str, lookup: Lookup
 ) -> Reused | None:

@@ -107,12 +107,16 @@ class DayWriter:
         write: Callable[[], object],
         content: Sequence[pl.DataFrame] | str,
         metadata: Mapping[str, Any] | None = None,
+        lineage: str | None = None,
     ) -> bool:
         """Write `day` when every blocking check passed; record the outcome either way.
 
         `checks` must name every check of the asset (failures, empty when passed): a check
         that is not evaluated cannot fail, so a missing one is a programming error. `content`
         is what was written (the frames, hashed into the data version) or an explicit version.
+        With memo on, a day whose rows carry lineage columns and whose `content` is an explicit
+        version must hand its `lineage` version too (day_memo.py), or the memoized days below
+        it would keep naming rows of a delivery it no longer holds.
         """
         failures = {name: failure_list(found) for name, found in checks.items()}
         if set(failures) != set(self._specs):
@@ -130,13 +134,11 @@ class DayWriter:
         record.data_version = (
             content if isinstance(content, str) else frames_fingerprint(content, self._logic)
         )
-        if day in self._inputs:  # memo on: what the day was computed from, for the next run
+        if self._memo is not None:  # what the day was computed from, for the next run
             warnings = {n: json_safe(f[:SHOWN_FAILURES]) for n, f in failures.items() if f}
-            record.metadata[day_memo.INPUTS_KEY] = self._inputs[day]
-            record.metadata[day_memo.RECOMPUTED_KEY] = True
-            record.metadata[day_memo.WARNINGS_KEY] = dg.MetadataValue.json(warnings)
-            if not isinstance(content, str):  # rows' lineage: recomputed rows may carry new one
-                record.metadata[day_memo.LINEAGE_KEY] = lineage_fingerprint(content)
+            if lineage is None and not isinstance(content, str):
+                lineage = lineage_fingerprint(content)
+            day_memo.note_computed(record.metadata, self._inputs.get(day), warnings, lineage)
         return True
 
     def _reused(self, day: dt.date) -> bool:

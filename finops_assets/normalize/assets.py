@@ -259,6 +259,7 @@ def normalized_costs(context: AssetExecutionContext, lake: LakeResource) -> Iter
                 [result.rows_fingerprint, frame_fingerprint(result.quarantine)], catalog_version
             ),
             metadata=_day_metadata(result, base, gross_net_table),
+            lineage=result.lineage_version(),
         )
 
     yield from writer.run(one_day)

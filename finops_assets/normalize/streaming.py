@@ -31,7 +31,12 @@ from finops_assets.normalize.checks import normalized_contract_result
 from finops_assets.sources import BILLING_SOURCES
 from finops_assets.storage import tables
 from finops_assets.storage.delta import DeltaLake
-from finops_assets.storage.fingerprint import Fingerprint
+from finops_assets.storage.fingerprint import (
+    Fingerprint,
+    frame_fingerprint,
+    lineage_frame,
+    lineages_version,
+)
 from finops_assets.storage.validation import ValidationOutcome
 
 CHUNK_ROWS = 250_000
@@ -49,6 +54,7 @@ class StreamedDay:
     held: list[Callable[[], pl.DataFrame]] = field(default_factory=list)
     row_count: int = 0
     rows_fingerprint: Fingerprint = field(default_factory=Fingerprint)
+    rows_lineage: Fingerprint = field(default_factory=Fingerprint)  # of lineage_frame(rows)
     rows_summary: pl.DataFrame = field(default_factory=pl.DataFrame)  # SUMMARY_KEYS + SUMMED
     source_summary: pl.DataFrame = field(default_factory=pl.DataFrame)  # raw rows as FOCUS sums
     source_totals: pl.DataFrame = field(default_factory=pl.DataFrame)
@@ -64,6 +70,12 @@ class StreamedDay:
         """The normalized rows, chunk by chunk, read back from where they were held."""
         for take in self.held:
             yield take()
+
+    def lineage_version(self) -> str:
+        """The lineage version of the day's rows and quarantine (the day memo's, day_memo.py):
+        that of the whole day's frames, folded chunk by chunk."""
+        quarantine = frame_fingerprint(lineage_frame(self.quarantine))
+        return lineages_version([self.rows_lineage, quarantine])
 
 
 def money_summary(frame: pl.DataFrame, keys: tuple[str, ...] = SUMMARY_KEYS) -> pl.DataFrame:
@@ -176,6 +188,7 @@ def _fold_rows(
     """What the checks need of one chunk's normalized rows, added to the day's."""
     out.row_count += rows.height
     out.rows_fingerprint.add(rows)
+    out.rows_lineage.add(lineage_frame(rows))
     out.without_billing_account += int(rows["BillingAccountId"].null_count())
     parts["rows"].append(money_summary(rows))
     parts["twins"].append(base_twin_mismatches(rows))

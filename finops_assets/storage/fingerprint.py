@@ -99,13 +99,20 @@ def fingerprints_version(fingerprints: Iterable[Fingerprint], logic: str = "") -
     return hashlib.sha256("|".join([logic, *parts]).encode()).hexdigest()
 
 
+def lineage_frame(frame: pl.DataFrame) -> pl.DataFrame:
+    """The frame's lineage columns only (which delivery, file and line each row came from),
+    renamed so that Fingerprint does not leave them out: what the data version ignores."""
+    columns = sorted(c for c in frame.columns if c in LINEAGE_COLUMNS)
+    return frame.select(columns).rename({c: f"lineage_{c}" for c in columns})
+
+
+def lineages_version(fingerprints: Iterable[Fingerprint]) -> str:
+    """The lineage version of tables whose lineage frames were fingerprinted (a streamed day's
+    chunk by chunk): equal to lineage_fingerprint of the whole frames."""
+    return hashlib.sha256("|".join(f.hexdigest() for f in fingerprints).encode()).hexdigest()
+
+
 def lineage_fingerprint(frames: Iterable[pl.DataFrame]) -> str:
-    """An order-independent hash of the lineage columns only (which delivery, file and line
-    each row came from): what the data version leaves out, for the day memo (day_memo.py)."""
-    parts = []
-    for frame in frames:
-        columns = sorted(c for c in frame.columns if c in LINEAGE_COLUMNS)
-        fingerprint = Fingerprint()
-        fingerprint.add(frame.select(columns).rename({c: f"lineage_{c}" for c in columns}))
-        parts.append(fingerprint.hexdigest())
-    return hashlib.sha256("|".join(parts).encode()).hexdigest()
+    """An order-independent hash of the lineage columns only, one part per table: what the
+    data version leaves out, for the day memo (day_memo.py)."""
+    return lineages_version(frame_fingerprint(lineage_frame(frame)) for frame in frames)

@@ -27,6 +27,7 @@ from finops_assets.storage.fingerprint import (
     fingerprints_version,
     frame_fingerprint,
     frames_fingerprint,
+    lineage_fingerprint,
 )
 from finops_assets.storage.spill import SpillFolder
 
@@ -47,7 +48,7 @@ def lake(tmp_path_factory):
         with dg.instance_for_test(temp_dir=str(home / "dagster")) as instance:
             result = materialize_window(instance, DAY, DAY, NORMALIZE_SELECTION)
             assert result.success
-            version = _data_version(instance)
+            version = _data_version(instance), _lineage_version(instance)
         yield DeltaLake(settings.lake_uri), settings, version
 
 
@@ -55,6 +56,13 @@ def _data_version(instance: dg.DagsterInstance) -> str:
     event = instance.get_latest_materialization_event(dg.AssetKey("normalized_costs"))
     assert event is not None and event.asset_materialization is not None
     return event.asset_materialization.tags["dagster/data_version"]
+
+
+def _lineage_version(instance: dg.DagsterInstance) -> str:
+    """The day memo's lineage version the day's materialization recorded (day_memo.py)."""
+    event = instance.get_latest_materialization_event(dg.AssetKey("normalized_costs"))
+    assert event is not None and event.asset_materialization is not None
+    return event.asset_materialization.metadata["lineage_version"].value  # type: ignore[return-value]
 
 
 def _kwargs(settings: Settings) -> dict:
@@ -95,6 +103,8 @@ def test_a_chunked_day_equals_the_whole_day(lake, monkeypatch):
         [day.rows_fingerprint, frame_fingerprint(day.quarantine)], catalog_version
     )
     assert streamed == frames_fingerprint([whole.rows, whole.quarantine], catalog_version)
+    # the day memo's lineage version (which delivery each row came from), folded per chunk
+    assert day.lineage_version() == lineage_fingerprint([whole.rows, whole.quarantine])
     assert conservation_result(day.source_totals, day.rows_summary, day.quarantine) == (
         conservation_result(whole.source_totals, whole.rows, whole.quarantine)
     )
@@ -131,8 +141,9 @@ def test_a_key_repeated_across_chunks_fails_the_contract(lake, monkeypatch):
 
 
 def test_the_asset_in_chunks_writes_the_same_day_and_data_version(lake, monkeypatch):
-    """normalized_costs re-run in chunks of 200 rows: the same table rows and data version."""
-    delta, settings, version = lake
+    """normalized_costs re-run in chunks of 200 rows: the same table rows, data version and
+    lineage version (what the day memo compares, day_memo.py)."""
+    delta, settings, (version, lineage) = lake
     before = delta.read_day(tables.NORMALIZED_COSTS, DAY)
     monkeypatch.setattr(streaming, "CHUNK_ROWS", CHUNK)
     monkeypatch.setenv("FINOPS_HOME", str(settings.home))
@@ -140,11 +151,13 @@ def test_the_asset_in_chunks_writes_the_same_day_and_data_version(lake, monkeypa
     with dg.instance_for_test(temp_dir=str(settings.home / "dagster-chunked")) as instance:
         result = materialize_window(instance, DAY, DAY, "normalized_costs")
         assert result.success
-        again = _data_version(instance)
+        again = _data_version(instance), _lineage_version(instance)
     key = list(normalize_domain.SORT_KEY)
     after = delta.read_day(tables.NORMALIZED_COSTS, DAY)
     assert_frame_equal(
         after.drop("x_run_id", strict=False).sort(key),
         before.drop("x_run_id", strict=False).sort(key),
     )
-    assert again == version
+    assert again == (version, lineage)
+    quarantine = delta.read_day(tables.QUARANTINE, DAY).filter(x_source="normalized_costs")
+    assert lineage == lineage_fingerprint([after, quarantine])

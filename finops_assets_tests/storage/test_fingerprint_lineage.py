@@ -41,3 +41,25 @@ def test_the_lineage_fingerprint_sees_only_what_the_data_version_leaves_out():
     assert lineage_fingerprint([rows]) != lineage_fingerprint([renamed])
     assert lineage_fingerprint([rows]) == lineage_fingerprint([changed])
     assert lineage_fingerprint([rows.reverse()]) == lineage_fingerprint([rows])
+
+
+def test_a_lineage_folded_chunk_by_chunk_equals_the_whole_days():
+    """A streamed day folds its rows' lineage chunk by chunk (normalize/streaming.py): the
+    lineage version is that of the whole day's frames, whatever the chunking."""
+    from finops_assets.storage.fingerprint import (
+        Fingerprint,
+        frame_fingerprint,
+        lineage_fingerprint,
+        lineage_frame,
+        lineages_version,
+    )
+
+    rows = _rows("focus:oci:2026-10-01:aaaa", [2, 3, 4, 5, 6])
+    quarantine = _rows("focus:oci:2026-10-01:aaaa", [9])
+    folded = Fingerprint()
+    for chunk in rows.iter_slices(2):
+        folded.add(lineage_frame(chunk))
+    whole = lineage_fingerprint([rows, quarantine])
+    assert lineages_version([folded, frame_fingerprint(lineage_frame(quarantine))]) == whole
+    moved = _rows("focus:oci:2026-10-01:bbbb", [2, 3, 4, 5, 6])
+    assert lineage_fingerprint([moved, quarantine]) != whole
