@@ -84,12 +84,15 @@ class DayWriter:
         logic_version: str = "",
         memo: bool = False,
         memo_extra: str = "",
+        memo_when: Callable[[dt.date], bool] | None = None,
     ) -> None:
         """`memo`: a day whose inputs are those of its last materialization is recorded again,
-        not computed (day_memo.py); only for a day that depends on that day's inputs alone."""
+        not computed (day_memo.py); only for a day that depends on that day's inputs alone,
+        so `memo_when(day)` False: that day reads more (it is always computed)."""
         self._context = context
         self._logic = logic_version
         self._memo = (logic_version + "\0" + memo_extra) if memo else None
+        self._memo_when = memo_when
         self._inputs: dict[dt.date, str] = {}
         self._lookup: day_memo.Lookup | None = None
         self._specs = {
@@ -143,7 +146,7 @@ class DayWriter:
 
     def _reused(self, day: dt.date) -> bool:
         """With memo on: True when `day`'s inputs are unchanged and it was recorded again."""
-        if self._memo is None:
+        if self._memo is None or (self._memo_when is not None and not self._memo_when(day)):
             return False
         if self._lookup is None:  # one lookup of the run's days per asset
             days = [d.isoformat() for d in self.days]

@@ -249,3 +249,32 @@ def test_a_check_left_out_of_a_commit_is_refused(lake):
         assert not instance.get_materialized_partitions(dg.AssetKey("forgetful"))
         message = result.get_step_failure_events()[0].step_failure_data.error.message
     assert "check_a" in message
+
+
+@dg.asset(partitions_def=PARTS, backfill_policy=dg.BackfillPolicy.single_run(), deps=[toy_costs])
+def toy_memo(context: dg.AssetExecutionContext):
+    """Memoized downstream of toy_costs; the days in STATE["outside"] read an input that is not
+    theirs (as allocated_costs under a month_locked FX policy reads another day's rate)."""
+    writer = DayWriter(
+        context, memo=True, memo_when=lambda day: day.isoformat() not in STATE["outside"]
+    )
+
+    def one_day(day: dt.date) -> None:
+        STATE["computed"].append(day.isoformat())
+        frame = _toy_frame(day)
+        writer.commit(day, {}, lambda: None, content=[frame])
+
+    yield from writer.run(one_day)
+
+
+def test_a_memoized_day_that_reads_beyond_its_inputs_is_always_computed(lake):
+    """Unchanged inputs: a memoized day is reused, except one memo_when leaves out."""
+    STATE.update(outside={DAYS[1]}, computed=[])
+    with dg.instance_for_test() as instance:
+        assert _run(instance, assets=(toy_costs, toy_memo)).success
+        assert STATE["computed"] == DAYS
+        STATE["computed"] = []
+        assert _run(instance, assets=(toy_costs, toy_memo)).success
+        reused = _latest(instance, "toy_memo", DAYS[0]).metadata["recomputed"].value
+    assert STATE["computed"] == [DAYS[1]]
+    assert reused is False

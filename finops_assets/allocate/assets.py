@@ -105,7 +105,11 @@ def allocated_costs(
     what would move waits in pending_adjustments.
     """
     delta, base = lake.delta(), lake.currency()
-    days = DayWriter(context, memo=True)
+    # a day under a month_locked FX policy reads its month's locked rate (another day's, from
+    # the rates resource, no input of this day): it is always computed, never memoized
+    days = DayWriter(
+        context, memo=True, memo_when=lambda day: not rules_in_force(delta, day).fx.locked
+    )
     writer = AllocatedDayWriter(delta, context.run.run_id)
     locked = LockedRates(rates, days.days)
     booked = BookedDays(delta, context.instance)
