@@ -105,14 +105,17 @@ def allocated_costs(
     what would move waits in pending_adjustments.
     """
     delta, base = lake.delta(), lake.currency()
-    # a day under a month_locked FX policy reads its month's locked rate (another day's, from
-    # the rates resource, no input of this day): it is always computed, never memoized
+    booked = BookedDays(delta, context.instance)
+    # never memoized: a closed day (kept, it must not record today's inputs as its own, or it
+    # would be reused after the reopen), and a day under a month_locked FX policy (it reads
+    # its month's locked rate, another day's, from the rates resource: no input of the day)
     days = DayWriter(
-        context, memo=True, memo_when=lambda day: not rules_in_force(delta, day).fx.locked
+        context,
+        memo=True,
+        memo_when=lambda day: not (booked.closed_day(day) or rules_in_force(delta, day).fx.locked),
     )
     writer = AllocatedDayWriter(delta, context.run.run_id)
     locked = LockedRates(rates, days.days)
-    booked = BookedDays(delta, context.instance)
 
     def one_day(day: dt.date) -> None:
         if booked.closed_day(day):
