@@ -43,6 +43,7 @@ INPUTS_KEY = "inputs_version"
 RECOMPUTED_KEY = "recomputed"
 WARNINGS_KEY = "check_warnings"
 LINEAGE_KEY = "lineage_version"
+OUTPUT_KEY = "stored_output"
 
 
 @dataclass(frozen=True)

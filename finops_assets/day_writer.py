@@ -85,14 +85,22 @@ class DayWriter:
         memo: bool = False,
         memo_extra: str = "",
         memo_when: Callable[[dt.date], bool] | None = None,
+        memo_stored: Callable[[dt.date], str] | None = None,
+        memo_output: Callable[[dt.date], str] | None = None,
     ) -> None:
         """`memo`: a day whose inputs are those of its last materialization is recorded again,
         not computed (day_memo.py); only for a day that depends on that day's inputs alone,
-        so `memo_when(day)` False: that day reads more (it is always computed)."""
+        so `memo_when(day)` False: that day reads more (it is always computed). `memo_stored(day)`
+        names the stored state of the tables the day reads (DeltaLake.day_files): a day written
+        there outside Dagster, which records no new data version, is computed again too;
+        `memo_output(day)` names the stored state of the day's own output, recorded once the
+        day is written: a day whose output was rewritten or lost since is computed again."""
         self._context = context
         self._logic = logic_version
         self._memo = (logic_version + "\0" + memo_extra) if memo else None
         self._memo_when = memo_when
+        self._memo_stored = memo_stored
+        self._memo_output = memo_output
         self._inputs: dict[dt.date, str] = {}
         self._lookup: day_memo.Lookup | None = None
         self._specs = {
@@ -152,12 +160,14 @@ class DayWriter:
             days = [d.isoformat() for d in self.days]
             self._lookup = day_memo.Lookup(self._context.instance, days)
         key = day.isoformat()
-        inputs = day_memo.inputs_version(self._context, key, self._memo, self._lookup)
+        stored = self._memo_stored(day) if self._memo_stored is not None else ""
+        logic = f"{self._memo}\0{stored}"
+        inputs = day_memo.inputs_version(self._context, key, logic, self._lookup)
         if inputs is None:
             return False
         self._inputs[day] = inputs
         found = day_memo.reusable(self._context, key, inputs, self._lookup)
-        if found is None:
+        if found is None or not self._output_intact(day, found.metadata):
             return False
         failures = {
             name: [] if spec.blocking else list(found.warnings.get(name, []))
@@ -166,6 +176,21 @@ class DayWriter:
         metadata = {**found.metadata, day_memo.RECOMPUTED_KEY: False}
         self.records.append(DayRecord(day, failures, metadata, found.data_version))
         return True
+
+    def _output_intact(self, day: dt.date, recorded: Mapping[str, Any]) -> bool:
+        """True when the day's own output is stored as it was when last written."""
+        if self._memo_output is None:
+            return True
+        stored = getattr(recorded.get(day_memo.OUTPUT_KEY), "value", None)
+        return stored == self._memo_output(day)
+
+    def _note_outputs(self) -> None:
+        """Record each computed day's stored output (after every write, background ones too)."""
+        if self._memo_output is None:
+            return
+        for record in self.records:
+            if record.written and record.metadata.get(day_memo.RECOMPUTED_KEY) is True:
+                record.metadata[day_memo.OUTPUT_KEY] = self._memo_output(record.day)
 
     def run(
         self,
@@ -202,6 +227,8 @@ class DayWriter:
             else:
                 for record in self.records:
                     record.metadata.update(extra)
+        if error is None:
+            self._note_outputs()
         yield from self.report(error)
 
     def fail_written_day(self, day: dt.date, error: BaseException) -> None:

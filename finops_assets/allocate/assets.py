@@ -22,6 +22,7 @@ from finops_assets.partitions import SINGLE_RUN, daily_partitions
 from finops_assets.resources.lake import LakeResource
 from finops_assets.resources.reference import FxRatesResource
 from finops_assets.resources.rules import RulesResource
+from finops_assets.storage import tables
 
 
 @dg.asset(
@@ -65,6 +66,10 @@ def allocation_rules(
     )
     # the materialization above is stored by now: the days it left behind are reported
     yield from rule_currency_events(context.instance, [dg.AssetKey(a) for a in FOLLOWERS])
+
+
+# the tables a day of allocated_costs reads: a day of them rewritten outside Dagster is seen
+MEMO_READS = (tables.NORMALIZED_COSTS, tables.K8S_USAGE_RAW, tables.ALLOCATION_DRIVERS_RAW)
 
 
 @dg.asset(
@@ -113,6 +118,8 @@ def allocated_costs(
         context,
         memo=True,
         memo_when=lambda day: not (booked.closed_day(day) or rules_in_force(delta, day).fx.locked),
+        memo_stored=lambda day: delta.day_files(MEMO_READS, day),
+        memo_output=lambda day: delta.day_files([tables.ALLOCATED_COSTS], day),
     )
     writer = AllocatedDayWriter(delta, context.run.run_id)
     locked = LockedRates(rates, days.days)

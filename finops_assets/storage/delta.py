@@ -10,6 +10,7 @@ import deltalake
 import deltalake.exceptions
 import polars as pl
 import pyarrow as pa
+import pyarrow.fs as pafs
 
 from finops_assets.storage.contract import ContractError, TableContract
 from finops_assets.storage.producer import ThreadedIterator
@@ -189,6 +190,20 @@ class DeltaLake:
         if not self.exists(contract):
             return 0
         return self._day_dataset(contract, day, version).count_rows()
+
+    def day_files(self, contracts: Sequence[TableContract], day: dt.date) -> str:
+        """The files holding `day` now in each of `contracts` (Delta names every write's files
+        anew): a day rewritten outside Dagster, by hand or by a restore, changes this text."""
+        named = []
+        for contract in contracts:
+            names: list[str] = []
+            if self.exists(contract):  # a file the log names but storage lost is marked lost
+                dataset = self._day_dataset(contract, day)
+                for info in dataset.filesystem.get_file_info(dataset.files):
+                    lost = "" if info.type != pafs.FileType.NotFound else "(lost)"
+                    names.append(info.path.rsplit("/", 1)[-1] + lost)
+            named.append(f"{contract.name}:{','.join(sorted(names))}")
+        return "|".join(named)
 
     def read_day_chunks(
         self,

@@ -49,7 +49,13 @@ MONEY_COLUMNS = ("x_billed_cost_base", "x_effective_cost_base")
 )
 def cost_by_business_unit(context: AssetExecutionContext, lake: LakeResource) -> Iterator[DayEvent]:
     """Allocated cost per day, provider, business unit, service and charge category (base currency)."""
-    delta, base, writer = lake.delta(), lake.currency(), DayWriter(context, memo=True)
+    delta, base = lake.delta(), lake.currency()
+    writer = DayWriter(
+        context,
+        memo=True,
+        memo_stored=lambda day: delta.day_files([tables.ALLOCATED_COSTS], day),
+        memo_output=lambda day: delta.day_files([tables.COST_BY_BUSINESS_UNIT], day),
+    )
 
     def one_day(day: dt.date) -> None:
         allocated = delta.read_day(tables.ALLOCATED_COSTS, day)
