@@ -44,6 +44,12 @@ RECOMPUTED_KEY = "recomputed"
 WARNINGS_KEY = "check_warnings"
 LINEAGE_KEY = "lineage_version"
 OUTPUT_KEY = "stored_output"
+RECOMPUTE_TAG = "finops/recompute"  # a run tagged "true" computes every day (memo bypassed)
+
+
+def recompute_requested(context: AssetExecutionContext) -> bool:
+    """True when the run asks to compute every day again (tag finops/recompute=true)."""
+    return str(context.run.tags.get(RECOMPUTE_TAG, "")).lower() == "true"
 
 
 @dataclass(frozen=True)

@@ -154,7 +154,9 @@ class DayWriter:
 
     def _reused(self, day: dt.date) -> bool:
         """With memo on: True when `day`'s inputs are unchanged and it was recorded again."""
-        if self._memo is None or (self._memo_when is not None and not self._memo_when(day)):
+        if self._memo is None or day_memo.recompute_requested(self._context):
+            return False
+        if self._memo_when is not None and not self._memo_when(day):
             return False
         if self._lookup is None:  # one lookup of the run's days per asset
             days = [d.isoformat() for d in self.days]

@@ -9,6 +9,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
+from finops_assets.day_memo import RECOMPUTE_TAG
 from finops_assets.demo import materialize_window
 from finops_assets.sample.generate import generate_estate
 from finops_assets.settings import Settings
@@ -67,19 +68,29 @@ def estate(_estate_home) -> Iterator[Estate]:
 
 
 def run_assets(
-    defs: dg.Definitions, instance: dg.DagsterInstance, keys: list[str], days: list[dt.date]
+    defs: dg.Definitions,
+    instance: dg.DagsterInstance,
+    keys: list[str],
+    days: list[dt.date],
+    recompute: bool = False,
 ) -> dg.ExecuteInProcessResult:
-    """Materialize `keys` for the range of `days` (none: unpartitioned) in one in-process run."""
+    """Materialize `keys` for the range of `days` (none: unpartitioned) in one in-process run;
+    `recompute`: every day is computed, not reused by the day memo (tag finops/recompute)."""
     job = defs.resolve_implicit_global_asset_job_def().get_subset(
         asset_selection={dg.AssetKey(k) for k in keys}
     )
     return job.execute_in_process(
         instance=instance,
         tags={
-            "dagster/asset_partition_range_start": min(days).isoformat(),
-            "dagster/asset_partition_range_end": max(days).isoformat(),
-        }
-        if days
-        else {},
+            **({RECOMPUTE_TAG: "true"} if recompute else {}),
+            **(
+                {
+                    "dagster/asset_partition_range_start": min(days).isoformat(),
+                    "dagster/asset_partition_range_end": max(days).isoformat(),
+                }
+                if days
+                else {}
+            ),
+        },
         raise_on_error=False,
     )

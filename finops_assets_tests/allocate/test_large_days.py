@@ -51,7 +51,7 @@ def test_a_streamed_day_equals_the_day_allocated_in_memory(estate, tmp_path, mon
     monkeypatch.setattr(allocate_day_module, "ALLOCATION_CHUNK_ROWS", 60)
     monkeypatch.setattr(allocate_day_module, "allocate_chunks", counting)
     before = estate.lake.version(tables.ALLOCATED_COSTS) or 0
-    result = run_assets(defs, estate.instance, ["allocated_costs"], [day])
+    result = run_assets(defs, estate.instance, ["allocated_costs"], [day], recompute=True)
     assert result.success
     assert len(calls) == 1 and sum(calls[0]) == source_rows and max(calls[0]) < 60 * 2
     assert estate.lake.version(tables.ALLOCATED_COSTS) == before + 1  # one commit for the day
@@ -80,7 +80,7 @@ def test_a_check_failing_in_a_later_chunk_leaves_the_day_as_it_was(estate, tmp_p
     monkeypatch.setattr(allocate_day_module, "STREAM_ABOVE_ROWS", 100)
     monkeypatch.setattr(allocate_day_module, "ALLOCATION_CHUNK_ROWS", 60)
     monkeypatch.setattr(allocate_day_module, "allocated_contract_result", fails_on_the_third_chunk)
-    result = run_assets(defs, estate.instance, ["allocated_costs"], [day])
+    result = run_assets(defs, estate.instance, ["allocated_costs"], [day], recompute=True)
     assert not result.success
     assert len(seen) > 3  # the stream ran to its end before the checks vetoed the commit
     assert estate.lake.version(tables.ALLOCATED_COSTS) == version
