@@ -20,6 +20,7 @@ from finops_assets.definitions import defs
 from finops_assets.resources.budgets import BudgetsResource
 from finops_assets.resources.events import EventSinksResource
 from finops_assets.resources.http_sinks import SinkDeliveryError, SlackWebhookSink
+from finops_assets.sample.aws_cur_writer import write_day
 from finops_assets.sample.generate import generate_estate
 from finops_assets.security.hardening import UnsafeUrlError
 from finops_assets.settings import Settings
@@ -55,11 +56,13 @@ def receivers(tmp_path: Path) -> Iterator[tuple[RecordingServer, RecordingServer
     pagerduty.stop()
 
 
-def _upload_cur(landing: Path, bucket: str) -> None:
+def _upload_cur(generated: Path, bucket: str) -> None:
+    """Each day's CUR files in the bucket's per-day folders (the S3 source's day layout)."""
     client = boto3.client("s3")
-    for path in sorted((landing / "aws_cur").glob("*/*")):
-        key = f"cur/aws_cur/{path.parent.name}/{path.name}"
-        client.put_object(Bucket=bucket, Key=key, Body=path.read_bytes())
+    for day in (START, END):
+        for path in write_day(generated, day, seed=5, rows_per_day=200):
+            key = f"cur/aws_cur/{day}/{path.name}"
+            client.put_object(Bucket=bucket, Key=key, Body=path.read_bytes())
 
 
 def _production_like_defs(tmp_path: Path, pagerduty_url: str, ca: Path) -> dg.Definitions:
@@ -102,7 +105,7 @@ def test_no_secret_value_is_written_anywhere(tmp_path, monkeypatch, receivers, c
         monkeypatch.setenv("AWS_ACCESS_KEY_ID", AWS_KEY_ID)  # moto accepts any key pair
         monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", AWS_SECRET)
         bucket = s3.new_bucket()
-        _upload_cur(settings.landing_dir, bucket)
+        _upload_cur(tmp_path / "generated", bucket)
         monkeypatch.setenv("FINOPS_SOURCE_AWS_CUR", f"s3://{bucket}/cur")
         monkeypatch.setenv("FINOPS_SLACK_WEBHOOK_URL", slack.url + SLACK_PATH)
         monkeypatch.setenv("FINOPS_PAGERDUTY_ROUTING_KEY", ROUTING_KEY)
