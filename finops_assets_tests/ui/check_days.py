@@ -25,12 +25,15 @@ query CheckDays($key: AssetKeyInput!) {
 }"""
 
 
-def check_days(stack: DagsterStack, key: str) -> tuple[dict[str, list[str]], str]:
-    """check_rules_current of `key`: its days per status (FAILED, SUCCEEDED...), its description."""
+def check_days(
+    stack: DagsterStack, key: str, check: str = "check_rules_current"
+) -> tuple[dict[str, list[str]], str]:
+    """`check` of `key` (default check_rules_current): its days per status (FAILED, SUCCEEDED...),
+    its description."""
     data = stack.graphql(CHECK_DAYS, {"key": {"path": [key]}})
     checks = data["assetNodeOrError"]["assetChecksOrError"]["checks"]
-    [check] = [c for c in checks if c["name"] == "check_rules_current"]
-    statuses = check["partitionStatuses"]
+    [found_check] = [c for c in checks if c["name"] == check]
+    statuses = found_check["partitionStatuses"]
     assert statuses["__typename"] == "AssetCheckTimePartitionStatuses", statuses
     days: dict[str, list[str]] = {}
     for found in statuses["ranges"]:
@@ -38,4 +41,4 @@ def check_days(stack: DagsterStack, key: str) -> tuple[dict[str, list[str]], str
         while day <= dt.date.fromisoformat(found["endKey"]):
             days.setdefault(found["status"], []).append(day.isoformat())
             day += dt.timedelta(days=1)
-    return days, check["description"]
+    return days, found_check["description"]

@@ -7,7 +7,6 @@ backfill to completion.
 """
 
 import datetime as dt
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +35,7 @@ from finops_assets_tests.servers.dagster_stack import (
     running_dagster_stack,
 )
 from finops_assets_tests.tools import launch_chromium
+from finops_assets_tests.ui.backfills import stale_by_day, start_sensor_and_wait_for_backfill
 from finops_assets_tests.ui.check_days import check_days
 
 pytestmark = pytest.mark.slow
@@ -44,27 +44,6 @@ START = dt.date(2026, 10, 1)
 DAYS = [START + dt.timedelta(days=n) for n in range(3)]
 PARTITIONS = [d.isoformat() for d in DAYS]
 DOWNSTREAM = ["cost_by_business_unit", "budget_status", "budget_events", "finops_kpis"]
-STALE_QUERY = """
-query Stale($key: AssetKeyInput!, $partitions: [String!]!) {
-  assetNodeOrError(assetKey: $key) {
-    ... on AssetNode { staleStatusByPartition(partitions: $partitions) }
-  }
-}"""
-START_SENSOR = """
-mutation Start($selector: SensorSelector!) {
-  startSensor(sensorSelector: $selector) {
-    __typename
-    ... on Sensor { sensorState { status } }
-    ... on PythonError { message }
-  }
-}"""
-BACKFILLS = """
-{ partitionBackfillsOrError(limit: 10) {
-    ... on PartitionBackfills {
-      results { id status isAssetBackfill runs(limit: 50) { runId status } }
-    }
-} }"""
-TERMINAL = {"COMPLETED", "COMPLETED_SUCCESS", "COMPLETED_FAILED", "FAILED", "CANCELED"}
 
 
 @dataclass(frozen=True)
@@ -80,8 +59,7 @@ class RuleChange:
 
 def stale_status(stack: DagsterStack, key: str) -> list[str]:
     """staleStatusByPartition of `key` for the test's days, over GraphQL."""
-    data = stack.graphql(STALE_QUERY, {"key": {"path": [key]}, "partitions": PARTITIONS})
-    return data["assetNodeOrError"]["staleStatusByPartition"]
+    return stale_by_day(stack, key, PARTITIONS)
 
 
 @pytest.fixture(scope="module")
@@ -126,18 +104,7 @@ def browser() -> Iterator[Browser]:
 @pytest.fixture(scope="module")
 def completed_backfill(rule_change: RuleChange) -> dict:
     """Start the re-allocation sensor over GraphQL and wait until the daemon's backfill ends."""
-    stack = rule_change.stack
-    selector = {**stack.repository_selector(), "sensorName": "reallocation_sensor"}
-    started = stack.graphql(START_SENSOR, {"selector": selector})["startSensor"]
-    assert started["__typename"] == "Sensor", started
-    deadline = time.monotonic() + 900  # 420 s timed out mid-backfill at load 29 on 2 cores
-    while time.monotonic() < deadline:
-        backfills = stack.graphql(BACKFILLS)["partitionBackfillsOrError"]["results"]
-        if backfills and all(b["status"] in TERMINAL for b in backfills):
-            assert len(backfills) == 1, backfills
-            return backfills[0]
-        time.sleep(2)
-    raise TimeoutError(f"backfill did not finish: {stack.logs.read_text()[-4000:]}")
+    return start_sensor_and_wait_for_backfill(rule_change.stack, "reallocation_sensor")
 
 
 def test_graphql_and_resolver_report_every_materialized_day_stale(rule_change):
