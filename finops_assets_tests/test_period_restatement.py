@@ -28,7 +28,14 @@ DELIVERY = "focus_export/20261001-20261031/focus-oci"
 DOWNSTREAM = ["allocated_costs", "cost_by_business_unit", "budget_status"]
 # The part of the graph a FOCUS delivery flows through (allocation's other inputs included).
 GRAPH = ",".join(
-    [NORMALIZE_SELECTION, "allocation_rules", "applicable_rules", "k8s_usage_raw", *DOWNSTREAM]
+    [
+        NORMALIZE_SELECTION,
+        "allocation_rules",
+        "applicable_rules",
+        "k8s_usage_raw",
+        "allocation_drivers_raw",
+        *DOWNSTREAM,
+    ]
 )
 
 

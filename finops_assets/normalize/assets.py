@@ -187,13 +187,11 @@ def normalized_costs(context: AssetExecutionContext, lake: LakeResource) -> Iter
     payer = resolve_payer_account(settings)
     # a day is computed only when its raw days, rates, catalog, aliases or payer changed
     memo_extra = json.dumps({"aliases": aliases, "payer": payer}, sort_keys=True)
-    raw = [tables.raw_contract(s) for s in BILLING_SOURCES]
     writer = DayWriter(
         context,
         logic_version=catalog_version,
         memo=True,
         memo_extra=memo_extra,
-        memo_stored=lambda day: delta.day_files(raw, day),
         memo_output=lambda day: delta.day_files([tables.NORMALIZED_COSTS], day),
     )
 
