@@ -23,7 +23,7 @@ from finops_assets.allocate.versions import allocation_versions
 from finops_assets.concurrency import writer_pool
 from finops_assets.day_writer import CheckOutcome, DayEvent, DayWriter
 from finops_assets.domain.allocate import allocate_costs
-from finops_assets.domain.audit_inputs import InputDigest, InputVersion
+from finops_assets.domain.audit_inputs import InputVersion, input_version
 from finops_assets.domain.events import event_to_json
 from finops_assets.domain.periods import (
     adjustment_cause,
@@ -63,11 +63,7 @@ def would_move(
     booked = delta.read_day(tables.ALLOCATED_COSTS, day)
     recorded = allocation_versions(delta, day)
     booked_inputs = InputVersion.parse(recorded["x_input_version"][0]) if recorded.height else None
-    digest = InputDigest()  # as allocate_day: rows as read (before the FX policy), usage, drivers
-    digest.add_normalized(read)
-    digest.add_usage(usage)
-    digest.add_usage(drivers)
-    now_inputs = digest.version()
+    now_inputs = input_version([read], usage, drivers)  # as read, before the FX policy
     cause = adjustment_cause(_versions(booked), _versions(would_be), booked_inputs, now_inputs)
     return pending_adjustments_day(day, booked, would_be, cause)
 

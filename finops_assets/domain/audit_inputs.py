@@ -101,12 +101,18 @@ class InputVersion:
         return InputVersion(parts["n"], parts["fx"], parts["u"])
 
 
-def input_version(normalized: Iterable[pl.DataFrame], usage: pl.DataFrame | None) -> InputVersion:
-    """The InputVersion of a day given as normalized chunks (one frame or several) and usage."""
+def input_version(
+    normalized: Iterable[pl.DataFrame],
+    usage: pl.DataFrame | None,
+    drivers: pl.DataFrame | None = None,
+) -> InputVersion:
+    """The InputVersion of a day given as normalized chunks (one frame or several), usage and
+    driver-file rows (usage too), as allocate_day records it."""
     digest = InputDigest()
     for chunk in normalized:
         digest.add_normalized(chunk)
     digest.add_usage(usage)
+    digest.add_usage(drivers)
     return digest.version()
 
 
