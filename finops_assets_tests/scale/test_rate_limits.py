@@ -2,8 +2,9 @@
 
 Several runs of `aws_cost_explorer_raw`, one per day, each its own `dagster asset materialize`
 process, execute at the same time on one instance built from deploy/dagster/dagster.yaml. The
-local Cost Explorer counts the requests in flight at once: with the pool limit at 1 it never
-sees two; with the limit at 2 it sees exactly two (the control case, so the test can fail).
+local Cost Explorer counts the runs (one day each) with a request in flight at once: with the
+pool limit at 1 it never sees two; with the limit at 2 it sees exactly two (the control case, so
+the test can fail). A failure prints the request timeline and each run's step window.
 The limit is set with the documented `dagster instance concurrency set`.
 """
 
@@ -14,6 +15,7 @@ import shutil
 import subprocess
 import sys
 import time
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -28,6 +30,7 @@ from finops_assets.storage import tables
 from finops_assets.storage.delta import DeltaLake
 from finops_assets_tests.conftest import REPO_ROOT
 from finops_assets_tests.servers.cost_explorer import CostExplorerServer, Script
+from finops_assets_tests.servers.postgres import running_postgres
 
 PRODUCTION_YAML = REPO_ROOT / "deploy" / "dagster" / "dagster.yaml"
 POOL = API_POOLS[aws_cost_explorer.SOURCE]
@@ -38,40 +41,65 @@ DAGSTER_CLI = Path(sys.executable).with_name("dagster")
 
 
 class PerDayCostExplorer(CostExplorerServer):
-    """Serves each requested day its own pages, and holds the first call for up to `hold`
-    seconds until a second request is in flight: every other run gets the chance to call."""
+    """Serves each requested day its own pages and counts the *runs* (one day each) with a
+    request in flight at once. A run's requests are sequential, so two days in flight means two
+    runs calling at the same time. The first call is held for up to `hold` seconds until another
+    day's request arrives: every other run gets the chance to call."""
 
     def __init__(self, pages_by_day: dict[str, list[dict[str, Any]]], hold: float):
-        super().__init__(Script(delay=0.2))
+        super().__init__(Script(delay=0.0))
         self.pages_by_day = pages_by_day
         self.hold = hold
+        self.max_runs_in_flight = 0
+        self.timeline: list[tuple[float, str, str]] = []  # (monotonic time, "in"/"out", day)
+        self._days_in_flight: Counter[str] = Counter()
         self._held = False
 
+    def _runs_in_flight(self) -> int:
+        with self._lock:
+            return len(+self._days_in_flight)
+
     def answer(self, operation: str, request: dict[str, Any]) -> tuple[int, bytes | None]:
+        day = request["TimePeriod"]["Start"]
         with self._lock:
             self.calls += 1
             self.requests.append((operation, request))
             first, self._held = not self._held, True
-        if first:
-            deadline = time.monotonic() + self.hold
-            while self.in_flight < 2 and time.monotonic() < deadline:
+            self._days_in_flight[day] += 1
+            self.max_runs_in_flight = max(self.max_runs_in_flight, len(+self._days_in_flight))
+            self.timeline.append((time.monotonic(), "in", day))
+        try:
+            deadline = time.monotonic() + (self.hold if first else 0.2)
+            while time.monotonic() < deadline and not (first and self._runs_in_flight() >= 2):
                 time.sleep(0.01)
-        pages = self.pages_by_day[request["TimePeriod"]["Start"]]
-        token = request.get("NextPageToken")
+            return 200, self._page(day, request.get("NextPageToken"))
+        finally:
+            with self._lock:
+                self._days_in_flight[day] -= 1
+                self.timeline.append((time.monotonic(), "out", day))
+
+    def _page(self, day: str, token: str | None) -> bytes:
+        pages = self.pages_by_day[day]
         index = int(token.split("-")[1]) if token else 0
         page = {k: v for k, v in pages[index].items() if k != "NextPageToken"}
         if index + 1 < len(pages):
             page["NextPageToken"] = f"page-{index + 1}"
-        return 200, json.dumps(page).encode()
+        return json.dumps(page).encode()
+
+    def describe(self) -> str:
+        """The request timeline, for a failure message."""
+        start = self.timeline[0][0] if self.timeline else 0.0
+        return "\n".join(f"{t - start:8.3f}s {what:>3} {day}" for t, what, day in self.timeline)
 
 
 @pytest.fixture(scope="module")
-def dagster_home(tmp_path_factory, postgres_server) -> Iterator[Path]:
-    """DAGSTER_HOME holding the production dagster.yaml, pointed at the test PostgreSQL."""
+def dagster_home(tmp_path_factory) -> Iterator[Path]:
+    """DAGSTER_HOME holding the production dagster.yaml, pointed at a PostgreSQL server of this
+    module's own: no pool, slot or pending step left by another test's runs can count here."""
     home = tmp_path_factory.mktemp("rate-limits") / "dagster"
     home.mkdir()
     shutil.copy(PRODUCTION_YAML, home / "dagster.yaml")
-    with pytest.MonkeyPatch.context() as patch:
+    with running_postgres() as postgres_server, pytest.MonkeyPatch.context() as patch:
         patch.setenv("DAGSTER_HOME", str(home))
         for key, value in postgres_server.env().items():
             patch.setenv(key, value)
@@ -140,6 +168,23 @@ def _materialize_days_at_once(home: Path) -> list[dg.DagsterRun]:
         return [run for run in instance.get_runs() if run.run_id not in before]
 
 
+def _step_windows(home: Path, runs: list[dg.DagsterRun]) -> str:
+    """Each run's step start and end (wall clock) from the event log, for a failure message."""
+    lines = []
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        for run in runs:
+            records = instance.all_logs(run.run_id)
+            times = [
+                (record.dagster_event.event_type_value, record.timestamp)
+                for record in records
+                if record.dagster_event is not None and record.dagster_event.is_step_event
+            ]
+            starts = [t for kind, t in times if kind == "STEP_START"]
+            ends = [t for kind, t in times if kind in ("STEP_SUCCESS", "STEP_FAILURE")]
+            lines.append(f"{run.run_id[:8]} {run.tags.get('dagster/partition')} {starts} {ends}")
+    return "\n".join(lines)
+
+
 def test_the_api_assets_declare_their_provider_pools():
     from finops_assets.definitions import defs
 
@@ -174,7 +219,10 @@ def test_concurrent_runs_never_exceed_the_pool_limit(cost_explorer, dagster_home
     ]
     assert all(run.status == dg.DagsterRunStatus.SUCCESS for run in runs)
     # limit 1: the held first call stays alone; limit 2: a second run joined it, a third could not
-    assert cost_explorer.max_in_flight == limit
+    windows = _step_windows(dagster_home, runs)
+    assert cost_explorer.max_runs_in_flight == limit, (
+        f"requests:\n{cost_explorer.describe()}\nsteps (run, start, end):\n{windows}"
+    )
     assert cost_explorer.calls == 2 * len(DAYS)
     asked = {request["TimePeriod"]["Start"] for _, request in cost_explorer.requests}
     assert asked == {d.isoformat() for d in DAYS}
