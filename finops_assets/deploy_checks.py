@@ -1,4 +1,5 @@
-"""Startup checks: the Dagster instance database and the lake are reachable, before any run.
+"""Startup checks: the Dagster instance database, every source location and the lake are reachable,
+before any run.
 
 `finops check` runs them (the code location image runs it before serving definitions), so a
 wrong database URL or an unreachable bucket stops the start with one clear message instead of
@@ -13,10 +14,12 @@ from typing import Any
 
 import pyarrow.fs as pafs
 
+from finops_assets.aws_checks import check_cost_explorer, check_source_buckets
 from finops_assets.deploy_errors import PROBE_TIMEOUT_SECONDS, StartupCheckError
 from finops_assets.settings import Settings, lake_scheme
 from finops_assets.source_checks import (
     check_azure_containers,
+    check_azure_cost_api,
     check_gcs_buckets,
     check_outbox_database,
 )
@@ -124,41 +127,6 @@ def _probe_with_deltalake(settings: Settings) -> None:
     deltalake.DeltaTable.is_deltatable(settings.table_uri("normalized_costs"), options)
 
 
-def check_source_buckets(settings: Settings) -> str:
-    """HeadBucket on every s3:// source bucket (FINOPS_SOURCE_*), with boto3's default chain.
-
-    A missing bucket, a dead endpoint or a refused credential stops the start naming the
-    setting, before any partition reads from it.
-    """
-    import boto3
-    from botocore.config import Config
-
-    buckets: dict[str, list[str]] = {}
-    for source, location in sorted(settings.source_locations.items()):
-        if location.lower().startswith("s3://"):
-            buckets.setdefault(location.split("://", 1)[1].split("/", 1)[0], []).append(source)
-    if not buckets:
-        return "source buckets: none configured"
-    config = Config(
-        connect_timeout=PROBE_TIMEOUT_SECONDS,
-        read_timeout=PROBE_TIMEOUT_SECONDS,
-        retries={"total_max_attempts": 1, "mode": "standard"},
-    )
-    client = boto3.session.Session().client("s3", config=config)
-    for bucket, sources in buckets.items():
-        try:
-            client.head_bucket(Bucket=bucket)
-        except Exception as error:
-            setting = f"FINOPS_SOURCE_{sources[0].upper()}"
-            reason = str(error).strip().splitlines()[0] if str(error).strip() else repr(error)
-            raise StartupCheckError(
-                f"{setting}={settings.source_locations[sources[0]]}: the bucket is unreachable "
-                f"({reason}); check the bucket name and the AWS_* settings that reach it"
-            ) from error
-    shown = ", ".join(f"s3://{b} ({', '.join(s)})" for b, s in buckets.items())
-    return f"source buckets: {shown} reachable"
-
-
 def prepare_writer_pools(dagster_home: Path) -> str:
     """Give every table writer pool its limit in the instance before the first run is queued."""
     if not (dagster_home / "dagster.yaml").exists():
@@ -178,16 +146,22 @@ def run_startup_checks(settings: Settings) -> list[str]:
     """Every startup check in order; raises StartupCheckError at the first failure.
 
     The production profile first refuses the embedded backends (SettingsError), before any
-    database, bucket or lake folder is touched."""
+    database, bucket or lake folder is touched. The probes that only read (the instance
+    database, every FINOPS_SOURCE_* location) run before the ones that write (the lake's probe
+    object, the outbox's tables, the writer pools), so a failing source leaves nothing behind."""
     from finops_assets.resources.profiles import refuse_embedded_backends
 
     refuse_embedded_backends(settings)
-    return [
+    reads = [
         check_instance_storage(settings.dagster_home),
-        check_lake(settings),
         check_source_buckets(settings),
         check_gcs_buckets(settings),
         check_azure_containers(settings),
+        check_cost_explorer(settings),
+        check_azure_cost_api(settings),
+    ]
+    return reads + [
+        check_lake(settings),
         check_outbox_database(settings),
         prepare_writer_pools(settings.dagster_home),
     ]

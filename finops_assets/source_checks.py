@@ -1,7 +1,8 @@
-"""Startup checks of the source buckets and the event outbox (run by `finops check`).
+"""Startup checks of the gs:// and az:// source buckets, the Azure Cost Management API and the
+event outbox (run by `finops check`; the AWS sources are in aws_checks.py).
 
 Each source location (FINOPS_SOURCE_<SOURCE>) in a bucket is listed once with a short timeout
-and no retry; the outbox database is opened (its tables created). A missing bucket, a dead
+(connect and read) and no retry; the outbox database is opened (its tables created). A missing bucket, a dead
 endpoint or a refused credential stops the start with one line naming the setting, before any
 partition reads from it.
 """
@@ -9,22 +10,23 @@ partition reads from it.
 from collections.abc import Callable
 from typing import Any
 
-from finops_assets.deploy_errors import PROBE_TIMEOUT_SECONDS, StartupCheckError, first_line
+from finops_assets.deploy_errors import (
+    PROBE_TIMEOUT_SECONDS,
+    StartupCheckError,
+    first_line,
+    reach_endpoint,
+    source_setting,
+    sources_by_bucket,
+)
 from finops_assets.settings import Settings, SettingsError
 
 
 def _buckets(settings: Settings, scheme: str) -> dict[str, list[str]]:
-    """bucket (or container) -> the sources read from it, for locations `<scheme>://...`."""
-    buckets: dict[str, list[str]] = {}
-    for source, location in sorted(settings.source_locations.items()):
-        if location.lower().startswith(f"{scheme}://"):
-            bucket = location.split("://", 1)[1].split("/", 1)[0].split("?", 1)[0]
-            buckets.setdefault(bucket, []).append(source)
-    return buckets
+    return sources_by_bucket(settings.source_locations, scheme)
 
 
 def _setting(settings: Settings, source: str) -> str:
-    return f"FINOPS_SOURCE_{source.upper()}={settings.source_locations[source]}"
+    return source_setting(settings.source_locations, source)
 
 
 def _probe_each(
@@ -84,7 +86,10 @@ def check_azure_containers(settings: Settings) -> str:
     hint = " / ".join(n for n in names if n.startswith("AZURE_STORAGE_"))
     try:
         client: Any = blob_service_client(
-            settings.azure_storage, retry_total=0, connection_timeout=PROBE_TIMEOUT_SECONDS
+            settings.azure_storage,
+            retry_total=0,
+            connection_timeout=PROBE_TIMEOUT_SECONDS,
+            read_timeout=PROBE_TIMEOUT_SECONDS,
         )
     except (SettingsError, ValueError) as error:
         source = next(iter(buckets.values()))[0]
@@ -101,6 +106,30 @@ def check_azure_containers(settings: Settings) -> str:
 
     _probe_each(settings, buckets, probe, "container", hint)
     return f"az:// source containers: {_shown('az', buckets)} reachable"
+
+
+def check_azure_cost_api(settings: Settings) -> str:
+    """FINOPS_SOURCE_AZURE_COST=api: the query options are complete and the Cost Management
+    endpoint answers a TCP connection. The Azure AD token is not asked for here (azure-identity's
+    chain may spend many seconds probing managed identity and the CLI); a refused one fails the
+    first day's run with the API's own message."""
+    if settings.source_locations.get("azure_cost") != "api":
+        return "Azure Cost Management: not configured"
+    from finops_assets.resources.azure_cost_api import AzureQueryOptions
+
+    where = _setting(settings, "azure_cost")
+    try:
+        options = AzureQueryOptions.from_env(settings.api_options)
+    except SettingsError as error:
+        raise StartupCheckError(f"{where}: {first_line(error)}") from error
+    try:
+        reach_endpoint(options.base_url)
+    except OSError as error:
+        raise StartupCheckError(
+            f"{where}: the Cost Management endpoint {options.base_url} is unreachable "
+            f"({first_line(error)}); check FINOPS_AZURE_BASE_URL and the network to Azure"
+        ) from error
+    return f"Azure Cost Management: {options.base_url} reachable"
 
 
 def check_outbox_database(settings: Settings) -> str:

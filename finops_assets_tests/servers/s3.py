@@ -6,6 +6,8 @@ never answer it (measured: the first call hung).
 """
 
 import ctypes
+import json
+import os
 import signal
 import socket
 import subprocess
@@ -19,6 +21,7 @@ from dataclasses import dataclass
 import boto3
 
 REGION = "us-east-1"
+AUTH_FREE_CALLS = 3  # CreateUser, CreateAccessKey, PutUserPolicy (iam_access_key)
 
 
 @dataclass(frozen=True)
@@ -76,12 +79,19 @@ def _wait_until_listening(port: int, process: subprocess.Popen, timeout: float =
 
 
 @contextmanager
-def running_s3() -> Iterator[S3Server]:
-    """Start moto's server in a child process on a free port; stop it on exit."""
+def running_s3(enforce_auth: bool = False) -> Iterator[S3Server]:
+    """Start moto's server in a child process on a free port; stop it on exit.
+
+    enforce_auth: moto checks every request's access key, signature and IAM policy after the
+    first AUTH_FREE_CALLS (INITIAL_NO_AUTH_ACTION_COUNT), which `iam_access_key` spends."""
     port = _free_port()
     command = [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)]
+    env = dict(os.environ)
+    if enforce_auth:
+        env["INITIAL_NO_AUTH_ACTION_COUNT"] = str(AUTH_FREE_CALLS)
     process = subprocess.Popen(
         command,
+        env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         preexec_fn=_die_with_parent,
@@ -92,3 +102,23 @@ def running_s3() -> Iterator[S3Server]:
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+def iam_access_key(server: S3Server) -> tuple[str, str]:
+    """On a server started with enforce_auth: an IAM user allowed everything; its key pair.
+
+    Spends the server's AUTH_FREE_CALLS unauthenticated calls; from then on only this pair
+    is accepted (a wrong key id is InvalidAccessKeyId, a wrong secret SignatureDoesNotMatch)."""
+    iam = boto3.client(
+        "iam",
+        endpoint_url=server.endpoint,
+        region_name=REGION,
+        aws_access_key_id="bootstrap",
+        aws_secret_access_key="bootstrap",
+    )
+    iam.create_user(UserName="finops")
+    key = iam.create_access_key(UserName="finops")["AccessKey"]
+    policy = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*"}]}
+    policy["Statement"][0]["Resource"] = "*"
+    iam.put_user_policy(UserName="finops", PolicyName="all", PolicyDocument=json.dumps(policy))
+    return key["AccessKeyId"], key["SecretAccessKey"]
