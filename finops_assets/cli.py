@@ -173,7 +173,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     load.add_argument("paths", nargs="+", metavar="PATH")
     load.set_defaults(handler=_load)
-    check = commands.add_parser("check", help="check the instance database and lake are reachable")
+    check = commands.add_parser(
+        "check", help="check the instance database, sources and lake are reachable"
+    )
     check.set_defaults(handler=_check)
     rules = commands.add_parser("rules", help="allocation rules: preview a candidate file")
     rules_commands = rules.add_subparsers(dest="rules_command", required=True)
