@@ -9,10 +9,7 @@ accepts connections but never answers for a silent one. Not produced here: a rea
 for the Cost Management API (the probe only reaches its endpoint; see check_azure_cost_api).
 """
 
-import os
 import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 
@@ -27,7 +24,6 @@ from finops_assets.source_checks import (
     check_azure_cost_api,
     check_gcs_buckets,
 )
-from finops_assets_tests.conftest import REPO_ROOT
 from finops_assets_tests.servers.azurite import ACCOUNT, ACCOUNT_KEY
 from finops_assets_tests.servers.cost_explorer import CostExplorerServer
 from finops_assets_tests.servers.s3 import REGION, S3Server, iam_access_key, running_s3
@@ -171,24 +167,12 @@ def test_a_silent_endpoint_fails_within_the_probe_timeout(
     assert elapsed < 3 * PROBE_TIMEOUT_SECONDS, f"{scheme} probe took {elapsed:.1f} s"
 
 
-@pytest.mark.slow
-def test_cli_check_on_a_dead_source_writes_nothing(tmp_path):
-    env = {**os.environ, "FINOPS_HOME": str(tmp_path), "AWS_ENDPOINT_URL": DEAD}
-    env.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing")
-    env.update(AWS_DEFAULT_REGION=REGION, FINOPS_SOURCE_AWS_CUR="s3://cur-exports/cur")
-    env.pop("DAGSTER_HOME", None)
-    result = subprocess.run(
-        [sys.executable, "-m", "finops_assets.cli", "check"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=REPO_ROOT,
-    )
-    assert result.returncode == 2, result.stderr
-    lines = [line for line in result.stderr.splitlines() if line.startswith("finops check:")]
-    assert len(lines) == 1 and "Traceback" not in result.stderr
-    assert "FINOPS_SOURCE_AWS_CUR=s3://cur-exports/cur" in lines[0]
+def test_a_dead_source_stops_the_checks_before_anything_is_written(tmp_path, monkeypatch):
+    """The CLI's one line and exit 2 are tested in test_startup_checks / _source_checks."""
+    _aws(monkeypatch, DEAD, "testing", "testing")
+    settings = _settings(tmp_path, {"FINOPS_SOURCE_AWS_CUR": "s3://cur-exports/cur"})
+    message = _refused(run_startup_checks, settings)
+    assert message.startswith("FINOPS_SOURCE_AWS_CUR=s3://cur-exports/cur: the bucket")
     assert sorted(p.name for p in tmp_path.iterdir()) == []  # no lake folder, no outbox
 
 
