@@ -46,10 +46,11 @@ def budgets_in(home: Path, base_currency: str) -> Path:
 
 
 class RssSampler:
-    """This process's resident memory, sampled every `interval` s in a thread: (time, MB)."""
+    """This process's resident memory and CPU seconds, sampled every `interval` s in a thread:
+    (time, MB, CPU s)."""
 
     def __init__(self, interval: float = 0.05) -> None:
-        self.samples: list[tuple[float, float]] = []
+        self.samples: list[tuple[float, float, float]] = []
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sample, args=(interval,), daemon=True)
 
@@ -58,7 +59,8 @@ class RssSampler:
         with open("/proc/self/statm", encoding="ascii") as statm:
             while not self._stop.is_set():
                 statm.seek(0)
-                self.samples.append((time.time(), int(statm.read().split()[1]) * page_mb))
+                mb = int(statm.read().split()[1]) * page_mb
+                self.samples.append((time.time(), mb, time.process_time()))
                 self._stop.wait(interval)
 
     def __enter__(self) -> "RssSampler":
@@ -71,7 +73,14 @@ class RssSampler:
 
     def peak_between(self, start: float, end: float) -> float:
         """The highest sampled MB from `start` to `end` (epoch seconds)."""
-        return max((mb for t, mb in self.samples if start <= t <= end), default=0.0)
+        return max((mb for t, mb, _ in self.samples if start <= t <= end), default=0.0)
+
+    def cpu_between(self, start: float, end: float) -> float:
+        """The process's CPU seconds from `start` to `end` (epoch seconds), to the sampling
+        interval (the in-process run executes one step at a time)."""
+        before = [cpu for t, _, cpu in self.samples if t <= start]
+        upto = [cpu for t, _, cpu in self.samples if t <= end]
+        return (upto[-1] if upto else 0.0) - (before[-1] if before else 0.0)
 
 
 def step_figures(instance: object, run_id: str, sampler: RssSampler) -> dict[str, dict]:
@@ -92,6 +101,7 @@ def step_figures(instance: object, run_id: str, sampler: RssSampler) -> dict[str
             figures[key] = {
                 "seconds": round(event.event_specific_data.duration_ms / 1000, 3),  # type: ignore[union-attr]
                 "peak_mb": round(sampler.peak_between(started[key], entry.timestamp), 1),
+                "cpu_seconds": round(sampler.cpu_between(started[key], entry.timestamp), 2),
             }
     return dict(sorted(figures.items(), key=lambda item: -item[1]["seconds"]))
 
@@ -135,6 +145,7 @@ def run_day(source: Path, home: Path, base_currency: str, day: dt.date = DAY) ->
         "cpu_seconds": cpu,
         "steps": {key: figures["seconds"] for key, figures in steps.items()},
         "step_peak_mb": {key: figures["peak_mb"] for key, figures in steps.items()},
+        "step_cpu_seconds": {key: figures["cpu_seconds"] for key, figures in steps.items()},
         **lake_totals(settings, day),
     }
 

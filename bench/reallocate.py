@@ -3,13 +3,16 @@
 `python -m bench.reallocate LAKE --days N`: the normalized rows of the bench day in LAKE (a
 bench.product run) are written to
 normalized_costs for the N days that end yesterday (FINOPS_PARTITIONS_START is set to the first
-of them, so the partitions exist); then (1) the pure compute: allocate_costs of each day's rows
-(their read not timed); (2) by hand: the asset's own per-day function (allocate.day.allocate_day:
-narrow read, allocate, checks, write overlapped with the next day) in a plain loop, which makes
-the first allocation; (3) the real allocated_costs asset re-allocating the N days in one ranged
-single run (finops_assets.demo.materialize_window, selection allocated_costs), replacing them;
-(4) by hand again, replacing them too. dagster / compute is the ratio to the allocation alone;
-dagster / by_hand (the replacing pass) is the framework's own overhead on the same work.
+of them, so the partitions exist) and allocation_rules + applicable_rules are materialized for
+them (untimed: allocation reads each day's rule version from applicable_rules); then (1) the pure
+compute: allocate_costs of each day's rows (their read not timed); (2) by hand: the asset's own
+per-day function (allocate.day.allocate_day with the day's rules_in_force: narrow read, allocate,
+checks, write overlapped with the next day) in a plain loop, which makes the first allocation;
+(3) the real allocated_costs asset re-allocating the N days in one ranged single run
+(finops_assets.demo.materialize_window, selection allocated_costs: the one run a single-run
+backfill launches; the daemon itself is not in the loop), replacing them; (4) by hand again,
+replacing them too. dagster / compute is the ratio to the allocation alone; dagster / by_hand
+(the replacing pass) is the framework's own overhead on the same work.
 """
 
 import argparse
@@ -23,7 +26,7 @@ from pathlib import Path
 
 import polars as pl
 
-from bench.reference import DATA_DIR, DAY, load_reference
+from bench.reference import BASE_CURRENCY, DATA_DIR, DAY, load_reference
 from finops_assets.storage import tables
 from finops_assets.storage.delta import DeltaLake
 
@@ -35,13 +38,30 @@ def write_normalized(lake: DeltaLake, normalized: pl.DataFrame, days: list[dt.da
         lake.write_day(tables.NORMALIZED_COSTS, moved, day)
 
 
-def run_dagster(home: Path, days: list[dt.date]) -> tuple[float, float]:
-    """(seconds, CPU seconds) of one ranged run of allocated_costs over `days` under `home`."""
-    os.environ["FINOPS_HOME"] = str(home)
-    from finops_assets.demo import materialize_window, prepare_instance
+def _instance(home: Path):  # noqa: ANN202 (dagster imported late)
+    os.environ.update(
+        FINOPS_HOME=str(home), FINOPS_ECB_BASE_URL="off", FINOPS_BASE_CURRENCY=BASE_CURRENCY
+    )
+    from finops_assets.demo import prepare_instance
     from finops_assets.settings import Settings
 
-    instance = prepare_instance(Settings.from_env())
+    return prepare_instance(Settings.from_env())
+
+
+def materialize_rules(home: Path, days: list[dt.date]) -> None:
+    """allocation_rules and each day's applicable_rules (what allocated_costs reads), untimed."""
+    from finops_assets.demo import materialize_window
+
+    selection = "allocation_rules,applicable_rules"
+    if not materialize_window(_instance(home), days[0], days[-1], selection).success:
+        raise RuntimeError("the allocation_rules/applicable_rules run failed")
+
+
+def run_dagster(home: Path, days: list[dt.date]) -> tuple[float, float]:
+    """(seconds, CPU seconds) of one ranged run of allocated_costs over `days` under `home`."""
+    from finops_assets.demo import materialize_window
+
+    instance = _instance(home)
     start, cpu = time.perf_counter(), time.process_time()
     result = materialize_window(instance, days[0], days[-1], selection="allocated_costs")
     seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
@@ -69,13 +89,13 @@ def run_compute(lake: DeltaLake, days: list[dt.date]) -> dict[str, float]:
 def run_by_hand(lake: DeltaLake, days: list[dt.date]) -> dict[str, float]:
     """Seconds and CPU seconds of the asset's per-day function in a plain loop over `days`."""
     from finops_assets.allocate.day import AllocatedDayWriter, allocate_day
+    from finops_assets.allocate.rules_versions import rules_in_force
 
-    rules = load_reference().rules
     start, cpu = time.perf_counter(), time.process_time()
-    writer = AllocatedDayWriter(lake, "by-hand", rules.data_version)
+    writer = AllocatedDayWriter(lake, "by-hand")
     try:
         for day in days:
-            if not allocate_day(lake, day, rules, writer).passed:
+            if not allocate_day(lake, day, rules_in_force(lake, day), writer).passed:
                 raise RuntimeError(f"allocation of {day} failed its checks")
     finally:
         writer.finish()
@@ -102,6 +122,7 @@ def main(argv: list[str] | None = None) -> int:
         write_normalized(lake, normalized, days)
         rows = normalized.height
         del normalized
+        materialize_rules(home, days)
         compute = run_compute(lake, days)
         first = run_by_hand(lake, days)
         dagster, dagster_cpu = run_dagster(home, days)

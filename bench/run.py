@@ -8,6 +8,8 @@ on a strided sample, extrapolated linearly, with (a) and (b) on the same sample 
 three totals are compared to the last unit, (c) being the reference. Each runs in its own
 process (peak memory from os.wait4). Then the incremental cost and the re-allocation through
 Dagster. Exits non-zero when totals differ.
+Also through the product: a 31-day billing-period file's load vs one parse (bench.period_parse),
+restating 1 day of 31 vs a fresh day (bench.restate).
 """
 
 import argparse
@@ -114,7 +116,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--realloc-days", type=int, default=90)
     parser.add_argument("--realloc-rows", type=int, default=1_000_000)
     parser.add_argument("--period-rows", type=int, default=20_000, help="rows a day, 31-day file")
+    parser.add_argument("--restate-rows", type=int, help="rows a day, restatement (--period-rows)")
     parser.add_argument("--skip-period-parse", action="store_true")
+    parser.add_argument("--skip-restatement", action="store_true")
     parser.add_argument("--skip-incremental", action="store_true")
     parser.add_argument("--skip-reallocation", action="store_true")
     parser.add_argument(
@@ -135,6 +139,7 @@ def main(argv: list[str] | None = None) -> int:
         args.rows, args.naive_rows = [100_000], min(args.naive_rows, 20_000)
         args.realloc_days, args.realloc_rows = 3, 100_000
         args.period_rows = 2_000
+    restate_rows = args.restate_rows or args.period_rows
     result: dict = {
         "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "machine": {
@@ -153,6 +158,9 @@ def main(argv: list[str] | None = None) -> int:
     if not args.skip_period_parse:  # a 31-day CUR file: one parse, not 31
         period = run_process(["bench.period_parse", "--rows-per-day", str(args.period_rows)])
         result["period_parse"] = {**period.payload, "peak_mb": period.peak_mb}
+    if not args.skip_restatement:  # restating 1 day of the 31 vs a fresh day, downstream work
+        restate = run_process(["bench.restate", "--rows-per-day", str(restate_rows)])
+        result["restatement"] = {**restate.payload, "peak_mb": restate.peak_mb}
     if not (args.skip_incremental and args.skip_reallocation):
         lake = product_lake(args.realloc_rows, args)
     if not args.skip_incremental:

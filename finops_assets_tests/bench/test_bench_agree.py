@@ -1,6 +1,5 @@
 """The benchmark's implementations compute the same thing: (a) the product, (b) DuckDB, (c) naive."""
 
-import json
 from decimal import Decimal
 from pathlib import Path
 
@@ -100,11 +99,13 @@ def test_incremental_measure_times_both_tables(cur_day: Path, product_day, monke
 
 
 @pytest.mark.slow
-def test_a_31_day_cur_file_is_parsed_once_with_the_same_rows_and_total(capsys):
-    from bench import period_parse
+def test_a_31_day_cur_file_is_loaded_by_the_raw_asset_with_one_parse() -> None:
+    """bench.period_parse (child process): aws_cur_raw's ranged run over the 31 days parses the
+    month file once and writes the rows and billed total one parse of it gives."""
+    from bench.measure import run_process
 
-    assert period_parse.main(["--rows-per-day", "100"]) == 0
-    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-    assert result["parsed_once"]["parses"] == 1
-    assert result["parsed_daily"]["parses"] == 31
+    result = run_process(["bench.period_parse", "--rows-per-day", "100"]).payload
+    assert result["product_load"]["parses"] == 1
     assert result["same_rows_and_total"] and result["rows"] > 0
+    assert result["rows"] == result["parse_once"]["rows"]
+    assert result["ratio"] == result["product_load"]["seconds"] / result["parse_once"]["seconds"]
