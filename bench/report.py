@@ -101,7 +101,7 @@ def period_lines(result: dict) -> list[str]:
         again, fresh = restate["restatement"], restate["fresh"]
         lines.append(
             f"- Restating 1 day of 31: downstream steps {again['downstream_step_seconds']:.1f} s "
-            f"(days computed {again['computed_days']}) vs a fresh day "
+            f"(materializations flagged recomputed {again['computed_days']}) vs a fresh day "
             f"{fresh['downstream_step_seconds']:.1f} s: ratio {restate['ratio']:.2f} (target <= 2),"
             f" CPU {restate.get('downstream_cpu_ratio', float('nan')):.2f};"
             f" whole runs {again['seconds']:.1f} s vs {fresh['seconds']:.1f} s."

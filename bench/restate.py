@@ -66,7 +66,8 @@ def timed_run(instance: object, first: dt.date, last: dt.date, budgets: Path) ->
 
 
 def computed_days(instance: object, run_id: str) -> dict[str, int]:
-    """Per memoized asset, how many days the run computed (metadata recomputed: true)."""
+    """Per memoized asset, the run's materialization events flagged `recomputed: true` (events,
+    not days: a ranged run records two per day, day_writer.py)."""
     import dagster as dg
 
     from finops_assets.day_memo import RECOMPUTED_KEY
