@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 import polars as pl
 
-from finops_assets.domain.rules import (
+from finops_assets.domain.rules_model import (
     CONTAINS_MATCH_KEYS,
     AllocationRules,
     AmbiguousRuleError,
