@@ -1,8 +1,9 @@
 """Startup checks of the AWS sources (run by `finops check`): the s3:// export buckets and the
 Cost Explorer API.
 
-Each probe uses boto3's default chain, as the registered `s3` resource and the Cost Explorer
-reader do, with a short timeout and no retry. A refused key or secret names AWS_ACCESS_KEY_ID or
+The bucket probe builds its client from the registered `s3` resource (resources/object_stores.py),
+the STS probe with boto3's default chain as the Cost Explorer reader does; both with a short
+timeout and no retry. A refused key or secret names AWS_ACCESS_KEY_ID or
 AWS_SECRET_ACCESS_KEY; a missing bucket, a dead or silent endpoint names the source's
 FINOPS_SOURCE_* setting; all before any partition reads from it.
 """
@@ -17,6 +18,7 @@ from finops_assets.deploy_errors import (
     source_setting,
     sources_by_bucket,
 )
+from finops_assets.resources.object_stores import s3_for
 from finops_assets.settings import Settings
 
 # AWS error code -> the setting that holds the refused part of the credential.
@@ -33,17 +35,45 @@ _REFUSED = {
 _CHAIN = "or the profile or role boto3's default chain picks"
 
 
-def _probe_client(service: str) -> Any:
-    import boto3
+def _probe_config() -> Any:
     from botocore.config import Config
 
-    config = Config(
+    return Config(
         connect_timeout=PROBE_TIMEOUT_SECONDS,
         read_timeout=PROBE_TIMEOUT_SECONDS,
         retries={"total_max_attempts": 1, "mode": "standard"},
     )
+
+
+def _probe_client(service: str) -> Any:
+    import boto3
+
     session = boto3.session.Session()
-    return session.client(service, region_name=session.region_name or "us-east-1", config=config)
+    region = session.region_name or "us-east-1"
+    return session.client(service, region_name=region, config=_probe_config())
+
+
+def s3_probe_client(settings: Settings) -> Any:
+    """An S3 client with the registered `s3` resource's settings (resources/object_stores.py).
+
+    S3Resource.get_client() takes no botocore Config and no timeout field (only max_attempts),
+    so the client is built here from the resource's fields with a short timeout and no retry.
+    """
+    import boto3
+
+    resource = s3_for(settings, resolved=True)
+    session = boto3.session.Session(profile_name=resource.profile_name)
+    return session.client(
+        "s3",
+        region_name=resource.region_name or session.region_name or "us-east-1",
+        endpoint_url=resource.endpoint_url,
+        use_ssl=resource.use_ssl,
+        verify=resource.verify,
+        aws_access_key_id=resource.aws_access_key_id,
+        aws_secret_access_key=resource.aws_secret_access_key,
+        aws_session_token=resource.aws_session_token,
+        config=_probe_config(),
+    )
 
 
 def aws_refusal(where: str, error: Exception, unreachable: str, hint: str) -> StartupCheckError:
@@ -80,7 +110,7 @@ def check_source_buckets(settings: Settings) -> str:
     buckets = sources_by_bucket(settings.source_locations, "s3")
     if not buckets:
         return "source buckets: none configured"
-    client = _probe_client("s3")
+    client = s3_probe_client(settings)
     for bucket, sources in buckets.items():
         location = settings.source_locations[sources[0]]
         prefix = location.split("://", 1)[1].partition("/")[2]

@@ -21,6 +21,7 @@ from finops_assets.resources.lake import (
     LocalLakeResource,
     ObjectStoreLakeResource,
 )
+from finops_assets.resources.object_stores import azure_blob_for, s3_for
 from finops_assets.resources.outbox_store import (
     OutboxStoreResource,
     PostgresOutboxResource,
@@ -49,16 +50,6 @@ def cost_forecast_for(settings: Settings) -> CostForecastResource:
     return CostForecastResource()
 
 
-def azure_blob_for(settings: Settings) -> AzureBlobResource:
-    """Azure Blob Storage: the connection string (or account URL) as a dg.EnvVar, read at launch
-    and hidden in the UI; unset, the AZURE_STORAGE_* settings are read when a client is built."""
-    if "AZURE_STORAGE_CONNECTION_STRING" in settings.azure_storage:
-        return AzureBlobResource(connection_string=dg.EnvVar("AZURE_STORAGE_CONNECTION_STRING"))
-    if "AZURE_STORAGE_ACCOUNT_URL" in settings.azure_storage:
-        return AzureBlobResource(account_url=dg.EnvVar("AZURE_STORAGE_ACCOUNT_URL"))
-    return AzureBlobResource()
-
-
 def outbox_store_for(settings: Settings) -> OutboxStoreResource:
     """The outbox: SQLite under FINOPS_HOME (embedded), or PostgreSQL reached through EnvVar."""
     if settings.outbox_database != "postgres":
@@ -71,26 +62,6 @@ def outbox_store_for(settings: Settings) -> OutboxStoreResource:
         dbname=dg.EnvVar("DAGSTER_PG_DB"),
         db_schema=settings.outbox_schema,
     )
-
-
-def s3_for(settings: Settings) -> S3Resource:
-    """The registered S3 resource: boto3's default chain (embedded); in production the AWS_*
-    settings that are set, each as a dg.EnvVar (read at launch, secrets hidden in the UI)."""
-    if settings.profile != "production":
-        return S3Resource()
-    fields = {
-        "endpoint_url": ("AWS_ENDPOINT_URL",),
-        "region_name": ("AWS_REGION", "AWS_DEFAULT_REGION"),
-        "aws_access_key_id": ("AWS_ACCESS_KEY_ID",),
-        "aws_secret_access_key": ("AWS_SECRET_ACCESS_KEY",),
-        "aws_session_token": ("AWS_SESSION_TOKEN",),
-    }
-    config: dict[str, Any] = {}
-    for field, names in fields.items():
-        present = [name for name in names if name in settings.storage_options]
-        if present:
-            config[field] = dg.EnvVar(present[0])
-    return S3Resource(**config)
 
 
 def lake_for(settings: Settings, s3: S3Resource) -> LakeResource:

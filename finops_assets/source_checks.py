@@ -76,17 +76,17 @@ def check_gcs_buckets(settings: Settings) -> str:
 
 
 def check_azure_containers(settings: Settings) -> str:
-    """List one blob of every az:// source container with the AZURE_STORAGE_* credential."""
+    """List one blob of every az:// source container with the registered Azure resource's
+    client (no retry, short timeouts), credential from the AZURE_STORAGE_* settings."""
     buckets = _buckets(settings, "az")
     if not buckets:
         return "az:// source containers: none configured"
-    from finops_assets.resources.azure_blob_exports import blob_service_client
+    from finops_assets.resources.object_stores import azure_blob_for
 
     names = sorted(settings.azure_storage) or ["AZURE_STORAGE_CONNECTION_STRING"]
     hint = " / ".join(n for n in names if n.startswith("AZURE_STORAGE_"))
     try:
-        client: Any = blob_service_client(
-            settings.azure_storage,
+        client: Any = azure_blob_for(settings, resolved=True).get_client(
             retry_total=0,
             connection_timeout=PROBE_TIMEOUT_SECONDS,
             read_timeout=PROBE_TIMEOUT_SECONDS,

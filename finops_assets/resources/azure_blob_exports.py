@@ -179,10 +179,14 @@ class AzureBlobResource(ConfigurableResource):
     connection_string: str = ""
     account_url: str = ""
 
-    def get_client(self) -> Any:
-        """A BlobServiceClient; built on use, never while definitions load."""
+    def get_client(self, **options: Any) -> Any:
+        """A BlobServiceClient; built on use, never while definitions load.
+
+        `options`: client keywords (retry_total, connection_timeout, ...), as the start-up probe
+        passes them."""
         if self.connection_string:
-            return blob_service_client({"AZURE_STORAGE_CONNECTION_STRING": self.connection_string})
+            env = {"AZURE_STORAGE_CONNECTION_STRING": self.connection_string}
+            return blob_service_client(env, **options)
         if self.account_url:
-            return blob_service_client({"AZURE_STORAGE_ACCOUNT_URL": self.account_url})
-        return blob_service_client(Settings.from_env().azure_storage)
+            return blob_service_client({"AZURE_STORAGE_ACCOUNT_URL": self.account_url}, **options)
+        return blob_service_client(Settings.from_env().azure_storage, **options)
