@@ -8,7 +8,6 @@ import datetime as dt
 import io
 import json
 from collections.abc import Callable
-from decimal import Decimal
 from functools import partial
 
 import polars as pl
@@ -21,6 +20,12 @@ from finops_assets.domain.sources.extra_columns import EXTRA_COLUMNS, extra_colu
 from finops_assets.domain.sources.focus_entities import (
     provider_from_entities_expr,
     provider_slug_expr,
+)
+from finops_assets.domain.sources.focus_export_text import (
+    blank_expr,
+    canonical_tags,
+    null_if_blank,
+    tags_problem_expr,
 )
 from finops_assets.security.hardening import GzipBombError, bounded_gunzip
 
@@ -45,7 +50,6 @@ _REQUIRED_AMOUNTS = ("BilledCost", "EffectiveCost")
 _REQUIRED_TEXT = ("BillingCurrency",)
 _REQUIRED_HEADERS = (*_REQUIRED_AMOUNTS, *_TIMESTAMPS, *_REQUIRED_TEXT)
 _PROVIDER_HEADERS = ("ProviderName", "ServiceProviderName")
-_BLANKS = ("", "NULL", "null")
 
 # Allowed values of FOCUS enumerations, for case-insensitive repair ('Usage-based').
 _CANONICAL_VALUES = {
@@ -86,7 +90,7 @@ def parse(
     typed = text.with_columns(
         *[_map_distinct(text[c], _parse_timestamp_expr, focus.TS, f"__t_{c}") for c in _TIMESTAMPS],
         *[parse_money_expr(c).alias(f"__t_{c}") for c in _AMOUNTS],
-        _tags_problem_expr(text["Tags"]).alias("__tags_problem"),
+        tags_problem_expr(text["Tags"]).alias("__tags_problem"),
     ).with_columns(
         _problem_expr().alias("__problem"),
         pl.col("__t_ChargePeriodStart").dt.date().alias("x_charge_date"),
@@ -112,7 +116,7 @@ def to_focus(raw: pl.DataFrame) -> pl.DataFrame:
     rows, where both equal BilledCost.
     """
     strings = [c for c, t in FOCUS_RAW_COLUMNS.items() if t == pl.Utf8()]
-    cleaned = raw.with_columns(*[_null_if_blank(c).alias(c) for c in strings])
+    cleaned = raw.with_columns(*[null_if_blank(c).alias(c) for c in strings])
     cleaned = cleaned.with_columns(
         *[
             _map_distinct(cleaned[c], partial(_canonical_case_expr, values=values), pl.Utf8(), c)
@@ -159,44 +163,6 @@ def billed_totals(raw: pl.DataFrame) -> pl.DataFrame:
         .sort("currency")
         .select(pl.col("currency").cast(pl.Utf8), pl.col("amount").cast(MONEY))
     )
-
-
-def canonical_tags(tags: pl.Series) -> pl.Series:
-    """Tags text -> canonical JSON object text (sorted keys); NULL/empty -> null.
-
-    Parsed once per distinct value, so the cost follows the tag cardinality, not the row count.
-    """
-    cleaned = tags.cast(pl.Utf8).to_frame("t").select(_null_if_blank("t")).to_series()
-    distinct = cleaned.drop_nulls().unique().to_list()
-    mapping = {value: _canonical_tag_text(value) for value in distinct}
-    return cleaned.replace_strict(mapping, default=None, return_dtype=pl.Utf8).alias(tags.name)
-
-
-def _canonical_tag_text(value: str) -> str | None:
-    parsed = _tag_object(value)
-    if parsed is None:
-        return None
-    return json.dumps(
-        parsed, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str
-    )
-
-
-def _tag_object(value: str) -> dict | None:
-    """A Tags value as a dict, or None when it is not a JSON object (or a key/value list)."""
-    try:
-        parsed = json.loads(value, parse_float=Decimal)
-    except ValueError:
-        return None
-    if isinstance(parsed, list) and all(isinstance(p, dict) and "key" in p for p in parsed):
-        parsed = {str(p["key"]): p.get("value") for p in parsed}
-    return parsed if isinstance(parsed, dict) else None
-
-
-def _tags_problem_expr(tags: pl.Series) -> pl.Expr:
-    """True where Tags has a value that is not a JSON object."""
-    blank = tags.to_frame("t").select(_blank_expr("t")).to_series()
-    canonical = canonical_tags(tags)
-    return pl.lit((~blank & canonical.is_null()).alias("__tags_problem"))
 
 
 def _read_text_frame(data: bytes, source_file: str, max_inflated: int) -> tuple[pl.DataFrame, int]:
@@ -247,10 +213,6 @@ def _missing(text: pl.DataFrame) -> list[str]:
     return [c for c in FOCUS_RAW_COLUMNS if c not in text.columns]
 
 
-def _blank_expr(column: str) -> pl.Expr:
-    return pl.col(column).is_null() | pl.col(column).is_in(_BLANKS)
-
-
 def _map_distinct(
     values: pl.Series, expr: Callable[[pl.Expr], pl.Expr], dtype: pl.DataType, name: str
 ) -> pl.Series:
@@ -258,10 +220,6 @@ def _map_distinct(
     distinct = values.drop_nulls().unique()
     mapped = distinct.to_frame("v").select(expr(pl.col("v")).cast(dtype)).to_series()
     return values.replace_strict(distinct, mapped, default=None, return_dtype=dtype).alias(name)
-
-
-def _null_if_blank(column: str) -> pl.Expr:
-    return pl.when(_blank_expr(column)).then(None).otherwise(pl.col(column)).alias(column)
 
 
 def _canonical_case_expr(text: pl.Expr, values: tuple[str | None, ...]) -> pl.Expr:
@@ -280,16 +238,16 @@ def _problem_expr() -> pl.Expr:
     """The first problem of a row as 'column\\treason', or null when the row is good."""
     checks: list[tuple[pl.Expr, str, pl.Expr]] = []
     for c in _TIMESTAMPS:
-        blank, parsed = _blank_expr(c), pl.col(f"__t_{c}")
+        blank, parsed = blank_expr(c), pl.col(f"__t_{c}")
         checks.append((blank, c, pl.lit("missing required timestamp")))
         checks.append((parsed.is_null(), c, pl.format("invalid timestamp '{}'", pl.col(c))))
     for c in _AMOUNTS:
-        blank, parsed = _blank_expr(c), pl.col(f"__t_{c}")
+        blank, parsed = blank_expr(c), pl.col(f"__t_{c}")
         if c in _REQUIRED_AMOUNTS:
             checks.append((blank, c, pl.lit("missing required amount")))
         checks.append((~blank & parsed.is_null(), c, pl.format("unparseable amount '{}'", c)))
     for c in _REQUIRED_TEXT:
-        checks.append((_blank_expr(c), c, pl.lit("missing required value")))
+        checks.append((blank_expr(c), c, pl.lit("missing required value")))
     checks.append((pl.col("__tags_problem"), "Tags", pl.lit("Tags is not a JSON object")))
     return pl.coalesce(
         pl.when(condition).then(pl.concat_str(pl.lit(column + "\t"), reason))
