@@ -9,16 +9,15 @@ from pathlib import Path
 
 import numpy as np
 import polars as pl
-import pyarrow.parquet as pq
 
 from finops_assets.sample import estate
+from finops_assets.sample.gcp_billing_export_parquet import write_nested_parquet
 
 SOURCE = "gcp_billing_export"
 CHUNK_ROWS = 250_000
 GKE_NODE_NAMES = tuple(
     f"gke-{estate.K8S_CLUSTER}-default-pool-{suffix}" for suffix in ("4f1c", "7a2e", "9b3d", "c05f")
 )
-NUMERIC = pl.Decimal(38, 9)
 _TS = "%Y-%m-%d %H:%M:%S+00:00"
 
 # service id | service | sku id | sku | usage unit | pricing unit | usage per pricing unit
@@ -250,77 +249,6 @@ def _write_csv(path: Path, chunks) -> None:
             chunk.select(_CSV_HEADER).write_csv(out, include_header=False)
 
 
-_PAIRS = pl.List(pl.Struct({"key": pl.Utf8(), "value": pl.Utf8()}))
-_CREDITS = pl.List(pl.Struct({k: pl.Utf8() for k in ("name", "amount", "full_name", "id", "type")}))
-
-
-def _nested(text: pl.DataFrame) -> pl.DataFrame:
-    """Flat text chunk -> BigQuery's nested export layout with NUMERIC amounts."""
-
-    def num(c: str) -> pl.Expr:
-        return pl.col(c).cast(NUMERIC)
-
-    def ts(c: str) -> pl.Expr:
-        return pl.col(c).str.to_datetime("%Y-%m-%d %H:%M:%S%:z", time_unit="us")
-
-    credit = pl.col("credits").str.replace_all(r'"amount":([-0-9.]+)', '"amount":"$1"')
-    credit = credit.str.json_decode(_CREDITS).list.eval(
-        pl.element().struct.with_fields(pl.field("amount").cast(NUMERIC))
-    )
-    return text.select(
-        pl.struct(id="service.id", description="service.description").alias("service"),
-        pl.struct(id="sku.id", description="sku.description").alias("sku"),
-        ts("usage_start_time"),
-        ts("usage_end_time"),
-        pl.struct(
-            id="project.id",
-            number=pl.lit("123456789012"),
-            name="project.name",
-            labels=pl.col("project.labels").str.json_decode(_PAIRS),
-            ancestry_numbers="project.ancestry_numbers",
-        ).alias("project"),
-        pl.col("labels").str.json_decode(_PAIRS),
-        pl.col("system_labels").str.json_decode(_PAIRS),
-        pl.struct(
-            location="location.location",
-            country="location.country",
-            region="location.region",
-            zone="location.zone",
-        ).alias("location"),
-        pl.struct(name="resource.name", global_name="resource.global_name").alias("resource"),
-        ts("export_time"),
-        num("cost"),
-        pl.col("currency"),
-        num("currency_conversion_rate"),
-        pl.struct(
-            amount=num("usage.amount"),
-            unit="usage.unit",
-            amount_in_pricing_units=num("usage.amount_in_pricing_units"),
-            pricing_unit="usage.pricing_unit",
-        ).alias("usage"),
-        credit.alias("credits"),
-        pl.struct(month="invoice.month").alias("invoice"),
-        pl.col("cost_type"),
-        pl.col("billing_account_id"),
-        num("cost_at_list"),
-        pl.col("transaction_type"),
-        pl.col("seller_name"),
-    )
-
-
-def _write_parquet(path: Path, chunks) -> None:
-    writer = None
-    try:
-        for chunk in chunks:
-            table = _nested(chunk).to_arrow(compat_level=pl.CompatLevel.oldest())
-            if writer is None:
-                writer = pq.ParquetWriter(path, table.schema, compression="snappy")
-            writer.write_table(table.cast(writer.schema), row_group_size=CHUNK_ROWS)
-    finally:
-        if writer is not None:
-            writer.close()
-
-
 def write_day(landing_dir: Path, day: dt.date, seed: int, rows_per_day: int) -> list[Path]:
     """Write one day's export: projects CSV (2/3 of the rows) and the GKE project's Parquet."""
     folder = landing_dir / SOURCE / day.isoformat()
@@ -329,5 +257,6 @@ def write_day(landing_dir: Path, day: dt.date, seed: int, rows_per_day: int) -> 
     csv_path = folder / f"gcp_billing_export_v1_{day:%Y%m%d}_projects.csv"
     parquet_path = folder / f"gcp_billing_export_v1_{day:%Y%m%d}_shared-gke-prod.parquet"
     _write_csv(csv_path, _chunks(day, seed, csv_rows, gke=False))
-    _write_parquet(parquet_path, _chunks(day, seed, rows_per_day - csv_rows, gke=True))
+    gke_chunks = _chunks(day, seed, rows_per_day - csv_rows, gke=True)
+    write_nested_parquet(parquet_path, gke_chunks, CHUNK_ROWS)
     return [csv_path, parquet_path]
