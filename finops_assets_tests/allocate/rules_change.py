@@ -38,8 +38,9 @@ def write_bumped_rules(path: Path) -> Path:
     return path
 
 
-def definitions_with_rules(rules_path: Path) -> dg.Definitions:
-    """The product's definitions with the rules resource pointed at `rules_path`."""
+def definitions_with_rules(rules_path: Path, in_process: bool = False) -> dg.Definitions:
+    """The product's definitions with the rules resource pointed at `rules_path`;
+    `in_process`: runs execute their steps in the run's own process (no process per step)."""
     from finops_assets.definitions import defs
 
     return dg.Definitions(
@@ -49,6 +50,7 @@ def definitions_with_rules(rules_path: Path) -> dg.Definitions:
         schedules=defs.schedules,
         jobs=defs.jobs,
         resources={**(defs.resources or {}), "rules": RulesResource(path=str(rules_path))},
+        executor=dg.in_process_executor if in_process else None,
     )
 
 
@@ -58,14 +60,16 @@ from pathlib import Path
 
 from finops_assets_tests.allocate.rules_change import definitions_with_rules
 
-defs = definitions_with_rules(Path({path!r}))
+defs = definitions_with_rules(Path({path!r}), in_process={in_process!r})
 '''
 
 
-def write_definitions_file(folder: Path, rules_path: Path) -> Path:
-    """A Python file a Dagster workspace can load: the definitions on `rules_path`."""
+def write_definitions_file(folder: Path, rules_path: Path, in_process: bool = False) -> Path:
+    """A Python file a Dagster workspace can load: the definitions on `rules_path`
+    (`in_process`: as in `definitions_with_rules`)."""
     target = folder / "finops_defs.py"
-    target.write_text(DEFINITIONS_FILE.format(path=str(rules_path)), encoding="utf-8")
+    text = DEFINITIONS_FILE.format(path=str(rules_path), in_process=in_process)
+    target.write_text(text, encoding="utf-8")
     return target
 
 

@@ -3,7 +3,10 @@
 One estate is materialized with the shipped rules, then the rules file gets a new version and
 `allocation_rules` and `applicable_rules` are re-materialized. The tests read staleness over
 GraphQL and in the UI, then start the re-allocation sensor and watch the daemon run its
-backfill to completion.
+backfill to completion. The code location runs its steps in the run's own process (in-process
+executor): the backfill, queue, sensor and daemon are the product's; only a process start per
+step (several seconds each on 2 cores; scale/test_parallel_execution.py covers that executor)
+is left out.
 """
 
 import datetime as dt
@@ -75,7 +78,7 @@ def rule_change(tmp_path_factory) -> Iterator[RuleChange]:
         rules = write_shipped_rules(root / "allocation_rules.yaml")
         defs = definitions_with_rules(rules)
         env = {"FINOPS_HOME": str(root / "finops"), "PYTHONPATH": str(REPO_ROOT)}
-        definitions_file = write_definitions_file(root, rules)
+        definitions_file = write_definitions_file(root, rules, in_process=True)
         with (
             dg.DagsterInstance.get() as instance,
             running_dagster_stack(home, definitions_file, env) as stack,
