@@ -21,8 +21,10 @@ from finops_assets_tests.scale.jobs import ingest_and_normalize_job
 pytestmark = pytest.mark.slow
 
 START = dt.date(2026, 10, 1)
-DAYS = [START + dt.timedelta(days=n) for n in range(4)]
-ROWS = 5_000
+# Two days (a ranged run) of every source: the property is the same tables, whatever the size
+# (the ratio printed is not asserted, and README quotes no figure of this test).
+DAYS = [START + dt.timedelta(days=n) for n in range(2)]
+ROWS = 1_000
 TAGS = {
     "dagster/asset_partition_range_start": DAYS[0].isoformat(),
     "dagster/asset_partition_range_end": DAYS[-1].isoformat(),
