@@ -12,6 +12,8 @@ shipped rules. Then, as finance would:
    preview said);
 6. October's booked rows and data versions do not move; 2026-10-31's delta waits in
    pending_adjustments, and its check_no_pending_adjustments WARN shows in the check's view.
+The daemon's runs execute their steps in the run's own process (in-process executor): only a
+process start per step is left out (scale/test_parallel_execution.py covers that executor).
 """
 
 import contextlib
@@ -138,7 +140,9 @@ def flow(tmp_path_factory) -> Iterator[Flow]:
         lake = DeltaLake(settings.lake_uri)
         with (
             dg.DagsterInstance.get() as instance,
-            running_dagster_stack(home, write_definitions_file(root, rules), env) as stack,
+            running_dagster_stack(
+                home, write_definitions_file(root, rules, in_process=True), env
+            ) as stack,
         ):
             keys = [k.to_user_string() for k in defs.resolve_asset_graph().get_all_asset_keys()]
             assert run_assets(defs, instance, ["allocation_rules"], []).success
