@@ -33,6 +33,16 @@ class ManifestEntry:
     name: str  # the file name (last path segment)
     size: int | None = None
     rows: int | None = None
+    path: str = ""  # the file as listed (URI or key); empty when the manifest names files only
+
+    @property
+    def tail(self) -> str:
+        """What a file's path must end with to be this entry: from the `BILLING_PERIOD=` folder
+        on where the listed path has one (Data Exports "create new" deliveries reuse file names
+        in a subfolder each), else the file name."""
+        parts = self.path.split("/")
+        starts = [i for i, part in enumerate(parts) if part.startswith("BILLING_PERIOD=")]
+        return "/".join(parts[starts[-1] :]) if starts else self.name
 
 
 @dataclass(frozen=True)
@@ -49,6 +59,10 @@ class Manifest:
 
     def names(self) -> set[str]:
         return {entry.name for entry in self.entries}
+
+    def lists(self, path: str) -> bool:
+        """True when the file at `path` (a key or local path) is one the manifest lists."""
+        return any(path == e.tail or path.endswith(f"/{e.tail}") for e in self.entries)
 
 
 def is_manifest_name(name: str) -> bool:
@@ -74,7 +88,7 @@ def read_manifest(data: bytes, name: str) -> Manifest:
             for blob in document["blobs"]
         ]
     elif isinstance(document.get("dataFiles"), list):  # AWS Data Exports (CUR 2.0, FOCUS)
-        entries = [ManifestEntry(_base(str(uri))) for uri in document["dataFiles"]]
+        entries = [ManifestEntry(_base(str(uri)), path=str(uri)) for uri in document["dataFiles"]]
     elif isinstance(document.get("reportKeys"), list):  # legacy CUR
         entries = [ManifestEntry(_base(str(key))) for key in document["reportKeys"]]
     else:

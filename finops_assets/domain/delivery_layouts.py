@@ -5,16 +5,17 @@ objects by billing period and names the current delivery of each period:
 
 | layout   | keys                                                                  | current    |
 |----------|-----------------------------------------------------------------------|------------|
-| `cur2`   | `data/BILLING_PERIOD=YYYY-MM/<file>`,                                 | newest     |
-|          | `metadata/BILLING_PERIOD=YYYY-MM/<export>-Manifest.json`              | manifest   |
+| `cur2`   | `data/BILLING_PERIOD=YYYY-MM/[<delivery folder>/]<file>`,             | newest     |
+|          | `metadata/BILLING_PERIOD=YYYY-MM/[<folder>/]<export>-Manifest.json`   | manifest's |
 | `cur`    | `<YYYYMMDD-YYYYMMDD>/<assemblyId>/<file>`,                            | manifest's |
 |          | `<YYYYMMDD-YYYYMMDD>/<report>-Manifest.json` (end day exclusive)      | assembly   |
 | `azure`  | `<YYYYMMDD-YYYYMMDD>/<run id>/part_*.csv/parquet` + `manifest.json`,  | newest run |
 |          | legacy exports: `<YYYYMMDD-YYYYMMDD>/<file>.csv` (one file per run)   |            |
 | `months` | `<source>/<YYYY-MM>/<file>` (GCS files by month, manifest optional)   | all files  |
 
-A superseded delivery (an older assembly or run, files a newer manifest no longer lists) is
-never part of the current one. Pure Python: the bucket resources list and read, this decides.
+A superseded delivery (an older assembly or run, files a newer manifest no longer lists, an
+older "create new" subfolder whose files have the same names) is never part of the current one:
+a Data Exports manifest's file is matched by its path from `BILLING_PERIOD=` on, not its name. Pure Python: the bucket resources list and read, this decides.
 """
 
 import datetime as dt
@@ -98,14 +99,15 @@ def delivery_files(layout: str, period: PeriodListing, manifest: Manifest | None
     the bucket lacks is not here: check_against_manifest names it)."""
     data = [o for o in period.objects if not is_manifest_name(o.name)]
     if layout == "cur2":
-        data = [o for o in data if o.key.split("/")[0] == "data" and _depth(o) == 3]
+        data = [o for o in data if o.key.split("/")[0] == "data"]
+        if manifest is None:
+            data = _newest_folder(data)
     elif layout == "cur":
         data = _cur_assembly(data, manifest)
     elif layout == "azure":
         data = [o for o in _latest_run(period) if not is_manifest_name(o.name)]
     if manifest is not None:
-        names = manifest.names()
-        data = [o for o in data if o.name in names]
+        data = [o for o in data if manifest.lists(o.key)]
     return sorted(data, key=_by_key)
 
 
@@ -113,7 +115,7 @@ def _period_of(
     layout: str, parts: list[str]
 ) -> tuple[str | None, str, tuple[dt.date, dt.date]] | None:
     """(source, label, span) of a key's period in `layout`, or None for a key outside it."""
-    if layout == "cur2" and len(parts) == 3 and parts[0] in ("data", "metadata"):
+    if layout == "cur2" and len(parts) in (3, 4) and parts[0] in ("data", "metadata"):
         match = _CUR2_PERIOD.fullmatch(parts[1])
         span = _month_span(*match.groups()) if match else None
         return (None, f"{match.group(1)}-{match.group(2)}", span) if match and span else None
@@ -142,6 +144,17 @@ def _cur_assembly(data: list[Listed], manifest: Manifest | None) -> list[Listed]
         return [o for o in data if _depth(o) == 2]
     newest = max(nested, key=_by_time).key.split("/")[1]
     return [o for o in nested if o.key.split("/")[1] == newest]
+
+
+def _newest_folder(data: list[Listed]) -> list[Listed]:
+    """Data Exports without a manifest: the files of the newest folder (a "create new" delivery
+    subfolder, or the period folder itself for an export that overwrites)."""
+    folders: dict[str, list[Listed]] = {}
+    for obj in data:
+        folders.setdefault(obj.key.rsplit("/", 1)[0], []).append(obj)
+    if not folders:
+        return []
+    return max(folders.values(), key=lambda objs: max(_by_time(o) for o in objs))
 
 
 def _latest_run(period: PeriodListing) -> list[Listed]:

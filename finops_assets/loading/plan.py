@@ -4,7 +4,8 @@ A delivery is the file set of one export's billing period. Where a manifest is p
 Exports `metadata/BILLING_PERIOD=YYYY-MM/<export>-Manifest.json`, legacy CUR
 `<report>/<YYYYMMDD-YYYYMMDD>/<report>-Manifest.json`, Azure `<run id>/manifest.json`) it names
 the files; the latest manifest of an export wins, and data files under its folders that it does
-not list belong to superseded deliveries and are skipped. A file without a manifest is a
+not list belong to superseded deliveries and are skipped (Data Exports' "create new" subfolders
+reuse file names: a file is matched by its path from `BILLING_PERIOD=` on). A file without a manifest is a
 delivery of its own. Every data file is detected, checked for a cut last row, and parsed once.
 """
 
@@ -161,7 +162,7 @@ def _manifest_deliveries(
     for path, manifest, export in newest.values():
         roots = _roots(path)
         under = [p for p in data if any(root in p.parents for root in roots)]
-        listed = [p for p in under if p.name in manifest.names()]
+        listed = [p for p in under if manifest.lists(p.as_posix())]
         check_against_manifest(manifest, {p.name: p.read_bytes() for p in listed})
         delivery = Delivery(_safe(export), [_file(p) for p in listed])
         delivery.manifest = (_safe(path.name), path.read_bytes())
@@ -176,10 +177,10 @@ def _manifest_deliveries(
 
 def _roots(manifest: Path) -> list[Path]:
     """Folders whose files a manifest speaks for."""
-    folder = manifest.parent
-    if folder.parent.name == "metadata" and folder.name.startswith("BILLING_PERIOD="):
-        return [folder.parent.parent / "data" / folder.name]  # AWS Data Exports
-    return [folder]  # legacy CUR (assembly folders below it), Azure run folder
+    for folder in (manifest.parent, manifest.parent.parent):  # Data Exports: a subfolder too
+        if folder.parent.name == "metadata" and folder.name.startswith("BILLING_PERIOD="):
+            return [folder.parent.parent / "data" / folder.name]  # with its delivery subfolders
+    return [manifest.parent]  # legacy CUR (assembly folders below it), Azure run folder
 
 
 def _export_and_period(path: Path, raw: bytes) -> tuple[str, str]:

@@ -95,6 +95,50 @@ def test_data_exports_files_the_newest_manifest_does_not_list_are_superseded():
     ]
 
 
+# "Create new data export file" versioning: every delivery of a period in its own subfolder of
+# `data/BILLING_PERIOD=YYYY-MM/`, each with the same file names; the period's manifest lists the
+# current one's files by S3 URI. Hand-made keys and manifest, in that documented layout.
+_CREATE_NEW = [
+    _at("data/BILLING_PERIOD=2026-10/20261102T010000Z-e1/acme-00001.csv.gz", 0),
+    _at("data/BILLING_PERIOD=2026-10/20261102T010000Z-e1/acme-00002.csv.gz", 0),
+    _at("data/BILLING_PERIOD=2026-10/20261103T010000Z-e2/acme-00001.csv.gz", 60),
+    _at("metadata/BILLING_PERIOD=2026-10/acme-Manifest.json", 61),
+]
+
+
+def test_data_exports_create_new_reads_only_the_subfolder_the_manifest_names():
+    [period] = group_periods("cur2", _CREATE_NEW)
+    assert len(period.objects) == 4  # every delivery is part of the period's listing
+    manifest = read_manifest(
+        json.dumps(
+            {
+                "executionId": "e2",
+                "dataFiles": [
+                    "s3://b/p/acme/data/BILLING_PERIOD=2026-10/20261103T010000Z-e2/acme-00001.csv.gz"
+                ],
+            }
+        ).encode(),
+        "acme-Manifest.json",
+    )
+    assert _keys(delivery_files("cur2", period, manifest)) == [
+        "data/BILLING_PERIOD=2026-10/20261103T010000Z-e2/acme-00001.csv.gz"
+    ]
+    # without a manifest (not delivered yet) the newest subfolder is the delivery, never a mix
+    assert _keys(delivery_files("cur2", period, None)) == [
+        "data/BILLING_PERIOD=2026-10/20261103T010000Z-e2/acme-00001.csv.gz"
+    ]
+
+
+def test_data_exports_create_new_manifest_in_a_subfolder_of_metadata_counts_too():
+    listed = [*_CREATE_NEW[:3], _at("metadata/BILLING_PERIOD=2026-10/e1/acme-Manifest.json", 1)]
+    listed.append(_at("metadata/BILLING_PERIOD=2026-10/e2/acme-Manifest.json", 61))
+    [period] = group_periods("cur2", listed)
+    newest = current_manifest("cur2", period)
+    assert (
+        newest is not None and newest.key == "metadata/BILLING_PERIOD=2026-10/e2/acme-Manifest.json"
+    )
+
+
 def test_month_folders_of_many_sources_are_separate_periods():
     listed = [
         _at("gcp_billing_export/2026-10/a.csv"),
