@@ -13,16 +13,30 @@ CUR (the S3 sensor, whose days must fall in the partitions).
 
 import csv
 import datetime as dt
+import gzip
 import io
 import json
 import os
+import re
 from collections import defaultdict
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
+import boto3
+import dagster as dg
 import polars as pl
+import pytest
+from dagster_aws.s3 import S3Resource
 
+from finops_assets.definitions import defs
+from finops_assets.domain.sources import aws_cur
+from finops_assets.ingest.assets import build_raw_asset
+from finops_assets.ingest.s3_sensor import s3_export_sensor
 from finops_assets.loading.plan import plan_deliveries
+from finops_assets.resources.lake import LakeResource, LandingResource
+from finops_assets.storage import tables
+from finops_assets.storage.delta import DeltaLake
+from finops_assets_tests.servers.s3 import running_s3
 
 FOCUS_SAMPLE = "focus-sample-data/FOCUS-1.0/focus_sample.csv"
 PERIOD = "BILLING_PERIOD=2024-09"
@@ -76,3 +90,121 @@ def test_finops_load_takes_only_the_subfolder_the_manifest_names(tmp_path, share
     ]
     assert _by_currency(delivery.totals()) == _billed(text) != _billed(older.read_text())
     assert delivery.period is not None and delivery.period[0] >= dt.date(2020, 1, 1)
+
+
+EXPORT = "cur/acme"
+START, END = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"
+TENTH_DECIMAL = Decimal("1e-10")
+
+
+@pytest.fixture(scope="module")
+def moto():
+    with running_s3() as server:
+        yield server
+
+
+@pytest.fixture
+def bucket(moto, monkeypatch, tmp_path):
+    for key, value in moto.env().items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("FINOPS_LAKE_URI", str(tmp_path / "lake"))
+    name = moto.new_bucket()
+    monkeypatch.setenv("FINOPS_SOURCE_AWS_CUR", f"s3://{name}/{EXPORT}?layout=cur2")
+    return name
+
+
+@pytest.fixture
+def cur_text(shared_data) -> str:
+    """koku's real CUR file (19 rows, June 2018) moved to October 2026, values unchanged."""
+    text = (shared_data / "koku" / "aws" / "test_cur.csv").read_text()
+    return re.sub(r"2018-07", "2026-11", re.sub(r"2018-06", "2026-10", text))
+
+
+def _refresh(bucket: str, folder: str, body: bytes) -> None:
+    """One "create new" refresh of October: its subfolder, then the manifest naming it."""
+    s3 = boto3.client("s3")
+    key = f"{EXPORT}/data/BILLING_PERIOD=2026-10/{folder}/acme-00001.csv.gz"
+    s3.put_object(Bucket=bucket, Key=key, Body=body)
+    manifest = {"executionId": folder, "dataFiles": [f"s3://{bucket}/{key}"]}
+    s3.put_object(
+        Bucket=bucket,
+        Key=f"{EXPORT}/metadata/BILLING_PERIOD=2026-10/acme-Manifest.json",
+        Body=json.dumps(manifest).encode(),
+    )
+
+
+def _tick(instance, cursor=None):
+    context = dg.build_sensor_context(
+        instance=instance,
+        cursor=cursor,
+        resources={"s3": S3Resource(), "lake": LakeResource()},
+        definitions=defs,
+    )
+    return s3_export_sensor.evaluate_tick(context)
+
+
+def _run(instance, request: dg.RunRequest, tmp_path: Path) -> None:
+    """The requested ranged run, on the raw asset (the first step of the requested graph)."""
+    result = dg.materialize(
+        [build_raw_asset(aws_cur)],
+        instance=instance,
+        tags={START: request.tags[START], END: request.tags[END]},
+        resources={
+            "lake": LakeResource(),
+            "landing": LandingResource(landing_dir=str(tmp_path / "empty")),
+        },
+    )
+    assert result.success
+
+
+def _cur_totals(text: str) -> dict[str, Decimal]:
+    totals: dict[str, Decimal] = defaultdict(Decimal)
+    for record in csv.DictReader(io.StringIO(text)):
+        amount = Decimal(record["lineItem/UnblendedCost"]).quantize(TENTH_DECIMAL, ROUND_HALF_UP)
+        totals[record["lineItem/CurrencyCode"]] += amount
+    return dict(totals)
+
+
+def _restated(text: str) -> str:
+    """The same report with 100 added to the first line item's cost."""
+    records = list(csv.DictReader(io.StringIO(text)))
+    first = records[0]
+    first["lineItem/UnblendedCost"] = str(Decimal(first["lineItem/UnblendedCost"]) + 100)
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(first), lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(records)
+    return out.getvalue()
+
+
+@pytest.mark.slow
+def test_the_s3_sensor_runs_the_newest_refresh_only_and_never_a_second_copy(
+    bucket, cur_text, tmp_path
+):
+    partial = "".join(cur_text.splitlines(keepends=True)[:8])  # an earlier refresh: 7 rows
+    _refresh(bucket, "20261002T0100Z-e1", gzip.compress(partial.encode(), mtime=0))
+    current = gzip.compress(cur_text.encode(), mtime=0)
+    _refresh(bucket, "20261003T0100Z-e2", current)
+    lake = DeltaLake(str(tmp_path / "lake"))
+    raw = tables.raw_contract(aws_cur)
+    with dg.instance_for_test() as instance:
+        first = _tick(instance)
+        [run] = first.run_requests
+        assert (run.tags[START], run.tags[END]) == ("2026-10-01", "2026-10-31")
+        _run(instance, run, tmp_path)
+        rows = lake.read_day(raw, dt.date(2026, 10, 1))
+        assert rows.height == 19  # the e1 refresh's 7 rows never mix in
+        assert dict(aws_cur.billed_totals(rows).iter_rows()) == _cur_totals(cur_text)
+        # the same bytes again as a third refresh: nothing to run
+        _refresh(bucket, "20261004T0100Z-e3", current)
+        again = _tick(instance, first.cursor)
+        assert not again.run_requests
+        restated = _restated(cur_text)
+        _refresh(bucket, "20261005T0100Z-e4", gzip.compress(restated.encode(), mtime=0))
+        [rerun] = _tick(instance, again.cursor).run_requests
+        assert rerun.run_key != run.run_key
+        _run(instance, rerun, tmp_path)
+    rows = lake.read_day(raw, dt.date(2026, 10, 1))
+    assert rows.height == 19  # replaced, never appended to an earlier refresh's rows
+    assert dict(aws_cur.billed_totals(rows).iter_rows()) == _cur_totals(restated)
+    assert _cur_totals(restated) != _cur_totals(cur_text)
