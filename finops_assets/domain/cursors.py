@@ -132,3 +132,50 @@ def day_run_key(prefix: str, day: str, digests: Iterable[tuple[str, str]]) -> st
     for path, file_digest in sorted(digests):
         digest.update(f"{path}\0{file_digest}\n".encode())
     return f"{prefix}{day}:{digest.hexdigest()[:16]}"
+
+
+MAX_CONTENT_HASHES = 2048  # ~80 kB of cursor at most, whatever the number of objects
+
+
+class ContentHashes:
+    """A bounded map (object key, content tag) -> content digest, kept in a bucket sensor's
+    cursor, so an object's bytes are downloaded once to learn what they are.
+
+    The content tag (S3 ETag, GCS/Azure MD5) changes with the bytes, but one content has many
+    tags (a multipart upload's ETag is not the single PUT's MD5), so only the digest says two
+    objects are the same bytes. The tag alone is not trusted across keys: an MD5 can be made
+    to collide. The most recently used `limit` entries are kept; a forgotten one is read again.
+    """
+
+    def __init__(self, entries: object = None, limit: int = MAX_CONTENT_HASHES):
+        self.limit = limit
+        self._known: dict[str, str] = {}
+        if isinstance(entries, list):
+            for pair in entries:
+                if isinstance(pair, list) and len(pair) == 2:
+                    self._known[str(pair[0])] = str(pair[1])
+        self.downloads = 0
+
+    def digest(self, key: str, tag: str, read: Callable[[], bytes]) -> str:
+        """The content digest of the object at `key` with content tag `tag`; `read()` gives its
+        bytes, called only when the map does not know them."""
+        ident = hashlib.sha256(f"{key}\0{tag}".encode()).hexdigest()[:DIGEST_CHARS]
+        value = self._known.pop(ident, None)
+        if value is None:
+            value = content_digest(read())
+            self.downloads += 1
+        self._known[ident] = value  # most recently used last
+        return value
+
+    def entries(self) -> list[list[str]]:
+        """The map for the cursor: [ident, digest] pairs, oldest first, at most `limit`."""
+        return [[k, v] for k, v in list(self._known.items())[-self.limit :]]
+
+
+def content_run_key(day: str, contents: Iterable[tuple[str, str]]) -> str:
+    """A day run key from the distinct (source, content digest) of its files: the same bytes
+    under another name, or uploaded again with another content tag, give the same key."""
+    digest = hashlib.sha256()
+    for source, file_digest in sorted(set(contents)):
+        digest.update(f"{source}\0{file_digest}\n".encode())
+    return f"{day}:{digest.hexdigest()[:16]}"

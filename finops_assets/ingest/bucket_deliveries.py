@@ -79,11 +79,18 @@ def listing_digest(period: PeriodListing) -> str:
 
 def day_is_archived(archive: RawArchive, day: str, contents: Iterable[tuple[str, bytes]]) -> bool:
     """True when the raw archive holds the bytes of every (source, file bytes) of a day folder."""
+    return digests_archived(
+        archive, day, [(source, cursors.content_digest(data)) for source, data in contents]
+    )
+
+
+def digests_archived(archive: RawArchive, day: str, digests: Iterable[tuple[str, str]]) -> bool:
+    """True when the raw archive holds every (source, content digest) of a day folder."""
     held: dict[str, set[str]] = {}
-    for source, data in contents:
+    for source, digest in digests:
         if source not in held:
             held[source] = archive.digests(source, day)
-        if cursors.content_digest(data) not in held[source]:
+        if digest not in held[source]:
             return False
     return True
 

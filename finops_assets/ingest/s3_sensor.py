@@ -4,8 +4,11 @@ New objects come from dagster-aws's `get_objects` with a LastModified cursor. La
 one-second resolution, so a cursor of "newer than the newest seen" could skip a file landing in
 the same second: the cursor overlaps by OVERLAP and remembers key -> ETag of the objects inside
 the overlap, so nothing is missed and nothing counts twice. One run per affected charge day with
-run_key = day + hash of that day's keys and ETags: a duplicate delivery (same bytes, same ETag)
-maps to the same run_key and Dagster skips it; a restated file changes the hash and runs again.
+run_key = day + hash of the distinct contents (source, SHA-256) of that day's files, not their
+keys or ETags: the same bytes again (a multipart re-upload has another ETag) or under another
+key map to the same run_key and Dagster skips it; a restated file changes it and runs again.
+The cursor keeps a bounded map (key, ETag) -> content hash (domain.cursors.ContentHashes), so an
+object is downloaded once to learn its content, not on every tick that looks at its day.
 
 A source read in an AWS native layout (`?layout=cur2` Data Exports, `?layout=cur` legacy CUR,
 see s3_exports) is watched by billing-period delivery instead (ingest.bucket_deliveries): one
@@ -15,15 +18,16 @@ so a first tick over a loaded lake launches nothing.
 """
 
 import datetime as dt
-import hashlib
 from collections import defaultdict
+from functools import partial
 from typing import Any
 
 import dagster as dg
 from dagster_aws.s3 import S3Resource
 from dagster_aws.s3.sensor import get_objects
 
-from finops_assets.ingest.bucket_deliveries import PERIODS, day_is_archived, delivery_run_requests
+from finops_assets.domain import cursors
+from finops_assets.ingest.bucket_deliveries import PERIODS, delivery_run_requests, digests_archived
 from finops_assets.ingest.sensors import (
     DOWNSTREAM,
     TRIGGER_TAG,
@@ -37,6 +41,7 @@ from finops_assets.resources.s3_exports import (
     S3Exports,
     S3Reader,
     day_prefix,
+    export_file_name,
     list_day,
     location_layout,
     parse_location,
@@ -45,6 +50,7 @@ from finops_assets.settings import Settings
 from finops_assets.storage.archive import RawArchive
 
 OVERLAP = dt.timedelta(seconds=5)
+HASHES = "hashes"  # the cursor's bounded (key, ETag) -> content digest map (cursors.ContentHashes)
 
 
 def s3_sources(settings: Settings) -> dict[tuple[str, str], list[str]]:
@@ -65,15 +71,6 @@ def day_of_key(key: str, prefix: str, sources: list[str]) -> str | None:
     if len(parts) == 3 and parts[0] in sources and daily_partitions.has_partition_key(parts[1]):
         return parts[1]
     return None
-
-
-def day_run_key(client: Any, bucket: str, prefix: str, sources: list[str], day: str) -> str:
-    """day + hash of (key, ETag) of every object in that day's folders."""
-    digest = hashlib.sha256()
-    for source in sources:
-        for obj in list_day(client, bucket, day_prefix(prefix, source, day)):
-            digest.update(f"{obj['Key']}\0{obj['ETag']}\0".encode())
-    return f"{day}:{digest.hexdigest()[:16]}"
 
 
 def changed_objects(
@@ -109,18 +106,24 @@ def s3_native_locations(settings: Settings) -> list[tuple[str, str, str, str]]:
     ]
 
 
-def day_contents(exports: S3Exports, sources: list[str], day: str) -> list[tuple[str, bytes]]:
-    """(source, bytes) of every export file of a day folder; a refused file reads as b"" (its
-    run then fails naming it)."""
-    contents = []
+def day_digests(
+    exports: S3Exports, sources: list[str], day: str, hashes: cursors.ContentHashes
+) -> list[tuple[str, str]]:
+    """(source, content digest) of every export file of a day folder, each object downloaded
+    only when `hashes` does not know its (key, ETag). A refused file (a name outside the
+    landing pattern) gives a digest no archive holds: its run then fails naming it."""
+    digests = []
     for source in sources:
+        folder = day_prefix(exports.prefix, source, day)
         try:
-            contents += [
-                (source, p.data) for p in exports.fetch(source, dt.date.fromisoformat(day))
-            ]
-        except LandingError:
-            contents.append((source, b""))
-    return contents
+            for obj in list_day(exports.client, exports.bucket, folder):
+                if export_file_name(obj["Key"], folder) is None:
+                    continue
+                read = partial(exports._read, obj)
+                digests.append((source, hashes.digest(obj["Key"], obj["ETag"], read)))
+        except LandingError as error:
+            digests.append((source, f"refused:{cursors.content_digest(str(error).encode())}"))
+    return digests
 
 
 def s3_run_requests(
@@ -137,6 +140,7 @@ def s3_run_requests(
     """
     requests: dict[str, dg.RunRequest] = {}
     updated = dict(cursor)
+    hashes = cursors.ContentHashes(cursor.get(HASHES))
     for (bucket, prefix), sources in s3_sources(settings).items():
         location = f"s3://{bucket}/{prefix}"
         changed, updated[location] = changed_objects(
@@ -145,10 +149,12 @@ def s3_run_requests(
         days = {day_of_key(o["Key"], prefix, sources) for o in changed}
         exports = S3Exports(bucket, prefix, client)
         for day in sorted(d for d in days if d):
-            if day_is_archived(archive, day, day_contents(exports, sources, day)):
+            digests = day_digests(exports, sources, day, hashes)
+            if digests_archived(archive, day, digests):
                 continue
-            run_key = day_run_key(client, bucket, prefix, sources, day)
+            run_key = cursors.content_run_key(day, digests)
             requests[run_key] = dg.RunRequest(run_key=run_key, partition_key=day)
+    updated[HASHES] = hashes.entries()
     watched = [
         (source, layout, S3Reader(S3Exports(bucket, prefix, client, layout)))
         for source, layout, bucket, prefix in s3_native_locations(settings)

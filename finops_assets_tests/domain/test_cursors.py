@@ -1,5 +1,8 @@
 """Bounded sensor cursors: two values per billing period, ingested content from the archive."""
 
+import json
+
+from finops_assets.domain import cursors
 from finops_assets.domain.cursors import (
     LandedFile,
     PeriodCursor,
@@ -75,3 +78,36 @@ def test_run_key_depends_on_content_not_on_listing_order():
     assert a == day_run_key("", "2026-10-01", [("y", "2"), ("x", "1")])
     assert a != day_run_key("", "2026-10-01", [("x", "1"), ("y", "3")])
     assert a.startswith("2026-10-01:")
+
+
+def test_content_hashes_read_each_object_once_and_stay_bounded():
+    read: list[str] = []
+
+    def reader(body: str):
+        return lambda: read.append(body) or body.encode()
+
+    hashes = cursors.ContentHashes(limit=3)
+    first = hashes.digest("a.csv", '"etag-1"', reader("same bytes"))
+    # the same key and ETag: known, not read; the same bytes under a multipart ETag or another
+    # key: read once, same digest
+    assert hashes.digest("a.csv", '"etag-1"', reader("never read")) == first
+    assert hashes.digest("a.csv", '"md5-2"', reader("same bytes")) == first
+    assert hashes.digest("b.csv", '"etag-1"', reader("same bytes")) == first
+    assert read == ["same bytes"] * 3
+    for n in range(5):
+        hashes.digest(f"n{n}.csv", "t", reader(f"other {n}"))
+    kept = hashes.entries()
+    assert len(kept) == 3  # bounded: the three most recently used
+    reloaded = cursors.ContentHashes(json.loads(json.dumps(kept)), limit=3)
+    assert reloaded.digest("n4.csv", "t", reader("not read again")) == content_digest(b"other 4")
+    assert reloaded.downloads == 0 and read[-1] == "other 4"
+    assert reloaded.digest("n0.csv", "t", reader("other 0")) and reloaded.downloads == 1
+
+
+def test_a_content_run_key_ignores_names_and_repeats_but_not_sources():
+    key = cursors.content_run_key
+    assert key("2026-10-01", [("aws_cur", "d1"), ("aws_cur", "d1")]) == key(
+        "2026-10-01", [("aws_cur", "d1")]
+    )
+    assert key("2026-10-01", [("aws_cur", "d1")]) != key("2026-10-01", [("focus_export", "d1")])
+    assert key("2026-10-01", [("aws_cur", "d1")]).startswith("2026-10-01:")
