@@ -4,8 +4,8 @@ Blob listings cannot filter by time on the server, so the whole prefix is listed
 keeps the newest last-modified time seen plus name -> ETag of the blobs modified within OVERLAP
 of it (last-modified has one-second resolution): a blob is new when it is newer than that window
 or its ETag is not the one remembered. One run per affected charge day, run_key = day + hash of
-that day's names and content MD5s: a duplicate delivery (same bytes, new ETag) keeps the run_key
-and Dagster skips it; a restated file changes it and the day runs again. A changed day whose
+the distinct contents (source, SHA-256) of that day's blobs: the same bytes again (new ETag) or
+under another name keep the run_key and Dagster skips it; a restated file changes it. A changed day whose
 files the raw archive holds already needs no run: a first tick over a loaded lake launches none.
 
 Cost Management exports in Azure's own layout (`?layout=exports`, see azure_blob_exports) are
@@ -13,15 +13,19 @@ watched by billing-period delivery (ingest.bucket_deliveries): the newest run fo
 is its delivery, one ranged run over the period per new delivery.
 """
 
-import base64
 import datetime as dt
-import hashlib
 from collections import defaultdict
 from typing import Any
 
 import dagster as dg
 
-from finops_assets.ingest.bucket_deliveries import PERIODS, day_is_archived, delivery_run_requests
+from finops_assets.domain import cursors
+from finops_assets.ingest.bucket_deliveries import (
+    PERIODS,
+    content_digests,
+    delivery_run_requests,
+    digests_archived,
+)
 from finops_assets.ingest.gcs_sensor import days_of_keys
 from finops_assets.ingest.sensors import DOWNSTREAM, TRIGGER_TAG, bucket_sensor_result, cost_keys
 from finops_assets.resources.azure_blob_exports import (
@@ -80,17 +84,6 @@ def changed_blobs(container: Any, prefix: str, cursor: dict) -> tuple[list[str],
     return sorted(changed), {"since": newest.isoformat(), "seen": window}
 
 
-def day_run_key(container: Any, prefix: str, sources: list[str], day: str) -> str:
-    """day + hash of (name, content MD5 or ETag) of every export blob of that day."""
-    digest = hashlib.sha256()
-    for source in sources:
-        for blob in list_day(container, prefix, source, dt.date.fromisoformat(day)):
-            md5 = blob.content_settings.content_md5
-            content = base64.b64encode(bytes(md5)).decode() if md5 else blob.etag
-            digest.update(f"{blob.name}\0{content}\0".encode())
-    return f"{day}:{digest.hexdigest()[:16]}"
-
-
 def day_contents(container: Any, prefix: str, sources: list[str], day: str) -> list:
     """(source, bytes) of every export blob of a day folder; a refused one reads as b"" (its
     run then fails naming it)."""
@@ -124,9 +117,10 @@ def azure_run_requests(
         location = f"az://{name}/{prefix}"
         changed, updated[location] = changed_blobs(container, prefix, cursor.get(location, {}))
         for day in days_of_keys(changed, prefix, sources):
-            if day_is_archived(archive, day, day_contents(container, prefix, sources, day)):
+            digests = content_digests(day_contents(container, prefix, sources, day))
+            if digests_archived(archive, day, digests):
                 continue
-            run_key = day_run_key(container, prefix, sources, day)
+            run_key = cursors.content_run_key(day, digests)
             requests[run_key] = dg.RunRequest(run_key=run_key, partition_key=day)
     watched = [
         (source, layout, AzureReader(service.get_container_client(name), prefix))

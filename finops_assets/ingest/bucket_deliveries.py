@@ -77,11 +77,9 @@ def listing_digest(period: PeriodListing) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[: cursors.DIGEST_CHARS]
 
 
-def day_is_archived(archive: RawArchive, day: str, contents: Iterable[tuple[str, bytes]]) -> bool:
-    """True when the raw archive holds the bytes of every (source, file bytes) of a day folder."""
-    return digests_archived(
-        archive, day, [(source, cursors.content_digest(data)) for source, data in contents]
-    )
+def content_digests(contents: Iterable[tuple[str, bytes]]) -> list[tuple[str, str]]:
+    """(source, content digest) of every (source, file bytes) of a day folder."""
+    return [(source, cursors.content_digest(data)) for source, data in contents]
 
 
 def digests_archived(archive: RawArchive, day: str, digests: Iterable[tuple[str, str]]) -> bool:

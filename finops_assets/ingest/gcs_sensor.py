@@ -2,9 +2,9 @@
 
 Watches every source configured as FINOPS_SOURCE_<SOURCE>=gs://bucket/prefix. New keys come from
 dagster-gcp's `get_gcs_keys` (sorted by update time, after the cursor key); one run per affected
-charge day with run_key = day + hash of that day's object names and MD5s, so a duplicate
-delivery (same bytes, new generation) maps to the same run_key and Dagster skips it, while a
-restated file changes the hash and runs the day again. `get_gcs_keys` returns every key again
+charge day with run_key = day + hash of the distinct contents (source, SHA-256) of that day's
+files, so the same bytes again (a new generation) or under another name map to the same run_key
+and Dagster skips it, while a restated file changes the hash and runs the day again. `get_gcs_keys` returns every key again
 when the cursor key disappears; the run_key dedupe makes that harmless. A changed day whose files
 the raw archive holds already needs no run, so a first tick over a loaded lake launches nothing.
 
@@ -13,7 +13,6 @@ ingest.bucket_deliveries: one ranged run over the month per new delivery.
 """
 
 import datetime as dt
-import hashlib
 from collections import defaultdict
 from typing import Any
 
@@ -21,14 +20,18 @@ import dagster as dg
 from dagster_gcp import GCSResource
 from dagster_gcp.gcs.sensor import get_gcs_keys
 
-from finops_assets.ingest.bucket_deliveries import PERIODS, day_is_archived, delivery_run_requests
+from finops_assets.domain import cursors
+from finops_assets.ingest.bucket_deliveries import (
+    PERIODS,
+    content_digests,
+    delivery_run_requests,
+    digests_archived,
+)
 from finops_assets.ingest.sensors import DOWNSTREAM, TRIGGER_TAG, bucket_sensor_result, cost_keys
 from finops_assets.partitions import daily_partitions
 from finops_assets.resources.gcs_exports import (
     GcsExports,
     GcsReader,
-    day_prefix,
-    is_export_file,
     parse_location,
 )
 from finops_assets.resources.lake import LakeResource
@@ -55,18 +58,6 @@ def days_of_keys(keys: list[str], prefix: str, sources: list[str]) -> list[str]:
         if len(parts) == 3 and parts[0] in sources and daily_partitions.has_partition_key(parts[1]):
             days.add(parts[1])
     return sorted(days)
-
-
-def day_run_key(client: Any, bucket: str, prefix: str, sources: list[str], day: str) -> str:
-    """day + hash of (name, content hash) of every export object of that day."""
-    digest = hashlib.sha256()
-    for source in sources:
-        folder = day_prefix(prefix, source, dt.date.fromisoformat(day))
-        for blob in sorted(client.list_blobs(bucket, prefix=folder), key=lambda b: b.name):
-            if is_export_file(blob.name, folder):
-                digest.update(blob.name.encode() + b"\0")
-                digest.update(str(blob.md5_hash or blob.crc32c).encode() + b"\0")
-    return f"{day}:{digest.hexdigest()[:16]}"
 
 
 def new_keys(client: Any, bucket: str, prefix: str, cursor: dict) -> tuple[list[str], dict]:
@@ -120,9 +111,10 @@ def gcs_run_requests(
         keys, updated[location] = new_keys(client, bucket, prefix, cursor.get(location, {}))
         exports = GcsExports(bucket, prefix, lambda: client)
         for day in days_of_keys(keys, prefix, sources):
-            if day_is_archived(archive, day, day_contents(exports, client, sources, day)):
+            digests = content_digests(day_contents(exports, client, sources, day))
+            if digests_archived(archive, day, digests):
                 continue
-            run_key = day_run_key(client, bucket, prefix, sources, day)
+            run_key = cursors.content_run_key(day, digests)
             requests[run_key] = dg.RunRequest(run_key=run_key, partition_key=day)
         watched += [(s, "months", GcsReader(exports, client, within=s)) for s in sources]
     periods, updated[PERIODS] = delivery_run_requests(

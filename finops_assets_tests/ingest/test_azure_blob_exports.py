@@ -140,6 +140,16 @@ def test_sensor_one_run_per_day_duplicates_kept_restatements_rerun(container):
     assert "no new export files" in (unchanged.skip_message or "")
 
 
+def test_the_same_bytes_under_another_name_keep_the_days_run_key(container):
+    _put(container, "2026-10-01", "a.csv", b"v1")
+    with dg.instance_for_test() as instance:
+        first = _tick(instance)
+        _put(container, "2026-10-01", "a-copy.csv", b"v1")  # a copy before the run archived a.csv
+        copy = _tick(instance, first.cursor)
+    [run] = first.run_requests
+    assert [r.run_key for r in copy.run_requests] == [run.run_key]  # Dagster skips it
+
+
 def test_sensor_skips_without_an_az_source(monkeypatch):
     monkeypatch.delenv("FINOPS_SOURCE_FOCUS_EXPORT", raising=False)
     with dg.instance_for_test() as instance:

@@ -96,6 +96,16 @@ def test_a_vanished_cursor_key_lists_everything_again_under_the_same_run_keys(bu
     assert [r.run_key for r in again.run_requests] == day_one
 
 
+def test_the_same_bytes_under_another_name_keep_the_days_run_key(bucket):
+    _put(bucket, "2026-10-01", "a.csv", b"v1")
+    with dg.instance_for_test() as instance:
+        first = _tick(instance)
+        _put(bucket, "2026-10-01", "a-copy.csv", b"v1")  # a copy before the run archived a.csv
+        copy = _tick(instance, first.cursor)
+    [run] = first.run_requests
+    assert [r.run_key for r in copy.run_requests] == [run.run_key]  # Dagster skips it
+
+
 def test_no_gcs_source_configured_skips(monkeypatch):
     monkeypatch.delenv("FINOPS_SOURCE_GCP_BILLING_EXPORT", raising=False)
     with dg.instance_for_test() as instance:
