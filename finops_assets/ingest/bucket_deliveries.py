@@ -7,7 +7,9 @@ raw archive does not hold under the period's first day, or its manifest lists a 
 there (the run then fails naming it). So switching a sensor on over a loaded lake, or the same
 bytes delivered again under any name or in a new assembly or run, launches nothing. The run key
 is made of the delivery's content, not its names. The cursor keeps two values per billing
-period (watermark and listing digest), however many files and deliveries it saw.
+period (watermark and listing digest), however many files and deliveries it saw, and a bounded
+map (object, ETag/MD5) -> content hash: a file rewritten with its old bytes, or left as it was
+while another file of the delivery changed, is not downloaded again to learn its content.
 """
 
 import datetime as dt
@@ -21,7 +23,7 @@ from finops_assets.domain import cursors
 from finops_assets.domain.deliveries import IncompleteDeliveryError
 from finops_assets.domain.delivery_layouts import PeriodListing, group_periods
 from finops_assets.ingest.landing_periods import RANGE_END_TAG, RANGE_START_TAG, partition_range
-from finops_assets.resources.bucket_periods import BucketReader, read_delivery
+from finops_assets.resources.bucket_periods import BucketReader, delivery_objects
 from finops_assets.resources.payloads import LandingError
 from finops_assets.storage.archive import RawArchive
 
@@ -50,8 +52,11 @@ def delivery_run_requests(
     (source, layout, reader), and the cursor entry to keep."""
     state = _decode(cursor.get(PERIODS))
     watermarks, listings = dict(state.watermarks), dict(state.listings)
+    entry = cursor.get(PERIODS)
+    hashes = cursors.ContentHashes(entry.get("hashes") if isinstance(entry, dict) else None)
     requests = []
     for source, layout, reader in watched:
+        reader.hashes = hashes
         for key, period in watched_periods(source, layout, reader):
             listing = listing_digest(period)
             mark = max(_ns(obj.modified) for obj in period.objects)
@@ -68,7 +73,7 @@ def delivery_run_requests(
                     )
                 )
             listings[key], watermarks[key] = listing, max(mark, watermarks.get(key, -1))
-    return requests, {"watermarks": watermarks, "listings": listings}
+    return requests, {"watermarks": watermarks, "listings": listings, "hashes": hashes.entries()}
 
 
 def listing_digest(period: PeriodListing) -> str:
@@ -103,13 +108,13 @@ def _delivery_request(
     """(run key, first and last partition day) of a run over the period's days when its
     delivery is not (wholly) archived, else None."""
     try:
-        manifest, files = read_delivery(reader, layout, period)
+        manifest, files = delivery_objects(reader, layout, period)
+        content = sorted(reader.digest(obj) for obj in files)
     except (IncompleteDeliveryError, LandingError) as error:
         content = [f"unreadable:{listing_digest(period)}:{error}"]  # the run fails naming it
     else:
-        content = sorted(cursors.content_digest(data) for _, data in files)
         held = archive.digests(source, period.span[0])
-        present = {obj.name for obj, _ in files}
+        present = {obj.name for obj in files}
         missing = sorted(manifest.names() - present) if manifest is not None else []
         if not missing and all(digest in held for digest in content):
             return None  # archived already: loaded before, or the same bytes again

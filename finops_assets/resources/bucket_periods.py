@@ -9,6 +9,7 @@ span days: archived once under the period's first day, each day keeps its own ro
 import datetime as dt
 from abc import ABC, abstractmethod
 
+from finops_assets.domain.cursors import ContentHashes, content_digest
 from finops_assets.domain.deliveries import Manifest, check_against_manifest, read_manifest
 from finops_assets.domain.delivery_layouts import (
     Listed,
@@ -27,6 +28,9 @@ class BucketReader(ABC):
 
     def __init__(self) -> None:
         self._read: dict[tuple[str, str], bytes] = {}
+        # A sensor's bounded (object, content tag) -> content digest map: objects it knows are
+        # not downloaded to learn their digest (domain.cursors.ContentHashes).
+        self.hashes: ContentHashes | None = None
 
     @abstractmethod
     def list(self) -> list[Listed]:
@@ -42,6 +46,12 @@ class BucketReader(ABC):
         if key not in self._read:
             self._read[key] = self.fetch(obj)
         return self._read[key]
+
+    def digest(self, obj: Listed) -> str:
+        """The content digest of the object, from `hashes` when it knows the object's version."""
+        if self.hashes is None:
+            return content_digest(self.read(obj))
+        return self.hashes.digest(self.name(obj), obj.version, lambda: self.read(obj))
 
     def name(self, obj: Listed) -> str:
         """The object's full URI."""
@@ -60,10 +70,10 @@ def periods_holding(
     ]
 
 
-def read_delivery(
+def delivery_objects(
     reader: BucketReader, layout: str, period: PeriodListing
-) -> tuple[Manifest | None, list[tuple[Listed, bytes]]]:
-    """The period's current delivery: its manifest (if any) and its data files with their bytes.
+) -> tuple[Manifest | None, list[Listed]]:
+    """The period's current delivery: its manifest (if any, read) and its data files as listed.
 
     A file name outside the landing pattern, or a key that could escape its folder, is refused
     with LandingError naming it.
@@ -76,8 +86,16 @@ def read_delivery(
     for obj in delivery_files(layout, period, manifest):
         folder = obj.key.rsplit("/", 1)[0] + "/"
         if bucket_file_name(f"{reader.uri}/{obj.key}", f"{reader.uri}/{folder}") is not None:
-            files.append((obj, reader.read(obj)))
+            files.append(obj)
     return manifest, files
+
+
+def read_delivery(
+    reader: BucketReader, layout: str, period: PeriodListing
+) -> tuple[Manifest | None, list[tuple[Listed, bytes]]]:
+    """The period's current delivery: its manifest (if any) and its data files with their bytes."""
+    manifest, files = delivery_objects(reader, layout, period)
+    return manifest, [(obj, reader.read(obj)) for obj in files]
 
 
 def period_payloads(reader: BucketReader, layout: str, source: str, day: dt.date) -> list[Payload]:

@@ -12,6 +12,7 @@ The data is koku's real CUR file (public_data/koku/aws/test_cur.csv) moved to 20
 import csv
 import datetime as dt
 import io
+import json
 import re
 from collections import defaultdict
 from decimal import ROUND_HALF_UP, Decimal
@@ -151,3 +152,35 @@ def test_a_multipart_reupload_and_a_copy_of_the_same_bytes_run_the_day_once(
     rows = lake.read_day(tables.raw_contract(aws_cur), dt.date.fromisoformat(DAY))
     assert rows.height == 19  # counted once, not 38
     assert dict(aws_cur.billed_totals(rows).iter_rows()) == _cur_totals(cur_bytes)
+
+
+def test_a_data_exports_refresh_downloads_only_the_files_whose_etag_changed(
+    bucket, cur_bytes, monkeypatch, reads
+):
+    """Overwrite mode: AWS rewrites the period's files in place; an unchanged one keeps its
+    ETag, so the sensor knows its content hash from the cursor and does not download it."""
+    monkeypatch.setenv("FINOPS_SOURCE_AWS_CUR", f"s3://{bucket}/cur/acme?layout=cur2")
+    folder = "cur/acme/data/BILLING_PERIOD=2026-10"
+    lines = cur_bytes.splitlines(keepends=True)
+    halves = {
+        "acme-00001.csv": b"".join(lines[:10]),
+        "acme-00002.csv": lines[0] + b"".join(lines[10:]),
+    }
+
+    def deliver(files: dict[str, bytes]) -> None:
+        for name, body in files.items():
+            _put(bucket, f"{folder}/{name}", body)
+        uris = [f"s3://{bucket}/{folder}/{name}" for name in halves]
+        manifest = json.dumps({"executionId": "x", "dataFiles": uris}).encode()
+        _put(bucket, "cur/acme/metadata/BILLING_PERIOD=2026-10/acme-Manifest.json", manifest)
+
+    deliver(halves)
+    with dg.instance_for_test() as instance:
+        first = _tick(instance)
+        assert sorted(k for k in reads if "/data/" in k) == sorted(f"{folder}/{n}" for n in halves)
+        del reads[:]
+        deliver({"acme-00002.csv": halves["acme-00002.csv"] + lines[-1]})  # a restated part
+        second = _tick(instance, first.cursor)
+    assert [k for k in reads if "/data/" in k] == [f"{folder}/acme-00002.csv"]
+    assert len(first.run_requests) == len(second.run_requests) == 1
+    assert first.run_requests[0].run_key != second.run_requests[0].run_key
