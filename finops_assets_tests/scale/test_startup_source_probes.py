@@ -70,16 +70,15 @@ def _aws(monkeypatch, endpoint: str, key_id: str, secret: str) -> None:
         monkeypatch.setenv(name, value)
 
 
-@pytest.mark.skip(
-    reason="passes alone (3 runs) but failed once in the full suite: moto (auth enforced) answered "
-    "InvalidAccessKeyId to the IAM key it had just created, cause not found; see the stop 26 note"
-)
 def test_s3_source_refused_key_and_secret_name_their_setting(tmp_path, secured_s3, monkeypatch):
     server, key_id, secret = secured_s3
     _aws(monkeypatch, server.endpoint, key_id, secret)
     import boto3
 
-    boto3.client("s3", endpoint_url=server.endpoint, region_name=REGION).create_bucket(
+    # A session of its own: boto3's default session keeps the first credentials it resolved, and
+    # an earlier test in the same process may have resolved others (InvalidAccessKeyId here).
+    session = boto3.session.Session(aws_access_key_id=key_id, aws_secret_access_key=secret)
+    session.client("s3", endpoint_url=server.endpoint, region_name=REGION).create_bucket(
         Bucket="cur-exports"
     )
     location = {"FINOPS_SOURCE_AWS_CUR": "s3://cur-exports/cur"}
