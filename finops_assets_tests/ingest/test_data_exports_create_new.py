@@ -17,7 +17,6 @@ import gzip
 import io
 import json
 import os
-import re
 from collections import defaultdict
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
@@ -36,6 +35,7 @@ from finops_assets.loading.plan import plan_deliveries
 from finops_assets.resources.lake import LakeResource, LandingResource
 from finops_assets.storage import tables
 from finops_assets.storage.delta import DeltaLake
+from finops_assets_tests.ingest.s3_cur_bucket import koku_cur_in_october, point_at_new_bucket
 from finops_assets_tests.servers.s3 import running_s3
 
 FOCUS_SAMPLE = "focus-sample-data/FOCUS-1.0/focus_sample.csv"
@@ -105,19 +105,13 @@ def moto():
 
 @pytest.fixture
 def bucket(moto, monkeypatch, tmp_path):
-    for key, value in moto.env().items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.setenv("FINOPS_LAKE_URI", str(tmp_path / "lake"))
-    name = moto.new_bucket()
-    monkeypatch.setenv("FINOPS_SOURCE_AWS_CUR", f"s3://{name}/{EXPORT}?layout=cur2")
-    return name
+    return point_at_new_bucket(moto, monkeypatch, tmp_path, f"{EXPORT}?layout=cur2")
 
 
 @pytest.fixture
 def cur_text(shared_data) -> str:
     """koku's real CUR file (19 rows, June 2018) moved to October 2026, values unchanged."""
-    text = (shared_data / "koku" / "aws" / "test_cur.csv").read_text()
-    return re.sub(r"2018-07", "2026-11", re.sub(r"2018-06", "2026-10", text))
+    return koku_cur_in_october(shared_data)
 
 
 def _refresh(bucket: str, folder: str, body: bytes) -> None:

@@ -11,7 +11,6 @@ import datetime as dt
 import gzip
 import io
 import json
-import re
 from decimal import ROUND_HALF_UP, Decimal
 
 import boto3
@@ -29,6 +28,7 @@ from finops_assets.resources.s3_exports import from_location
 from finops_assets.settings import Settings
 from finops_assets.storage import tables
 from finops_assets.storage.delta import DeltaLake
+from finops_assets_tests.ingest.s3_cur_bucket import koku_cur_in_october, point_at_new_bucket
 from finops_assets_tests.servers.s3 import running_s3
 
 pytestmark = pytest.mark.slow
@@ -48,18 +48,12 @@ def moto():
 
 @pytest.fixture
 def bucket(moto, monkeypatch, tmp_path):
-    for key, value in moto.env().items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.setenv("FINOPS_LAKE_URI", str(tmp_path / "lake"))
-    name = moto.new_bucket()
-    monkeypatch.setenv("FINOPS_SOURCE_AWS_CUR", f"s3://{name}/{REPORT}?layout=cur")
-    return name
+    return point_at_new_bucket(moto, monkeypatch, tmp_path, f"{REPORT}?layout=cur")
 
 
 @pytest.fixture
 def cur_text(shared_data) -> str:
-    text = (shared_data / "koku" / "aws" / "test_cur.csv").read_text()
-    return re.sub(r"2018-07", "2026-11", re.sub(r"2018-06", "2026-10", text))
+    return koku_cur_in_october(shared_data)
 
 
 def _deliver(bucket: str, assembly: str, files: dict[str, bytes], listed=None) -> None:

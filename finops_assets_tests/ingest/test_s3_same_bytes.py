@@ -13,7 +13,6 @@ import csv
 import datetime as dt
 import io
 import json
-import re
 from collections import defaultdict
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
@@ -31,6 +30,7 @@ from finops_assets.resources.lake import LakeResource, LandingResource
 from finops_assets.resources.s3_exports import S3Exports
 from finops_assets.storage import tables
 from finops_assets.storage.delta import DeltaLake
+from finops_assets_tests.ingest.s3_cur_bucket import koku_cur_in_october, point_at_new_bucket
 from finops_assets_tests.servers.s3 import running_s3
 
 pytestmark = pytest.mark.slow
@@ -47,18 +47,12 @@ def moto():
 
 @pytest.fixture
 def bucket(moto, monkeypatch, tmp_path):
-    for key, value in moto.env().items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.setenv("FINOPS_LAKE_URI", str(tmp_path / "lake"))
-    name = moto.new_bucket()
-    monkeypatch.setenv("FINOPS_SOURCE_AWS_CUR", f"s3://{name}/exports")
-    return name
+    return point_at_new_bucket(moto, monkeypatch, tmp_path, "exports")
 
 
 @pytest.fixture
 def cur_bytes(shared_data) -> bytes:
-    text = (shared_data / "koku" / "aws" / "test_cur.csv").read_text()
-    return re.sub(r"2018-07", "2026-11", re.sub(r"2018-06", "2026-10", text)).encode()
+    return koku_cur_in_october(shared_data).encode()
 
 
 @pytest.fixture
