@@ -26,13 +26,17 @@ tools:
 demo: venv
 	$(BIN)/finops demo
 
+# Test files run on TEST_WORKERS parallel pytest workers (pytest-xdist, one file per worker at a
+# time, so a file's module fixtures are built once); `make test TEST_WORKERS=0` runs in one process.
+TEST_WORKERS ?= 2
+
 test: venv tools
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile
 
 # The everyday loop: every test not marked slow (no whole-graph run, no real webserver or browser,
 # no test that takes seconds); `make test` stays the full suite.
 test-fast: venv
-	$(BIN)/pytest -m "not slow"
+	$(BIN)/pytest -m "not slow" -n $(TEST_WORKERS) --dist loadfile
 
 # ruff's rule set includes S (flake8-bandit: bandit's security checks), see pyproject.toml.
 lint: venv
