@@ -8,6 +8,8 @@ indexes counted over the whole day). Only one slice's joins, splits and pandera 
 at a time, not the whole day's.
 """
 
+from collections.abc import Iterator
+
 import polars as pl
 
 from finops_assets.domain.focus_allocation import focus_split_rows, raise_on_orphans
@@ -35,32 +37,53 @@ def _in_range(low: str, high: str | None) -> pl.Expr:
     return (key >= low) if high is None else (key >= low) & (key < high)
 
 
-def split_day(
+def split_slices(
     normalized: pl.DataFrame, allocated: pl.DataFrame, slice_parts: int = SLICE_PARTS
-) -> tuple[pl.DataFrame, list[dict]]:
-    """The day's FOCUS 1.3 split rows and the 1.3 contract's failures, slice by slice.
+) -> Iterator[tuple[pl.DataFrame, list[dict]]]:
+    """The day's FOCUS 1.3 split rows slice by slice, each with its 1.3 contract failures.
 
-    Equal to (focus_split_rows(normalized, allocated), split_contract_failures(...)) on the
-    whole day; failures in the contract's check order. Raises AllocationOriginError as
-    focus_split_rows does, for the whole day, before any slice.
+    The slices, concatenated, are focus_split_rows(normalized, allocated) in its order; the
+    failures' row indexes count over the whole day. Only one slice is alive at a time if the
+    caller lets the previous one go. Raises AllocationOriginError as focus_split_rows does, for
+    the whole day, before the first slice. An empty day gives one empty slice (its columns).
     """
     raise_on_orphans(
         allocated.select(_KEY).join(
             normalized.select(_KEY, "ChargeCategory"), on=_KEY, how="left", maintain_order="left"
         )
     )
-    slices: list[pl.DataFrame] = []
-    failures: list[dict] = []
+    ranges = key_ranges(allocated[_KEY], slice_parts)
+    if not ranges:
+        yield focus_split_rows(normalized, allocated), []
+        return
     offset = 0
-    for low, high in key_ranges(allocated[_KEY], slice_parts):
+    for low, high in ranges:
         origins = normalized.filter(_in_range(low, high))
         split = focus_split_rows(origins, allocated.filter(_in_range(low, high)))
-        for failure in split_contract_failures(split, origins):
-            index = failure["index"]
-            failures.append({**failure, "index": index + offset if index is not None else None})
-        slices.append(split)
+        failures = [
+            {**f, "index": f["index"] + offset if f["index"] is not None else None}
+            for f in split_contract_failures(split, origins)
+        ]
+        del origins
         offset += split.height
-    if not slices:
-        return focus_split_rows(normalized, allocated), []
-    failures.sort(key=lambda f: _CHECK_ORDER.get(f["check"], -1))
-    return pl.concat(slices), failures
+        yield split, failures
+        del split, failures  # let the caller's slice go before the next is made
+
+
+def in_check_order(failures: list[dict]) -> list[dict]:
+    """Failures gathered slice by slice, in the contract's check order (a stable sort)."""
+    return sorted(failures, key=lambda f: _CHECK_ORDER.get(f["check"], -1))
+
+
+def split_day(
+    normalized: pl.DataFrame, allocated: pl.DataFrame, slice_parts: int = SLICE_PARTS
+) -> tuple[pl.DataFrame, list[dict]]:
+    """The day's FOCUS 1.3 split rows and the 1.3 contract's failures, whole (split_slices
+    concatenated): equal to (focus_split_rows(normalized, allocated),
+    split_contract_failures(...)) on the whole day; failures in the contract's check order."""
+    slices: list[pl.DataFrame] = []
+    failures: list[dict] = []
+    for split, found in split_slices(normalized, allocated, slice_parts):
+        slices.append(split)
+        failures.extend(found)
+    return pl.concat(slices), in_check_order(failures)

@@ -13,10 +13,10 @@ from dagster import AssetExecutionContext
 from finops_assets.concurrency import writer_pool
 from finops_assets.day_writer import DayEvent, DayWriter
 from finops_assets.domain.focus_allocation import ORIGIN_FOCUS_COLUMNS, PART_COLUMNS
-from finops_assets.domain.focus_allocation_day import split_day
 from finops_assets.domain.focus_versions import FOCUS13_SCHEMA, focus12_rows, focus13_rows
 from finops_assets.partitions import SINGLE_RUN, daily_partitions
 from finops_assets.publish.files import write_day_by_billing_period
+from finops_assets.publish.split_files import stage_split_day
 from finops_assets.resources.lake import LakeResource
 from finops_assets.settings import Settings
 from finops_assets.storage import tables
@@ -56,18 +56,23 @@ def focus_cost_allocation(context: AssetExecutionContext, lake: LakeResource) ->
     root = focus_allocation_root(Settings.from_env())
 
     def one_day(day: dt.date) -> None:
-        # only the columns a split row is made of, and the day in slices of origin charges
+        # only the columns a split row is made of; the split rows in slices of origin charges,
+        # each staged to the day's files and let go (never the whole day's split rows at once)
         origins = delta.read_day_columns(tables.NORMALIZED_COSTS, day, _ORIGIN_READ)
         parts = delta.read_day_columns(tables.ALLOCATED_COSTS, day, PART_COLUMNS)
-        split, failures = split_day(origins, parts)
+        staged = stage_split_day(origins, parts, root, day)
         del origins, parts
-        writer.commit(
-            day,
-            {"check_focus_1_3_split_contract": failures},
-            lambda: write_day_by_billing_period(split, root, day),
-            content=[split],
-            metadata={"rows": split.height, "folder": str(root)},
-        )
+        try:
+            writer.commit(
+                day,
+                {"check_focus_1_3_split_contract": staged.failures},
+                staged.files.publish,
+                content=staged.data_version,
+                metadata={"rows": staged.rows, "folder": str(root)},
+                lineage=staged.lineage,
+            )
+        finally:  # a day that failed its checks (or its write) leaves no staged file
+            staged.files.discard()
 
     yield from writer.run(one_day)
 

@@ -10,10 +10,12 @@ import datetime as dt
 import dagster as dg
 import duckdb
 import polars as pl
+import pyarrow.parquet as pq
 import pytest
 
 from finops_assets.conformance.check import NORMALIZE_SELECTION
 from finops_assets.demo import materialize_window
+from finops_assets.domain import focus_allocation_day
 from finops_assets.domain.focus_allocation import SPLIT_COLUMNS, SUMMABLE_METRICS
 from finops_assets.domain.focus_allocation_contract import split_contract_failures
 from finops_assets.publish.assets import focus_allocation_root
@@ -36,6 +38,7 @@ def published(tmp_path_factory):
     home = tmp_path_factory.mktemp("focus-alloc-home")
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("FINOPS_HOME", str(home))
+        patch.setattr(focus_allocation_day, "SLICE_PARTS", 50)  # the day in several slices
         settings = Settings.from_env()
         generate_estate(settings.landing_dir, DAY, 1, rows_per_day=120)
         (home / "dagster").mkdir(parents=True, exist_ok=True)
@@ -60,6 +63,9 @@ def test_the_day_is_written_by_billing_period_and_rewritten_identically(publishe
     assert published["ok"]
     assert [f.parent.name for f in published["files"]] == ["billing_period=2026-10"]
     assert {f: f.read_bytes() for f in published["files"]} == published["before"]
+    # written slice by slice (50 parts a slice here): one row group per slice, not the whole day
+    groups = sum(pq.ParquetFile(f).metadata.num_row_groups for f in published["files"])
+    assert groups >= published["allocated"].height // 60 > 1
 
 
 def test_a_focus_reader_gets_every_split_row_summing_to_the_origin_charges(published):
