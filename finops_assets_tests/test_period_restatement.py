@@ -1,11 +1,13 @@
-"""Restating one day of a 31-day billing-period delivery re-runs only that day downstream.
+"""Restating one day of a billing-period delivery re-runs only that day downstream.
 
-A FOCUS export of October 2026 arrives as one billing-period file in
-`landing/focus_export/20261001-20261031/<export>/`, goes through the whole graph on a real
-Dagster instance, and is then replaced by a new delivery in which only the rows of 15 October
+A month-to-date FOCUS export of October 2026 (1 to 7 October) arrives as one period file in
+`landing/focus_export/20261001-20261007/<export>/`, goes through the whole graph on a real
+Dagster instance, and is then replaced by a new delivery in which only the rows of 4 October
 changed. After re-ingesting the whole period, only that day's raw and normalized data versions
 change, only that day of allocated_costs and below is STALE, and re-materializing the stale day
-leaves the other 30 days' versions as they were.
+leaves the other 6 days' versions as they were. (Seven days, not a whole month: every day but
+the restated one is a day that must stay as it was, and each day costs a run its time; what a
+31-day file costs is measured by `make bench`.)
 """
 
 import datetime as dt
@@ -21,10 +23,10 @@ from finops_assets.demo import materialize_window
 from finops_assets.sample import focus_export_writer
 from finops_assets.settings import Settings
 
-FIRST, LAST = dt.date(2026, 10, 1), dt.date(2026, 10, 31)
-OCTOBER = [FIRST + dt.timedelta(days=n) for n in range((LAST - FIRST).days + 1)]
-RESTATED = dt.date(2026, 10, 15)
-DELIVERY = "focus_export/20261001-20261031/focus-oci"
+FIRST, LAST = dt.date(2026, 10, 1), dt.date(2026, 10, 7)
+PERIOD = [FIRST + dt.timedelta(days=n) for n in range((LAST - FIRST).days + 1)]
+RESTATED = dt.date(2026, 10, 4)
+DELIVERY = "focus_export/20261001-20261007/focus-oci"
 DOWNSTREAM = ["allocated_costs", "cost_by_business_unit", "budget_status"]
 # The part of the graph a FOCUS delivery flows through (allocation's other inputs included).
 GRAPH = ",".join(
@@ -40,9 +42,9 @@ GRAPH = ",".join(
 
 
 def _period_file(scratch: Path, seed_of: Callable[[dt.date], int]) -> bytes:
-    """One CSV of every October day's rows (header once), each day written with seed_of(day)."""
+    """One CSV of every day's rows of the period (header once), each day written with seed_of(day)."""
     parts: list[bytes] = []
-    for day in OCTOBER:
+    for day in PERIOD:
         [path] = focus_export_writer.write_day(scratch, day, seed=seed_of(day), rows_per_day=4)
         header, body = path.read_bytes().split(b"\n", 1)
         parts.append(body)
@@ -50,9 +52,9 @@ def _period_file(scratch: Path, seed_of: Callable[[dt.date], int]) -> bytes:
 
 
 def _versions(instance: dg.DagsterInstance, key: str) -> dict[str, str | None]:
-    """The data version of the latest materialization of each October day of `key`."""
+    """The data version of the latest materialization of each day of the period of `key`."""
     versions: dict[str, str | None] = {}
-    for day in OCTOBER:
+    for day in PERIOD:
         records = instance.fetch_materializations(
             dg.AssetRecordsFilter(asset_key=dg.AssetKey(key), asset_partitions=[day.isoformat()]),
             limit=1,
@@ -68,7 +70,7 @@ def _stale_days(instance: dg.DagsterInstance, key: str) -> list[str]:
     resolver = stale_status_resolver(instance, defs.resolve_asset_graph())
     return [
         d.isoformat()
-        for d in OCTOBER
+        for d in PERIOD
         if resolver.get_status(dg.AssetKey(key), d.isoformat()) != StaleStatus.FRESH
     ]
 
@@ -82,7 +84,7 @@ def home(tmp_path, monkeypatch):
 
 
 @pytest.mark.slow
-def test_restating_one_day_of_a_31_day_delivery_reruns_only_that_day(home):
+def test_restating_one_day_of_a_period_delivery_reruns_only_that_day(home):
     tmp_path, settings = home
     delivery = settings.landing_dir / DELIVERY / "focus-oci-2026-10.csv"
     delivery.parent.mkdir(parents=True)
@@ -96,7 +98,7 @@ def test_restating_one_day_of_a_31_day_delivery_reruns_only_that_day(home):
         before = {key: _versions(instance, key) for key in keys}
         for key in keys:
             assert all(before[key].values()), (key, before[key])
-        assert len(set(before["normalized_costs"].values())) == len(OCTOBER)
+        assert len(set(before["normalized_costs"].values())) == len(PERIOD)
 
         delivery.write_bytes(restated)  # the provider's new delivery of the whole period
         assert materialize_window(instance, FIRST, LAST, NORMALIZE_SELECTION).success
