@@ -1,9 +1,9 @@
 """A restated period re-runs every day of it, but computes only the days whose inputs changed.
 
-On a real instance: a 31-day FOCUS delivery goes through the graph; the provider restates it
-with only 15 October changed, and the whole period runs again (what the landing sensor
+On a real instance: a FOCUS delivery of 1 to 7 October goes through the graph; the provider
+restates it with only 4 October changed, and the whole period runs again (what the landing sensor
 launches). normalized_costs, allocated_costs and cost_by_business_unit compute that one day
-(counted by wrapping their domain functions) and record the 30 others again with their data
+(counted by wrapping their domain functions) and record the 6 others again with their data
 versions (`recomputed: false`); money is conserved on every day and nothing is left stale. A
 new rule version recomputes every allocated day, a corrected FX rate recomputes the day it
 applies to (their data versions are inputs too), a changed setting recomputes every day, each
@@ -33,20 +33,20 @@ from finops_assets_tests.test_period_restatement import (
     FIRST,
     GRAPH,
     LAST,
-    OCTOBER,
+    PERIOD,
     RESTATED,
     _period_file,
     _versions,
 )
 
 MEMOIZED = ["normalized_costs", "allocated_costs", "cost_by_business_unit"]
-FX_DAY = dt.date(2026, 10, 20)  # a Tuesday: its USD rate is used on that day only
+FX_DAY = dt.date(2026, 10, 6)  # a Tuesday: its USD rate is used on that day only
 
 
 def _recomputed(instance: dg.DagsterInstance, key: str) -> list[str]:
-    """The October days whose latest materialization of `key` was computed (not reused)."""
+    """The days of the period whose latest materialization of `key` was computed (not reused)."""
     days = []
-    for day in OCTOBER:
+    for day in PERIOD:
         [record] = instance.fetch_materializations(
             dg.AssetRecordsFilter(asset_key=dg.AssetKey(key), asset_partitions=[day.isoformat()]),
             limit=1,
@@ -95,7 +95,7 @@ class _Calls:
 
 
 def _money(lake: DeltaLake, contract: TableContract) -> dict[tuple[str, str], Decimal]:
-    frame = lake.read_days(contract, OCTOBER)
+    frame = lake.read_days(contract, PERIOD)
     totals = frame.group_by("x_charge_date", "BillingCurrency").agg(pl.col("BilledCost").sum())
     return {
         (str(row["x_charge_date"]), row["BillingCurrency"]): Decimal(str(row["BilledCost"]))
@@ -110,7 +110,7 @@ def _not_fresh(instance: dg.DagsterInstance, keys: list[str]) -> dict[str, list[
     return {
         key: [
             d.isoformat()
-            for d in OCTOBER
+            for d in PERIOD
             if resolver.get_status(dg.AssetKey(key), d.isoformat()) != StaleStatus.FRESH
         ]
         for key in keys
@@ -118,11 +118,11 @@ def _not_fresh(instance: dg.DagsterInstance, keys: list[str]) -> dict[str, list[
 
 
 def _corrected_rates(path: Path) -> Path:
-    """The shipped ECB history with one corrected USD rate (FX_DAY: 1.1215 -> 1.1300)."""
+    """The shipped ECB history with one corrected USD rate (FX_DAY: 1.1269 -> 1.1300)."""
     lines = reference_text(ECB_RATES_FILE).splitlines(keepends=True)
     index = next(i for i, line in enumerate(lines) if line.startswith(f"{FX_DAY},"))
     date, usd, rest = lines[index].split(",", 2)
-    assert usd == "1.1215", usd
+    assert usd == "1.1269", usd
     lines[index] = f"{date},1.1300,{rest}"
     path.write_text("".join(lines), encoding="utf-8")
     return path
@@ -155,7 +155,7 @@ def test_a_restated_period_computes_only_the_days_whose_inputs_changed(
     restated = _period_file(tmp_path / "scratch-2", lambda day: 8 if day == RESTATED else 7)
     calls = _Calls(monkeypatch)
     lake = DeltaLake(settings.lake_uri)
-    every_day = [d.isoformat() for d in OCTOBER]
+    every_day = [d.isoformat() for d in PERIOD]
     with dg.instance_for_test(temp_dir=str(tmp_path / "dagster")) as instance:
         assert materialize_window(instance, FIRST, LAST, GRAPH).success
         first = calls.take()
@@ -212,7 +212,7 @@ def test_a_restated_period_computes_only_the_days_whose_inputs_changed(
             assert materialize_window(instance, FIRST, LAST, "cost_by_business_unit").success
         code_change = calls.take()
         frames = {
-            name: lake.read_days(contract, OCTOBER)
+            name: lake.read_days(contract, PERIOD)
             for name, contract in (
                 ("normalized", tables.NORMALIZED_COSTS),
                 ("allocated", tables.ALLOCATED_COSTS),
@@ -222,7 +222,7 @@ def test_a_restated_period_computes_only_the_days_whose_inputs_changed(
     day = RESTATED.isoformat()
     assert restatement == {"normalize_day": [day], "allocate_day": [day], "summarize": [day]}
     assert recomputed == {key: [day] for key in MEMOIZED}
-    for key in MEMOIZED:  # the other 30 days keep their data versions
+    for key in MEMOIZED:  # the other days keep their data versions
         changed = [d for d in before[key] if before[key][d] != after[key][d]]
         assert changed == [day], (key, changed)
     assert not_fresh == {key: [] for key in MEMOIZED}
@@ -237,8 +237,9 @@ def test_a_restated_period_computes_only_the_days_whose_inputs_changed(
     assert fx_changed == [FX_DAY.isoformat()]
     assert fx_change == {"normalize_day": [FX_DAY.isoformat()]}
     assert setting_change["normalize_day"] == every_day
-    # the allocated days follow their normalized days' new lineage; 15 October's normalized rows
-    # were computed from the restated raw rows already, but normalized_costs wrote that day
+    # the allocated days follow their normalized days' new lineage; the restated day's
+    # normalized rows were computed from the restated raw rows already, but normalized_costs
+    # wrote that day
     # again (new files, same rows): allocated_costs' memo names the files of the day it reads,
     # so the day is computed again too (a rewrite outside Dagster looks the same; see
     # allocate/test_audit_ledger.py)
