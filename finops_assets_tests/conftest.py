@@ -46,11 +46,13 @@ def _no_leaked_defs_state_storage():
 # clean-clone `.ci/run`, README "make test"). Only a scheduling hint: a renamed file falls back to
 # the slow-first order below, and a stale figure changes when a file starts, not what it tests.
 LONGEST_FILES_FIRST = (
-    "test_load.py",
-    "test_day_memo.py",
     "topology/test_production_topology.py",
-    "test_period_restatement.py",
+    "test_load_public_focus.py",
     "ui/test_operating_model.py",
+    "test_load_public_koku.py",
+    "test_load_azure_ea.py",
+    "test_day_memo.py",
+    "test_period_restatement.py",
     "ui/test_finance_flow.py",
     "scale/test_rate_limits.py",
     "test_instance_health.py",
@@ -68,7 +70,7 @@ def pytest_collection_modifyitems(config, items):
     every file's tests keep their own order.
 
     `make test` runs files on parallel workers (pytest-xdist, `--dist loadfile`), which hand out
-    files in collection order: a long file collected last (test_load.py sorts after every
+    files in collection order: a long file collected last (test_load_*.py sort after every
     folder) would start when the other worker has nothing left and set the suite's wall time.
     Starting the long files first leaves the many short files to fill the end. The order is the
     same in every worker (xdist requires it) since it depends only on the collected items.
