@@ -27,7 +27,18 @@ from bench.reference import BASE_CURRENCY
 
 RESTATED = dt.date(2026, 10, 15)
 FRESH = dt.date(2026, 11, 1)
-MEMOIZED = ("normalized_costs", "allocated_costs", "cost_by_business_unit")
+MEMOIZED = (
+    "normalized_costs",
+    "allocated_costs",
+    "cost_by_business_unit",
+    "focus_export",
+    "focus_cost_allocation",
+    "allocation_audit",
+    "budget_status",
+    "cost_anomalies",
+    "rightsizing_recommendations",
+    "commitment_recommendations",
+)
 
 
 def timed_run(instance: object, first: dt.date, last: dt.date, budgets: Path) -> dict:

@@ -16,9 +16,9 @@ materialization the hash of what the day was computed from (`inputs_version`):
 When the hash equals the one on the day's latest materialization, the day is not computed: the
 writer records it again with that materialization's data version, metadata and non-blocking
 check results (`recomputed: false`), so nothing downstream turns stale and the check history
-stays whole. Only assets whose day depends on nothing but the same day of their upstream
-assets may opt in: an asset that reads earlier days (month-to-date budgets, anomaly history)
-must compute every day. Lineage columns (file names, ingestion keys) are not part of a data
+stays whole. An asset whose day reads earlier days of its upstream assets (month-to-date
+budgets, a lookback window) names them (`DayWriter(memo_days=...)`): their data versions are
+inputs of the day too, so a changed earlier day computes again every day that reads it. Lineage columns (file names, ingestion keys) are not part of a data
 version, so a reused day keeps the lineage of the delivery it was computed from; that delivery
 stays in the raw archive. A memoized asset records the hash of its rows' lineage
 (`lineage_version`), so when it computes a day again with the same content but a newer lineage
@@ -29,6 +29,7 @@ stay the same.
 import functools
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -76,11 +77,12 @@ class Lookup:
             self._events[key] = self._fetch(key)
         events = self._events[key]
         return (
-            events.get(day_key) if day_key in events or self._partitioned(key) else events.get(None)
+            events.get(day_key) if day_key in events or self.partitioned(key) else events.get(None)
         )
 
-    def _partitioned(self, key: dg.AssetKey) -> bool:
-        return any(k is not None for k in self._events[key])
+    def partitioned(self, key: dg.AssetKey) -> bool:
+        """True when `key`'s materializations name days (after a `latest` of it)."""
+        return any(k is not None for k in self._events.get(key, {}))
 
     def _fetch(self, key: dg.AssetKey) -> dict[str | None, dg.AssetMaterialization]:
         storage = self._instance.event_log_storage
@@ -101,17 +103,29 @@ class Lookup:
 
 
 def inputs_version(
-    context: AssetExecutionContext, day_key: str, logic: str, lookup: Lookup
+    context: AssetExecutionContext,
+    day_key: str,
+    logic: str,
+    lookup: Lookup,
+    earlier: Sequence[str] = (),
 ) -> str | None:
     """The hash of everything `day_key` is computed from; None when an input has no version
-    (never materialized, or a version Dagster did not record): then the day is computed."""
+    (never materialized, or a version Dagster did not record): then the day is computed.
+
+    `earlier`: the other days of its upstream assets the day reads (a month to date, a
+    lookback window); their versions are inputs too, an earlier day never materialized
+    counting as absent ("-"), so a change to any of them computes the day again."""
     asset = context.assets_def
-    versions = {}
+    versions: dict[str, str | list[str]] = {}
     for parent in sorted(asset.asset_deps[context.asset_key], key=lambda k: k.to_user_string()):
         version = _input_version(lookup.latest(parent, day_key), day_key)
         if version is None:
             return None
-        versions[parent.to_user_string()] = version
+        name = parent.to_user_string()
+        versions[name] = version
+        if earlier and lookup.partitioned(parent):
+            window = [_input_version(lookup.latest(parent, d), d) or "-" for d in earlier]
+            versions[name] = [version, *window]
     document = {
         "logic": logic,
         "code_version": asset.code_versions_by_key.get(context.asset_key),

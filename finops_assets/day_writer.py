@@ -69,6 +69,7 @@ class DayWriter:
         memo_when: Callable[[dt.date], bool] | None = None,
         memo_stored: Callable[[dt.date], str] | None = None,
         memo_output: Callable[[dt.date], str] | None = None,
+        memo_days: Callable[[dt.date], Sequence[dt.date]] | None = None,
     ) -> None:
         """`memo`: a day whose inputs are those of its last materialization is recorded again,
         not computed (day_memo.py); only for a day that depends on that day's inputs alone,
@@ -76,13 +77,16 @@ class DayWriter:
         names the stored state of the tables the day reads (DeltaLake.day_files): a day written
         there outside Dagster, which records no new data version, is computed again too;
         `memo_output(day)` names the stored state of the day's own output, recorded once the
-        day is written: a day whose output was rewritten or lost since is computed again."""
+        day is written: a day whose output was rewritten or lost since is computed again.
+        `memo_days(day)` names the earlier days of its upstream assets the day reads (a month
+        to date, a lookback window): their data versions are inputs of the day too."""
         self._context = context
         self._logic = logic_version
         self._memo = (logic_version + "\0" + memo_extra) if memo else None
         self._memo_when = memo_when
         self._memo_stored = memo_stored
         self._memo_output = memo_output
+        self._memo_days = memo_days
         self._inputs: dict[dt.date, str] = {}
         self._lookup: day_memo.Lookup | None = None
         self._specs = {
@@ -140,13 +144,15 @@ class DayWriter:
             return False
         if self._memo_when is not None and not self._memo_when(day):
             return False
-        if self._lookup is None:  # one lookup of the run's days per asset
-            days = [d.isoformat() for d in self.days]
-            self._lookup = day_memo.Lookup(self._context.instance, days)
+        if self._lookup is None:  # one lookup of the run's days (and the days they read)
+            days = {d.isoformat() for d in self.days}
+            days.update(e.isoformat() for d in self.days for e in self._earlier(d))
+            self._lookup = day_memo.Lookup(self._context.instance, sorted(days))
         key = day.isoformat()
         stored = self._memo_stored(day) if self._memo_stored is not None else ""
         logic = f"{self._memo}\0{stored}"
-        inputs = day_memo.inputs_version(self._context, key, logic, self._lookup)
+        earlier = [d.isoformat() for d in self._earlier(day)]
+        inputs = day_memo.inputs_version(self._context, key, logic, self._lookup, earlier)
         if inputs is None:
             return False
         self._inputs[day] = inputs
@@ -160,6 +166,12 @@ class DayWriter:
         metadata = {**found.metadata, day_memo.RECOMPUTED_KEY: False}
         self.records.append(DayRecord(day, failures, metadata, found.data_version))
         return True
+
+    def _earlier(self, day: dt.date) -> list[dt.date]:
+        """The other days of its upstream assets `day` reads (memo_days), oldest first."""
+        if self._memo_days is None:
+            return []
+        return sorted(set(self._memo_days(day)) - {day})
 
     def _output_intact(self, day: dt.date, recorded: Mapping[str, Any]) -> bool:
         """True when the day's own output is stored as it was when last written."""

@@ -44,8 +44,16 @@ def cost_anomalies(
     context: AssetExecutionContext, lake: LakeResource, sinks: EventSinksResource
 ) -> Iterator[DayEvent]:
     """Spend per business unit and service far from its seasonal median, in billing currency."""
-    delta, writer = lake.delta(), DayWriter(context)
-    days, policy = writer.days, anomalies_domain.AnomalyPolicy()
+    delta, policy = lake.delta(), anomalies_domain.AnomalyPolicy()
+    # memoized over the allocated days of its window (day_memo.py): the whole window, since
+    # the first day present in it decides which weeks of history count
+    writer = DayWriter(
+        context,
+        memo=True,
+        memo_extra=repr(policy),
+        memo_days=lambda day: [day - dt.timedelta(days=n) for n in range(7 * policy.weeks + 1)],
+    )
+    days = writer.days
     first = min(days) - dt.timedelta(weeks=policy.weeks)
     history = (
         delta.scan(tables.ALLOCATED_COSTS)

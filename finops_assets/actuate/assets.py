@@ -24,11 +24,15 @@ from finops_assets.storage import tables
 from finops_assets.storage.validation import validate_frame
 
 
-def _history(delta, day: dt.date) -> pl.DataFrame:
-    """Allocated cost from the earlier of the month start and 27 days back, up to `day`."""
+def _history_days(day: dt.date) -> list[dt.date]:
+    """The earlier of the month start and 27 days back, up to `day`: what a day reads."""
     start = min(day.replace(day=1), day - dt.timedelta(days=budgets_domain.HISTORY_DAYS - 1))
-    days = [start + dt.timedelta(days=n) for n in range((day - start).days + 1)]
-    return delta.read_days(tables.ALLOCATED_COSTS, days)
+    return [start + dt.timedelta(days=n) for n in range((day - start).days + 1)]
+
+
+def _history(delta, day: dt.date) -> pl.DataFrame:
+    """Allocated cost of `_history_days(day)`."""
+    return delta.read_days(tables.ALLOCATED_COSTS, _history_days(day))
 
 
 @dg.asset(
@@ -61,7 +65,15 @@ def budget_status(
     next to ours for the AWS provider (the live day only: AWS forecasts from today on).
     """
     delta, configured, base = lake.delta(), budgets.load(lake.currency()), lake.currency()
-    writer = DayWriter(context)
+    # memoized over the allocated days it reads (day_memo.py), except a day Cost Explorer may
+    # still be asked about (a live call); the budgets and the forecast's source are inputs
+    writer = DayWriter(
+        context,
+        memo=True,
+        memo_extra=repr((configured, base, cost_forecast.configured())),
+        memo_when=lambda day: forecast_comparison.forecast_period(day, today()) is None,
+        memo_days=_history_days,
+    )
 
     def one_day(day: dt.date) -> None:
         history = _history(delta, day)

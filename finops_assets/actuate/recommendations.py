@@ -67,11 +67,24 @@ def rightsizing_recommendations(
     policy = RightsizingPolicy(**config.model_dump())
     catalog = load_instance_catalog(CATALOG_PATH.read_text(encoding="utf-8"))
     delta, archive, folder = lake.delta(), lake.archive(), landing.folder() / SOURCE
-    writer = DayWriter(context)
+
+    def window_of(day: dt.date) -> list[dt.date]:
+        return [day - dt.timedelta(days=n) for n in range(policy.lookback_days)]
+
+    # memoized over the allocated days of its window (day_memo.py); the utilization exports
+    # of the window (not an asset: their names, sizes, times), the policy and the instance
+    # catalog are inputs too
+    writer = DayWriter(
+        context,
+        memo=True,
+        memo_extra=repr((policy, catalog, lake.currency())),
+        memo_stored=lambda day: _utilization_files(folder, window_of(day)),
+        memo_days=window_of,
+    )
     files: dict[dt.date, list[bytes]] = {}
 
     def one_day(day: dt.date) -> None:
-        window = [day - dt.timedelta(days=n) for n in range(policy.lookback_days)]
+        window = window_of(day)
         for d in window:
             if d not in files:
                 files[d] = _archived_utilization(archive, folder, d)
@@ -98,6 +111,16 @@ def rightsizing_recommendations(
         )
 
     yield from writer.run(one_day)
+
+
+def _utilization_files(folder: Path, days: list[dt.date]) -> str:
+    """The utilization exports of `days` as they are now: name, size, modification time."""
+    found = []
+    for day in sorted(days):
+        for path in sorted((folder / day.isoformat()).glob("*.json")):
+            stat = path.stat()
+            found.append(f"{day}/{path.name}:{stat.st_size}:{stat.st_mtime_ns}")
+    return ",".join(found)
 
 
 def _archived_utilization(archive: RawArchive, folder: Path, day: dt.date) -> list[bytes]:
@@ -150,7 +173,18 @@ def commitment_recommendations(
     context: AssetExecutionContext, config: CommitmentConfig, lake: LakeResource
 ) -> Iterator[DayEvent]:
     """Savings plan, reserved and committed-use amounts worth buying, net of those owned."""
-    delta, writer = lake.delta(), DayWriter(context)
+    delta = lake.delta()
+
+    def window_of(day: dt.date) -> list[dt.date]:
+        return [day - dt.timedelta(days=n) for n in range(config.lookback_days)]
+
+    # memoized over the normalized days of its lookback window (day_memo.py)
+    writer = DayWriter(
+        context,
+        memo=True,
+        memo_extra=repr((config.lookback_days, config.percentile, lake.currency())),
+        memo_days=window_of,
+    )
     days = writer.days
     first = min(days) - dt.timedelta(days=config.lookback_days - 1)
     history = (

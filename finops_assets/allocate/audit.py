@@ -198,7 +198,15 @@ def allocation_audit(context: AssetExecutionContext, lake: LakeResource) -> Iter
     One entry per real change of a day (first allocation, rule change, restatement, FX change);
     an identical re-run appends nothing and earlier entries are never rewritten.
     """
-    delta, writer = lake.delta(), DayWriter(context)
+    delta = lake.delta()
+    # a day compares that day's allocation with that day's ledger: memoized (day_memo.py);
+    # an allocated day recorded again unchanged has no new allocation, so nothing to append
+    writer = DayWriter(
+        context,
+        memo=True,
+        memo_stored=lambda day: delta.day_files([tables.ALLOCATED_COSTS], day),
+        memo_output=lambda day: delta.day_files([tables.ALLOCATION_AUDIT], day),
+    )
 
     def one_day(day: dt.date) -> None:
         audited = audit_day(delta, day)  # appends the day's entry only when its check passes

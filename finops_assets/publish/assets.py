@@ -15,7 +15,7 @@ from finops_assets.day_writer import DayEvent, DayWriter
 from finops_assets.domain.focus_allocation import ORIGIN_FOCUS_COLUMNS, PART_COLUMNS
 from finops_assets.domain.focus_versions import FOCUS13_SCHEMA, focus12_rows, focus13_rows
 from finops_assets.partitions import SINGLE_RUN, daily_partitions
-from finops_assets.publish.files import write_day_by_billing_period
+from finops_assets.publish.files import day_files_state, write_day_by_billing_period
 from finops_assets.publish.split_files import stage_split_day
 from finops_assets.resources.lake import LakeResource
 from finops_assets.settings import Settings
@@ -24,6 +24,7 @@ from finops_assets.storage.validation import validate_frame
 
 FOCUS_ALLOCATION_FOLDER = ("focus", "cost_allocation")
 _ORIGIN_READ = ("x_source_row_key", *ORIGIN_FOCUS_COLUMNS)
+_READS = (tables.NORMALIZED_COSTS, tables.ALLOCATED_COSTS)
 
 
 def focus_allocation_root(settings: Settings):
@@ -52,8 +53,14 @@ def focus_allocation_root(settings: Settings):
 )
 def focus_cost_allocation(context: AssetExecutionContext, lake: LakeResource) -> Iterator[DayEvent]:
     """Allocated costs as FOCUS 1.3 split rows, Parquet by billing period (README)."""
-    delta, writer = lake.delta(), DayWriter(context)
-    root = focus_allocation_root(Settings.from_env())
+    delta, root = lake.delta(), focus_allocation_root(Settings.from_env())
+    # a day reads that day's normalized and allocated rows only: memoized (day_memo.py)
+    writer = DayWriter(
+        context,
+        memo=True,
+        memo_stored=lambda day: delta.day_files(_READS, day),
+        memo_output=lambda day: day_files_state([root], day),
+    )
 
     def one_day(day: dt.date) -> None:
         # only the columns a split row is made of; the split rows in slices of origin charges,
@@ -102,9 +109,15 @@ def focus_export_root(settings: Settings, version: str):
 )
 def focus_export(context: AssetExecutionContext, lake: LakeResource) -> Iterator[DayEvent]:
     """normalized_costs as FOCUS 1.2 and FOCUS 1.3 Parquet datasets by billing period."""
-    delta, writer = lake.delta(), DayWriter(context)
-    settings = Settings.from_env()
+    delta, settings = lake.delta(), Settings.from_env()
     roots = {v: focus_export_root(settings, v) for v in ("1.2", "1.3")}
+    # a day reads that day's normalized rows only: memoized (day_memo.py)
+    writer = DayWriter(
+        context,
+        memo=True,
+        memo_stored=lambda day: delta.day_files([tables.NORMALIZED_COSTS], day),
+        memo_output=lambda day: day_files_state(list(roots.values()), day),
+    )
 
     def one_day(day: dt.date) -> None:
         normalized = delta.read_day(tables.NORMALIZED_COSTS, day)

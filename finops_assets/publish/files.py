@@ -92,3 +92,15 @@ class StagedDayFiles:
         for temporary in self._staged.values():
             temporary.unlink(missing_ok=True)
         self._staged.clear()
+
+
+def day_files_state(roots: list[Path], day: dt.date) -> str:
+    """`day`'s files under each of `roots` now (name, size, modification time): a day file
+    removed or rewritten since a memoized day was recorded computes that day again."""
+    named = []
+    for root in roots:
+        for path in sorted(root.glob(f"billing_period=*/{day_file_name(day)}")):
+            stat = path.stat()
+            named.append(f"{path.relative_to(root)}:{stat.st_size}:{stat.st_mtime_ns}")
+        named.append("|")
+    return ",".join(named)
