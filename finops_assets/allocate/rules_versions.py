@@ -9,6 +9,7 @@ whose applicable version changed turn stale.
 """
 
 import datetime as dt
+import functools
 
 import polars as pl
 
@@ -91,4 +92,11 @@ def rules_in_force(delta: DeltaLake, day: dt.date) -> AllocationRules:
             f"no rule version recorded for {day}: materialize applicable_rules for that day "
             "(after allocation_rules)"
         )
-    return load_version_json(stored["rules_json"][0], stored["data_version"][0])
+    return _loaded_version(stored["rules_json"][0], stored["data_version"][0])
+
+
+@functools.lru_cache(maxsize=16)
+def _loaded_version(text: str, data_version: str) -> AllocationRules:
+    """load_version_json, once per stored version: every day of a run names the same few
+    versions, and parsing one (strict YAML) was most of a reused allocated day's memo check."""
+    return load_version_json(text, data_version)
