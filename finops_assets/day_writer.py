@@ -70,6 +70,7 @@ class DayWriter:
         memo_stored: Callable[[dt.date], str] | None = None,
         memo_output: Callable[[dt.date], str] | None = None,
         memo_days: Callable[[dt.date], Sequence[dt.date]] | None = None,
+        memo_metadata: Mapping[str, Any] | None = None,
     ) -> None:
         """`memo`: a day whose inputs are those of its last materialization is recorded again,
         not computed (day_memo.py); only for a day that depends on that day's inputs alone,
@@ -79,7 +80,9 @@ class DayWriter:
         `memo_output(day)` names the stored state of the day's own output, recorded once the
         day is written: a day whose output was rewritten or lost since is computed again.
         `memo_days(day)` names the earlier days of its upstream assets the day reads (a month
-        to date, a lookback window): their data versions are inputs of the day too."""
+        to date, a lookback window): their data versions are inputs of the day too.
+        `memo_metadata`: what a reused day records instead of its last metadata (a count of
+        what the run did, say: a reused day did nothing)."""
         self._context = context
         self._logic = logic_version
         self._memo = (logic_version + "\0" + memo_extra) if memo else None
@@ -87,6 +90,7 @@ class DayWriter:
         self._memo_stored = memo_stored
         self._memo_output = memo_output
         self._memo_days = memo_days
+        self._memo_metadata = dict(memo_metadata or {})
         self._inputs: dict[dt.date, str] = {}
         self._lookup: day_memo.Lookup | None = None
         self._specs = {
@@ -163,7 +167,7 @@ class DayWriter:
             name: [] if spec.blocking else list(found.warnings.get(name, []))
             for name, spec in self._specs.items()
         }
-        metadata = {**found.metadata, day_memo.RECOMPUTED_KEY: False}
+        metadata = {**found.metadata, **self._memo_metadata, day_memo.RECOMPUTED_KEY: False}
         self.records.append(DayRecord(day, failures, metadata, found.data_version))
         return True
 

@@ -206,6 +206,7 @@ def allocation_audit(context: AssetExecutionContext, lake: LakeResource) -> Iter
         memo=True,
         memo_stored=lambda day: delta.day_files([tables.ALLOCATED_COSTS], day),
         memo_output=lambda day: delta.day_files([tables.ALLOCATION_AUDIT], day),
+        memo_metadata={"entries_appended": 0},
     )
 
     def one_day(day: dt.date) -> None:
