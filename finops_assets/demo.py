@@ -139,11 +139,13 @@ def materialize_window(
     selection: str = "*",
     progress: Callable[[str], None] | None = None,
     resources: dict[str, Any] | None = None,
+    tags: dict[str, str] | None = None,
 ) -> dg.ExecuteInProcessResult:
     """Materialize every asset for the days start..end in one in-process, ranged run.
 
     Dagster's console logs only warnings; `progress`, when given, gets one line per finished step;
-    `resources` is the run config of resources (e.g. {"rates": {"config": {...}}}).
+    `resources` is the run config of resources (e.g. {"rates": {"config": {...}}}); `tags` are
+    added to the run's (e.g. day_memo.RECOMPUTE_TAG to compute every day again).
     """
     job = window_job(selection)
     loggers: dict = {"console": {"config": {"log_level": "WARNING"}}}
@@ -157,6 +159,7 @@ def materialize_window(
             "dagster/asset_partition_range_start": start.isoformat(),
             "dagster/asset_partition_range_end": end.isoformat(),
             "finops/trigger": "finops demo",
+            **(tags or {}),
         },
         raise_on_error=False,
     )

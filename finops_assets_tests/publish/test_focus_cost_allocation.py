@@ -14,6 +14,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from finops_assets.conformance.check import NORMALIZE_SELECTION
+from finops_assets.day_memo import RECOMPUTE_TAG
 from finops_assets.demo import materialize_window
 from finops_assets.domain import focus_allocation_day
 from finops_assets.domain.focus_allocation import SPLIT_COLUMNS, SUMMABLE_METRICS
@@ -27,6 +28,7 @@ from finops_assets.storage.delta import DeltaLake
 pytestmark = pytest.mark.slow
 
 DAY = dt.date(2026, 10, 1)
+RECOMPUTE = {RECOMPUTE_TAG: "true"}
 SELECTION = (
     f"{NORMALIZE_SELECTION},k8s_usage_raw,allocation_rules,applicable_rules,allocated_costs,"
     "focus_cost_allocation"
@@ -47,7 +49,8 @@ def published(tmp_path_factory):
             root = focus_allocation_root(settings)
             files = sorted(root.glob("*/*.parquet"))
             before = {f: f.read_bytes() for f in files}
-            again = materialize_window(instance, DAY, DAY, "focus_cost_allocation")
+            # computed again, not reused by the day memo: the rewrite itself is what is tested
+            again = materialize_window(instance, DAY, DAY, "focus_cost_allocation", tags=RECOMPUTE)
         lake = DeltaLake(settings.lake_uri)
         yield {
             "ok": first.success and again.success,
