@@ -27,16 +27,18 @@ demo: venv
 	$(BIN)/finops demo
 
 # Test files run on TEST_WORKERS parallel pytest workers (pytest-xdist, one file per worker at a
-# time, so a file's module fixtures are built once); `make test TEST_WORKERS=0` runs in one process.
+# time, so a file's module fixtures are built once; files are handed out in the order conftest.py
+# sorts them, longest first: --no-loadscope-reorder keeps xdist from sorting them by test count);
+# `make test TEST_WORKERS=0` runs in one process.
 TEST_WORKERS ?= 2
 
 test: venv tools
-	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 # The everyday loop: every test not marked slow (no whole-graph run, no real webserver or browser,
 # no test that takes seconds); `make test` stays the full suite.
 test-fast: venv
-	$(BIN)/pytest -m "not slow" -n $(TEST_WORKERS) --dist loadfile
+	$(BIN)/pytest -m "not slow" -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 # ruff's rule set includes S (flake8-bandit: bandit's security checks), see pyproject.toml.
 lint: venv

@@ -1,5 +1,9 @@
 """Shared fixtures: where the public sample data lives, temp lakes and landing folders."""
 
+import os
+import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -17,6 +21,55 @@ def shared_data() -> Path:
     Origins and licences: `finops_assets_tests/public_data/SOURCES.md`.
     """
     return PUBLIC_DATA
+
+
+def pytest_configure(config):
+    """SIGINT handled, even when pytest started with it ignored (a background job of a script).
+
+    Dagster's in-process runs map SIGTERM to SIGINT's handler and back (`setup_interrupt_handlers`)
+    so with SIGINT ignored, SIGTERM ended up ignored in the test process and in every child it
+    started afterwards: `terminate()` no longer stopped a webhook or server started by a later test
+    (seen in a `make test` started in the background: two admission tests timed out).
+    finops_assets_tests/test_test_process.py makes this fail without it.
+    """
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+HOME_VARIABLES = ("DAGSTER_HOME", "FINOPS_HOME")
+
+
+@contextmanager
+def _homes_restored() -> Iterator[None]:
+    saved = {name: os.environ.get(name) for name in HOME_VARIABLES}
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _module_homes_restored() -> Iterator[None]:
+    """DAGSTER_HOME and FINOPS_HOME as they were before the module's fixtures ran.
+
+    `prepare_instance` (the CLI's `finops demo`/`finops load` path) sets DAGSTER_HOME in the
+    process for the commands it runs; called in a test process, it leaked into later tests and
+    their child processes, whose settings then used another test's Dagster home (seen under
+    pytest-xdist: the bench's product run read allocation_rules from a foreign instance).
+    """
+    with _homes_restored():
+        yield
+
+
+@pytest.fixture(autouse=True)
+def _test_homes_restored() -> Iterator[None]:
+    """The same, around each test."""
+    with _homes_restored():
+        yield
 
 
 @pytest.fixture(autouse=True)
