@@ -96,25 +96,30 @@ def _no_leaked_defs_state_storage():
 
 
 # The longest files of the last measured full run, longest first (seconds of setup + calls in the
-# clean-clone `.ci/run`, README "make test"). Only a scheduling hint: a renamed file falls back to
+# clean-clone `.ci/run` under xdist, 2026-12-07 20:41, README "make test"). Only a scheduling hint: a renamed file falls back to
 # the slow-first order below, and a stale figure changes when a file starts, not what it tests.
 LONGEST_FILES_FIRST = (
+    "ui/test_operating_model.py",
     "topology/test_production_topology.py",
     "test_load_public_focus.py",
-    "ui/test_operating_model.py",
-    "test_load_public_koku.py",
     "test_load_azure_ea.py",
+    "test_load_public_koku.py",
     "test_day_memo.py",
-    "test_period_restatement.py",
+    "ui/test_rule_change.py",
     "ui/test_finance_flow.py",
     "scale/test_rate_limits.py",
-    "test_instance_health.py",
-    "ui/test_rule_change.py",
-    "allocate/test_effective_dates.py",
     "scale/test_object_store_lake.py",
-    "ui/test_stale_days.py",
-    "chaos/test_chaos_fast.py",
+    "test_instance_health.py",
     "scale/test_parallel_execution.py",
+    "scale/test_k8s_deploy.py",
+    "ui/test_stale_days.py",
+    "allocate/test_effective_dates.py",
+    "chaos/test_chaos_fast.py",
+    "test_period_restatement.py",
+    "normalize/test_focus_conformance.py",
+    "admission/test_webhook.py",
+    "scale/test_postgres_instance.py",
+    "test_memo_downstream.py",
 )
 
 
