@@ -3,6 +3,7 @@
 import argparse
 import datetime as dt
 import os
+import signal
 import socket
 import sys
 from pathlib import Path
@@ -201,9 +202,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def handle_sigint_even_in_the_background() -> None:
+    """SIGINT handled even when the command started with it ignored (a script's `cmd &`).
+
+    Dagster's in-process runs map SIGTERM to SIGINT's handler while a run lasts: left ignored,
+    SIGTERM would be ignored too, and `kill` could not stop `finops load` or `finops demo`
+    (test_background_signals.py).
+    """
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `finops` console script; errors print one clear line, not a traceback."""
     args = build_parser().parse_args(argv)
+    handle_sigint_even_in_the_background()
     try:
         return args.handler(args)
     except (SettingsError, FileNotFoundError, PermissionError, ValueError) as error:
