@@ -13,14 +13,14 @@ from dagster import AssetExecutionContext
 from finops_assets.concurrency import writer_pool
 from finops_assets.day_writer import DayEvent, DayWriter
 from finops_assets.domain.focus_allocation import ORIGIN_FOCUS_COLUMNS, PART_COLUMNS
-from finops_assets.domain.focus_versions import FOCUS13_SCHEMA, focus12_rows, focus13_rows
+from finops_assets.domain.focus_export_day import EXPORT_READ
 from finops_assets.partitions import SINGLE_RUN, daily_partitions
-from finops_assets.publish.files import day_files_state, write_day_by_billing_period
+from finops_assets.publish.export_files import stage_export_day
+from finops_assets.publish.files import day_files_state
 from finops_assets.publish.split_files import stage_split_day
 from finops_assets.resources.lake import LakeResource
 from finops_assets.settings import Settings
 from finops_assets.storage import tables
-from finops_assets.storage.validation import validate_frame
 
 FOCUS_ALLOCATION_FOLDER = ("focus", "cost_allocation")
 _ORIGIN_READ = ("x_source_row_key", *ORIGIN_FOCUS_COLUMNS)
@@ -120,19 +120,24 @@ def focus_export(context: AssetExecutionContext, lake: LakeResource) -> Iterator
     )
 
     def one_day(day: dt.date) -> None:
-        normalized = delta.read_day(tables.NORMALIZED_COSTS, day)
-        v12, v13 = focus12_rows(normalized), focus13_rows(normalized)
-
-        def write() -> None:
-            write_day_by_billing_period(v12, roots["1.2"], day)
-            write_day_by_billing_period(v13, roots["1.3"], day)
-
-        writer.commit(
-            day,
-            {"check_focus_1_3_contract": validate_frame(FOCUS13_SCHEMA, v13)},
-            write,
-            content=[v12, v13],
-            metadata={"rows": v12.height, "folders": ", ".join(str(r) for r in roots.values())},
-        )
+        # the columns the datasets are made of; both datasets made, checked and staged in
+        # slices of rows (never either dataset's whole day at once), published when all passed
+        normalized = delta.read_day_columns(tables.NORMALIZED_COSTS, day, EXPORT_READ)
+        staged = stage_export_day(normalized, [roots["1.2"], roots["1.3"]], day)
+        del normalized
+        try:
+            writer.commit(
+                day,
+                {"check_focus_1_3_contract": staged.failures},
+                staged.files.publish,
+                content=staged.data_version,
+                metadata={
+                    "rows": staged.rows,
+                    "folders": ", ".join(str(r) for r in roots.values()),
+                },
+                lineage=staged.lineage,
+            )
+        finally:  # a day that failed its checks (or its write) leaves no staged file
+            staged.files.discard()
 
     yield from writer.run(one_day)
