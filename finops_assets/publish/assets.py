@@ -17,7 +17,7 @@ from finops_assets.domain.focus_export_day import EXPORT_READ
 from finops_assets.partitions import SINGLE_RUN, daily_partitions
 from finops_assets.publish.export_files import stage_export_day
 from finops_assets.publish.files import day_files_state
-from finops_assets.publish.split_files import stage_split_day
+from finops_assets.publish.split_files import StagedDay, stage_split_day
 from finops_assets.resources.lake import LakeResource
 from finops_assets.settings import Settings
 from finops_assets.storage import tables
@@ -25,6 +25,24 @@ from finops_assets.storage import tables
 FOCUS_ALLOCATION_FOLDER = ("focus", "cost_allocation")
 _ORIGIN_READ = ("x_source_row_key", *ORIGIN_FOCUS_COLUMNS)
 _READS = (tables.NORMALIZED_COSTS, tables.ALLOCATED_COSTS)
+
+
+def _commit_staged(
+    writer: DayWriter, day: dt.date, check: str, staged: StagedDay, **metadata: str
+) -> None:
+    """Commit a day staged slice by slice: its files published when `check` passed on every
+    slice; staged files never left behind (a failed day, a failed write)."""
+    try:
+        writer.commit(
+            day,
+            {check: staged.failures},
+            staged.files.publish,
+            content=staged.data_version,
+            metadata={"rows": staged.rows, **metadata},
+            lineage=staged.lineage,
+        )
+    finally:
+        staged.files.discard()
 
 
 def focus_allocation_root(settings: Settings):
@@ -69,17 +87,7 @@ def focus_cost_allocation(context: AssetExecutionContext, lake: LakeResource) ->
         parts = delta.read_day_columns(tables.ALLOCATED_COSTS, day, PART_COLUMNS)
         staged = stage_split_day(origins, parts, root, day)
         del origins, parts
-        try:
-            writer.commit(
-                day,
-                {"check_focus_1_3_split_contract": staged.failures},
-                staged.files.publish,
-                content=staged.data_version,
-                metadata={"rows": staged.rows, "folder": str(root)},
-                lineage=staged.lineage,
-            )
-        finally:  # a day that failed its checks (or its write) leaves no staged file
-            staged.files.discard()
+        _commit_staged(writer, day, "check_focus_1_3_split_contract", staged, folder=str(root))
 
     yield from writer.run(one_day)
 
@@ -125,19 +133,7 @@ def focus_export(context: AssetExecutionContext, lake: LakeResource) -> Iterator
         normalized = delta.read_day_columns(tables.NORMALIZED_COSTS, day, EXPORT_READ)
         staged = stage_export_day(normalized, [roots["1.2"], roots["1.3"]], day)
         del normalized
-        try:
-            writer.commit(
-                day,
-                {"check_focus_1_3_contract": staged.failures},
-                staged.files.publish,
-                content=staged.data_version,
-                metadata={
-                    "rows": staged.rows,
-                    "folders": ", ".join(str(r) for r in roots.values()),
-                },
-                lineage=staged.lineage,
-            )
-        finally:  # a day that failed its checks (or its write) leaves no staged file
-            staged.files.discard()
+        folders = ", ".join(str(r) for r in roots.values())
+        _commit_staged(writer, day, "check_focus_1_3_contract", staged, folders=folders)
 
     yield from writer.run(one_day)

@@ -14,6 +14,7 @@ from finops_assets.conformance.check import ACCEPTED_FAILURES, NORMALIZE_SELECTI
 from finops_assets.conformance.validator import run_focus_validator
 from finops_assets.day_memo import RECOMPUTE_TAG
 from finops_assets.demo import materialize_window
+from finops_assets.domain import focus_export_day
 from finops_assets.domain.focus_versions import FOCUS13_COLUMNS, FOCUS13_SCHEMA
 from finops_assets.publish.assets import focus_export_root
 from finops_assets.sample.generate import generate_estate
@@ -35,6 +36,7 @@ def exported(tmp_path_factory):
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("FINOPS_HOME", str(home))
         patch.setenv("FINOPS_AWS_PAYER_ACCOUNT_ID", SAMPLE_CE_PAYER)
+        patch.setattr(focus_export_day, "SLICE_ROWS", 50)  # the day in several slices
         settings = Settings.from_env()
         generate_estate(settings.landing_dir, DAY, 1, rows_per_day=120)
         (home / "dagster").mkdir(parents=True, exist_ok=True)
