@@ -54,9 +54,6 @@ class StagedDay:
     lineage: str
 
 
-StagedSplitDay = StagedDay  # focus_cost_allocation's: failures in the contract's check order
-
-
 def stage_slices(
     slices: Iterable[tuple[Sequence[pl.DataFrame], bool]],
     roots: Sequence[Path],
@@ -104,7 +101,9 @@ def stage_split_day(
     failures: list[dict] = []
 
     def slices() -> Iterable[tuple[Sequence[pl.DataFrame], bool]]:
-        for split, found in split_slices(origins, parts, slice_parts or _slice_parts()):
+        for split, found in split_slices(
+            origins, parts, slice_parts or focus_allocation_day.SLICE_PARTS
+        ):
             failures.extend(found)
             yield (split,), bool(found)
             del split
@@ -112,7 +111,3 @@ def stage_split_day(
     staged = stage_slices(slices(), [root], day, logic)
     staged.failures = in_check_order(failures)
     return staged
-
-
-def _slice_parts() -> int:
-    return focus_allocation_day.SLICE_PARTS
