@@ -50,7 +50,7 @@ dev: venv
 	FINOPS_UI_PORT=$(FINOPS_UI_PORT) $(BIN)/finops dev
 
 bench: venv
-	$(BIN)/python -m bench.run
+	$(BIN)/python -m bench.run --chart docs/performance.png
 
 clean:
 	rm -rf .finops

@@ -108,15 +108,17 @@ def side_by_side(rows_per_day: int, args: argparse.Namespace) -> dict:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__)
-    parser.add_argument("--rows", type=int, nargs="*", default=[1_000_000, 10_000_000])
+    # 10M rows a day is not a default: the product does not hold such a day in this machine's
+    # 24 GB yet (README, Performance); `--rows 10000000` runs it.
+    parser.add_argument("--rows", type=int, nargs="*", default=[1_000_000])
     parser.add_argument("--quick", action="store_true", help="100k rows a day, small extras")
     parser.add_argument("--naive-rows", type=int, default=100_000)
     parser.add_argument("--base-currency", default=BASE_CURRENCY)
     parser.add_argument("--history-days", type=int, default=365)
     parser.add_argument("--realloc-days", type=int, default=90)
-    parser.add_argument("--realloc-rows", type=int, default=1_000_000)
+    parser.add_argument("--realloc-rows", type=int, default=10_000)
     parser.add_argument("--period-rows", type=int, default=20_000, help="rows a day, 31-day file")
-    parser.add_argument("--restate-rows", type=int, help="rows a day, restatement (--period-rows)")
+    parser.add_argument("--restate-rows", type=int, default=2_000, help="rows a day, restatement")
     parser.add_argument("--skip-period-parse", action="store_true")
     parser.add_argument("--skip-restatement", action="store_true")
     parser.add_argument("--skip-incremental", action="store_true")
