@@ -9,6 +9,7 @@ text form, so no float arithmetic ever touches them. The FOCUS mapping is in aws
 """
 
 import datetime as dt
+from collections.abc import Iterator
 
 import polars as pl
 
@@ -27,6 +28,7 @@ from finops_assets.domain.sources.aws_cur_read import (
     TIME_COLUMNS,
     UTC_TS,
     cur2_column_name,
+    read_batches,
     read_table,
     text_columns,
 )
@@ -50,6 +52,7 @@ __all__ = [
     "billed_totals",
     "cur2_column_name",
     "parse",
+    "parse_batches",
     "row_amounts",
 ]
 __all__ += ["to_focus"]
@@ -132,6 +135,36 @@ def parse(
     A CSV.gz that inflates past `max_inflated_bytes` is refused (a gzip bomb), not unpacked.
     """
     frame, first_line = read_table(data, source_file, max_inflated_bytes)
+    return _parse_frame(frame, first_line, source_file, ingestion_key, fetched_at)
+
+
+def parse_batches(
+    data: bytes,
+    *,
+    source_file: str,
+    ingestion_key: str,
+    fetched_at: dt.datetime,
+    batch_rows: int,
+    max_inflated_bytes: int = MAX_INFLATED_BYTES,
+) -> Iterator[ParseResult]:
+    """`parse` in bounded memory: a Parquet file `batch_rows` rows at a time (CSV whole).
+
+    The results, joined in order, are `parse`'s: the same rows and quarantine, line numbers
+    the file's own. A file that turns out unreadable part way raises SourceFormatError after
+    some results were given: the caller drops them (the file is refused whole).
+    """
+    for frame, first_line in read_batches(data, source_file, max_inflated_bytes, batch_rows):
+        yield _parse_frame(frame, first_line, source_file, ingestion_key, fetched_at)
+
+
+def _parse_frame(
+    frame: pl.DataFrame,
+    first_line: int,
+    source_file: str,
+    ingestion_key: str,
+    fetched_at: dt.datetime,
+) -> ParseResult:
+    """Rows of a CUR file (or a batch of its rows, the first on `first_line`) -> ParseResult."""
     refuse_duplicate_columns(frame.columns, source_file)
     text = text_columns(frame, source_file).with_row_index("x_source_line", offset=first_line)
     unknown = [
