@@ -10,8 +10,10 @@ from dagster import AssetExecutionContext
 from finops_assets.concurrency import writer_pool
 from finops_assets.day_writer import DayEvent, DayWriter
 from finops_assets.domain.quarantine import QuarantineLimits
-from finops_assets.ingest.checks import quarantine_threshold_result, raw_contract_result
-from finops_assets.ingest.pipeline import ParseCache, ingest_payloads
+from finops_assets.ingest import pipeline
+from finops_assets.ingest.checks import quarantine_limits_result
+from finops_assets.ingest.pipeline import DayStream, ParseCache
+from finops_assets.ingest.streamed_ingest import StreamedRawDay
 from finops_assets.metadata import money_table
 from finops_assets.partitions import SINGLE_RUN, daily_partitions
 from finops_assets.resources.lake import LakeResource, LandingResource
@@ -29,7 +31,10 @@ API_POOLS = {
 
 
 def build_raw_asset(source: ModuleType) -> dg.AssetsDefinition:
-    """The `<source>_raw` asset: archive, parse and store one source's payloads per charge day."""
+    """The `<source>_raw` asset: archive, parse and store one source's payloads per charge day.
+
+    A large file is parsed, checked and written in batches (streamed_ingest), in bounded memory.
+    """
     contract = tables.raw_contract(source)
     key = dg.AssetKey(contract.name)
 
@@ -70,32 +75,42 @@ def build_raw_asset(source: ModuleType) -> dg.AssetsDefinition:
         cache: ParseCache = {}  # a billing-period file is parsed once per run, not once per day
 
         def one_day(day: dt.date) -> None:
-            fetched = payloads.fetch(source.SOURCE, day)
-            ingested = ingest_payloads(source, fetched, day, archive, cache)
-            billed = source.billed_totals(ingested.rows)
+            stream = DayStream(source, payloads.fetch(source.SOURCE, day), day, archive, cache)
+            with StreamedRawDay(source, contract, stream, pipeline.BATCH_ROWS) as ingested:
+                commit_day(ingested)
+
+        def commit_day(ingested: StreamedRawDay) -> None:
+            day, files = ingested.day, len(ingested.stream.payloads)
 
             def write() -> None:
-                delta.write_day(contract, ingested.rows, day)
+                ingested.write(delta)
                 delta.write_day(
                     tables.QUARANTINE, ingested.quarantine, day, scope={"x_source": source.SOURCE}
                 )
 
+            refused = ingested.stream.refused
             writer.commit(
                 day,
                 {
-                    "check_raw_contract": raw_contract_result(contract, ingested.parsed_rows, day),
-                    "check_quarantined_money": quarantine_threshold_result(
-                        source, ingested, day, limits
+                    "check_raw_contract": ingested.contract_result(),
+                    "check_quarantined_money": quarantine_limits_result(
+                        source,
+                        ingested.kept_money(),
+                        ingested.quarantine,
+                        refused,
+                        files,
+                        day,
+                        limits,
                     ),
                 },
                 write,
-                content=[ingested.rows, ingested.quarantine],
+                content=ingested.data_version(),
                 metadata={
-                    "rows": ingested.rows.height,
+                    "rows": ingested.row_count,
                     "quarantined_rows": ingested.quarantine.height,
-                    "payloads": len(ingested.payload_names),
-                    "duplicates_skipped": len(ingested.duplicates),
-                    "billed": money_table(billed, ["amount"], "currency"),
+                    "payloads": files,
+                    "duplicates_skipped": len(ingested.stream.duplicates),
+                    "billed": money_table(ingested.billed(), ["amount"], "currency"),
                 },
             )
 

@@ -20,12 +20,13 @@ from finops_assets.storage.validation import ValidationOutcome, contract_schema,
 
 
 def raw_contract_result(
-    contract: TableContract, rows: pl.DataFrame, day: dt.date
+    contract: TableContract, rows: pl.DataFrame, day: dt.date, first_index: int = 0
 ) -> ValidationOutcome:
     """check_raw_contract: typed columns, the day's rows only, ingestion metadata present.
 
     Give it the rows the day's files claimed BEFORE they were filtered to the day (IngestedDay.
     parsed_rows): a row of another day in a one-day file fails the day, naming file and line.
+    `first_index`: the index of `rows`' first row among the day's (for a batch of them).
     """
     schema = contract_schema(
         contract,
@@ -35,16 +36,18 @@ def raw_contract_result(
     outcome = validate_frame(schema, rows)
     if outcome.passed:
         return outcome
-    located = [_located(failure, rows, day) for failure in outcome.failures]
+    located = [_located(failure, rows, day, first_index) for failure in outcome.failures]
     return ValidationOutcome(False, outcome.failure_count, located)
 
 
-def _located(failure: dict, rows: pl.DataFrame, day: dt.date) -> dict:
+def _located(failure: dict, rows: pl.DataFrame, day: dt.date, first_index: int = 0) -> dict:
     """A pandera failure case with the day, file and line of the row it points at."""
     index = failure.get("index")
     if index is None or not str(index).isdigit() or int(index) >= rows.height:
         return {"day": day.isoformat(), **failure}
     row = rows.row(int(index), named=True)
+    if first_index:
+        failure = {**failure, "index": str(int(index) + first_index)}
     return {
         "day": day.isoformat(),
         "file": row.get("x_source_file"),
@@ -88,12 +91,32 @@ def quarantine_threshold_result(
     by the caller from the lake resource's settings). Each failure names the day, the files and
     the top reasons.
     """
-    quarantined = quarantined_money(ingested.quarantine, getattr(source, "RAW_MONEY_COLUMNS", {}))
     kept = raw_kept_money(source, ingested.rows)
-    failures = limit_failures(day, kept, quarantined, limits)
-    failures += refused_file_failures(
-        day, ingested.refused_files, len(ingested.payload_names), limits
+    return quarantine_limits_result(
+        source,
+        kept,
+        ingested.quarantine,
+        ingested.refused_files,
+        len(ingested.payload_names),
+        day,
+        limits,
     )
+
+
+def quarantine_limits_result(
+    source: ModuleType,
+    kept: pl.DataFrame,
+    quarantine: pl.DataFrame,
+    refused_files: list[dict],
+    files: int,
+    day: dt.date,
+    limits: QuarantineLimits,
+) -> ValidationOutcome:
+    """quarantine_threshold_result from the day's kept money (raw_kept_money of its rows, or
+    the sums of its batches'), its quarantine, refused files and number of files."""
+    quarantined = quarantined_money(quarantine, getattr(source, "RAW_MONEY_COLUMNS", {}))
+    failures = limit_failures(day, kept, quarantined, limits)
+    failures += refused_file_failures(day, refused_files, files, limits)
     return ValidationOutcome(not failures, len(failures), failures)
 
 

@@ -2,6 +2,7 @@
 
 import csv
 import datetime as dt
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from types import ModuleType
 
@@ -23,9 +24,13 @@ from finops_assets.domain.sources.common import (
     ingestion_key,
     refused_file_row,
 )
+from finops_assets.ingest.day_quarantine import other_days, spanning_quarantine, with_day
 from finops_assets.resources.payloads import Payload
 from finops_assets.security.payload_bounds import PayloadBoundsError, check_payload_bounds
 from finops_assets.storage.archive import RawArchive
+
+# Rows of a large file parsed at a time (DayStream; read when a stream starts).
+BATCH_ROWS = 100_000
 
 
 @dataclass(frozen=True)
@@ -78,41 +83,121 @@ def ingest_payloads(
     its period or not at all go to the period's first day); other days are their own partitions.
     A file that cannot be read at all is quarantined as one row (file, reason, bytes) and the
     day's other files still ingest; the quarantine check decides whether the day may pass.
+    The whole day in memory: DayStream's batches joined (streamed_ingest keeps them bounded).
     """
-    keep, duplicates = unique_by_content([(p.name, p.data) for p in payloads])
-    payloads = [payloads[i] for i in keep]
-    archived, frames, quarantines, claimed = [], [], [], []
-    refused: list[dict] = []
-    cache = {} if cache is None else cache
-    for payload in payloads:
-        period = payload.period or _month_of(day)
-        home_day = period[0] if payload.spans_days else day
-        admitted = _admit(source, payload, home_day, archive, cache)
-        archived.append(admitted.archived)
-        parsed = admitted.parsed
-        if parsed is None:
-            reason = admitted.refused or f"{payload.name}: not readable"
-            refused.append({"file": payload.name, "reason": reason, "bytes": len(payload.data)})
-            quarantines.append(_refused(source, payload, day, reason))
-            continue
-        in_day = parsed.rows.filter(pl.col("x_charge_date") == day)
-        frames.append(in_day)
-        claimed.append(in_day if payload.spans_days else parsed.rows)
-        if payload.spans_days:  # a period file: other days' rows belong to their own partitions
-            quarantines.append(_spanning_quarantine(parsed.quarantine, day, period))
-            continue
-        quarantines.append(_with_day(parsed.quarantine, day))
-        quarantines.append(_other_days(source, parsed.rows, day))
+    stream = DayStream(source, payloads, day, archive, cache)
+    kept: list[DayBatch] = []
+    for batch in stream.batches():
+        if batch.restart:  # the payload turned out unreadable part way: its batches are void
+            kept = [b for b in kept if b.payload != batch.payload]
+        kept.append(batch)
     columns = dict(source.RAW_COLUMNS)
     return IngestedDay(
-        rows=_concat(frames, columns),
-        quarantine=_concat(quarantines, QUARANTINE_COLUMNS),
-        archived=archived,
-        payload_names=[p.name for p in payloads],
-        duplicates=duplicates,
-        parsed_rows=_concat(claimed, columns),
-        refused_files=refused,
+        rows=_concat([b.rows for b in kept], columns),
+        quarantine=_concat([b.quarantine for b in kept], QUARANTINE_COLUMNS),
+        archived=stream.archived,
+        payload_names=[p.name for p in stream.payloads],
+        duplicates=stream.duplicates,
+        parsed_rows=_concat([b.claimed for b in kept], columns),
+        refused_files=stream.refused,
     )
+
+
+@dataclass(frozen=True)
+class DayBatch:
+    """Part of what payload number `payload` gives the day: its rows of the day, quarantine
+    rows and the rows it claims (see IngestedDay). `restart`: the payload's earlier batches are
+    void (it turned out unreadable part way); this batch holds its refused-file row."""
+
+    payload: int
+    rows: pl.DataFrame
+    quarantine: pl.DataFrame
+    claimed: pl.DataFrame
+    restart: bool = False
+
+
+class DayStream:
+    """One day's payloads as DayBatches: a large file whose source has `parse_batches` (and
+    that no other day of the run reads: not a many-day period file) in batches of `batch_rows`
+    rows (BATCH_ROWS, read at call time), any other file whole, once per run (the ParseCache).
+    `archived`, `refused` fill as the batches are taken."""
+
+    def __init__(
+        self,
+        source: ModuleType,
+        payloads: list[Payload],
+        day: dt.date,
+        archive: RawArchive,
+        cache: ParseCache | None = None,
+        batch_rows: int | None = None,
+    ) -> None:
+        keep, self.duplicates = unique_by_content([(p.name, p.data) for p in payloads])
+        self.payloads = [payloads[i] for i in keep]
+        self.source, self.day, self.archive = source, day, archive
+        self.cache = {} if cache is None else cache
+        self.batch_rows = batch_rows or BATCH_ROWS
+        self.archived: list[str] = []
+        self.refused: list[dict] = []
+
+    def batches(self) -> Iterator[DayBatch]:
+        """Every payload's batches, payloads in order, each payload's in its file's order."""
+        for number, payload in enumerate(self.payloads):
+            period = payload.period or _month_of(self.day)
+            home_day = period[0] if payload.spans_days else self.day
+            batched = getattr(self.source, "parse_batches", None)
+            if batched is not None and (not payload.spans_days or period[0] == period[1]):
+                yield from self._streamed(number, payload, home_day, period)
+                continue
+            admitted = _admit(self.source, payload, home_day, self.archive, self.cache)
+            self.archived.append(admitted.archived)
+            if admitted.parsed is None:
+                yield self._refused(number, payload, admitted.refused)
+                continue
+            yield self._batch(number, payload, admitted.parsed, period)
+
+    def _streamed(
+        self, number: int, payload: Payload, home_day: dt.date, period: tuple[dt.date, dt.date]
+    ) -> Iterator[DayBatch]:
+        path, key, unreadable = _archived(self.source, payload, home_day, self.archive)
+        self.archived.append(path)
+        started = False
+        try:
+            if unreadable:
+                raise SourceFormatError(unreadable)
+            for parsed in self.source.parse_batches(
+                payload.data,
+                source_file=payload.name,
+                ingestion_key=key,
+                fetched_at=payload.fetched_at,
+                batch_rows=self.batch_rows,
+            ):
+                rows = with_declared_dataset(parsed.rows, payload.dataset)
+                yield self._batch(number, payload, ParseResult(rows, parsed.quarantine), period)
+                started = True
+        except SourceFormatError as error:
+            yield self._refused(number, payload, str(error), restart=started)
+
+    def _batch(
+        self, number: int, payload: Payload, parsed: ParseResult, period: tuple[dt.date, dt.date]
+    ) -> DayBatch:
+        day = self.day
+        in_day = parsed.rows.filter(pl.col("x_charge_date") == day)
+        if payload.spans_days:  # a period file: other days' rows belong to their own partitions
+            quarantine = spanning_quarantine(parsed.quarantine, day, period)
+            return DayBatch(number, in_day, quarantine, in_day)
+        quarantine = pl.concat(
+            [with_day(parsed.quarantine, day), other_days(self.source, parsed.rows, day)]
+        )
+        return DayBatch(number, in_day, quarantine, parsed.rows)
+
+    def _refused(
+        self, number: int, payload: Payload, reason: str | None, restart: bool = False
+    ) -> DayBatch:
+        reason = reason or f"{payload.name}: not readable"
+        self.refused.append({"file": payload.name, "reason": reason, "bytes": len(payload.data)})
+        empty = pl.DataFrame(schema=dict(self.source.RAW_COLUMNS))
+        row = _refused(self.source, payload, self.day, reason)
+        return DayBatch(number, empty, row, empty, restart)
 
 
 def _unreadable_csv(payload: Payload) -> str | None:
@@ -150,13 +235,7 @@ def _admit(
     cached = cache.get(cache_key)
     if cached is not None:
         return cached
-    unreadable = _unreadable_csv(payload)
-    if not payload.vouched:
-        _refuse_cut_copy(archive, source.SOURCE, home_day, payload)
-    path = archive.store(source.SOURCE, home_day, payload.name, payload.data)
-    key = payload.ingestion_key or ingestion_key(
-        source.PROVIDER, source.SOURCE, home_day, payload.data
-    )
+    path, key, unreadable = _archived(source, payload, home_day, archive)
     try:
         if unreadable:
             raise SourceFormatError(unreadable)
@@ -172,21 +251,25 @@ def _admit(
     return admitted
 
 
+def _archived(
+    source: ModuleType, payload: Payload, home_day: dt.date, archive: RawArchive
+) -> tuple[str, str, str | None]:
+    """Check (cut last row, cut copy of the archived file) and archive a payload: its archive
+    path, its ingestion key, and why it cannot be read at all (None when it may be)."""
+    unreadable = _unreadable_csv(payload)
+    if not payload.vouched:
+        _refuse_cut_copy(archive, source.SOURCE, home_day, payload)
+    path = archive.store(source.SOURCE, home_day, payload.name, payload.data)
+    key = payload.ingestion_key or ingestion_key(
+        source.PROVIDER, source.SOURCE, home_day, payload.data
+    )
+    return path, key, unreadable
+
+
 def _month_of(day: dt.date) -> tuple[dt.date, dt.date]:
     first = day.replace(day=1)
     following = (first + dt.timedelta(days=32)).replace(day=1)
     return first, following - dt.timedelta(days=1)
-
-
-def _spanning_quarantine(
-    quarantine: pl.DataFrame, day: dt.date, period: tuple[dt.date, dt.date]
-) -> pl.DataFrame:
-    """A period file's bad rows of `day`; on the period's first day also those dated outside
-    the period or not at all, so each bad row is filed exactly once."""
-    dated_inside = pl.col("x_charge_date").is_between(*period).fill_null(False)
-    own = pl.col("x_charge_date") == day
-    keep = (own & dated_inside) | (~dated_inside if day == period[0] else pl.lit(False))
-    return _with_day(quarantine.filter(keep), day)
 
 
 def _refuse_cut_copy(archive: RawArchive, source: str, day: dt.date, payload: Payload) -> None:
@@ -198,41 +281,3 @@ def _refuse_cut_copy(archive: RawArchive, source: str, day: dt.date, payload: Pa
                 f"archived at {path}; refused so a shorter file does not replace a complete "
                 "one. Deliver the whole file, or a manifest that lists it."
             )
-
-
-def _empty_quarantine() -> pl.DataFrame:
-    return pl.DataFrame(schema=QUARANTINE_COLUMNS)
-
-
-def _with_day(quarantine: pl.DataFrame, day: dt.date) -> pl.DataFrame:
-    """Quarantine rows are filed under the partition being ingested."""
-    return quarantine.with_columns(pl.lit(day).alias("x_charge_date")).select(
-        list(QUARANTINE_COLUMNS)
-    )
-
-
-def _other_days(source: ModuleType, rows: pl.DataFrame, day: dt.date) -> pl.DataFrame:
-    """Rows a payload of `day` carried for another day: quarantined with amount and currency."""
-    stray = rows.filter(pl.col("x_charge_date") != day)
-    if stray.is_empty():
-        return _empty_quarantine()
-    amounts = source.row_amounts(stray)
-    return pl.DataFrame(
-        {
-            "x_charge_date": [day] * stray.height,
-            "x_source": [source.SOURCE] * stray.height,
-            "x_ingestion_key": stray["x_ingestion_key"],
-            "x_source_file": stray["x_source_file"],
-            "x_source_line": stray["x_source_line"],
-            "x_column": ["x_charge_date"] * stray.height,
-            "x_reason": [
-                f"charge day {d} is outside the file's day {day}" for d in stray["x_charge_date"]
-            ],
-            "x_raw_record": stray.select(
-                pl.struct(pl.all()).struct.json_encode().alias("r")
-            ).to_series(),
-            "x_amount": amounts["amount"].cast(pl.Utf8),
-            "x_currency": amounts["currency"],
-        },
-        schema=QUARANTINE_COLUMNS,
-    )

@@ -68,6 +68,13 @@ class Fingerprint:
                 with np.errstate(over="ignore"):
                     self._sums[i] = np.uint64(self._sums[i] + hashes.sum(dtype=np.uint64))
 
+    def merge(self, other: "Fingerprint") -> None:
+        """Fold in another Fingerprint's rows (a part of the same table's day added apart)."""
+        self._rows += other._rows
+        with np.errstate(over="ignore"):
+            self._sums = [np.uint64(a + b) for a, b in zip(self._sums, other._sums, strict=True)]
+        self._schemas |= other._schemas
+
     def hexdigest(self) -> str:
         """The fingerprint: 64 hex characters."""
         text = "|".join(
