@@ -85,8 +85,11 @@ class StreamedRawDay:
                 part = _Part()
             self._add(part, batch)
         self._day.merge(part)
-        if not self._day.held:  # no batch at all: the day's empty frame, as when joined whole
-            self._day.fingerprint.add(pl.DataFrame(schema=dict(self.source.RAW_COLUMNS)))
+        if not self._day.held:  # no payload: the day's empty frames, as when joined whole
+            empty = pl.DataFrame(schema=dict(self.source.RAW_COLUMNS))
+            self._add(
+                self._day, DayBatch(-1, empty, pl.DataFrame(schema=QUARANTINE_COLUMNS), empty)
+            )
 
     def _add(self, part: _Part, batch: DayBatch) -> None:
         first = self._day.claimed + part.claimed

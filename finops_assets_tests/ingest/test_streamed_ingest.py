@@ -123,6 +123,17 @@ def test_the_streamed_day_is_written_in_one_commit_as_the_whole_day(tmp_path, cu
     )
 
 
+def test_a_day_without_payloads_is_the_empty_day_whole(tmp_path):
+    whole = ingest_payloads(aws_cur, [], DAY, RawArchive(str(tmp_path / "a")))
+    stream = DayStream(aws_cur, [], DAY, RawArchive(str(tmp_path / "b")))
+    with StreamedRawDay(aws_cur, RAW, stream, memory_rows=150) as streamed:
+        assert streamed.row_count == 0 and not list(streamed.rows())[0].height
+        assert streamed.data_version() == frames_fingerprint([whole.rows, whole.quarantine])
+        assert streamed.contract_result().passed
+        assert_frame_equal(streamed.billed(), aws_cur.billed_totals(whole.rows))
+        assert_frame_equal(streamed.kept_money(), raw_kept_money(aws_cur, whole.rows))
+
+
 def _corrupt_second_row_group(data: bytes) -> bytes:
     """The file with the first data page of its second row group overwritten (zstd then fails)."""
     meta = pq.ParquetFile(pa.BufferReader(data)).metadata
