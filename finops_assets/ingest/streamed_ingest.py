@@ -160,6 +160,8 @@ class StreamedRawDay:
 
     def kept_money(self) -> pl.DataFrame:
         """raw_kept_money of the day's rows: the sums of its batches'."""
+        if len(self._day.kept) == 1:
+            return self._day.kept[0]
         kept = pl.concat(self._day.kept, how="vertical")
         return (
             kept.group_by("currency", "money_column", maintain_order=True)
@@ -169,6 +171,8 @@ class StreamedRawDay:
 
     def billed(self) -> pl.DataFrame:
         """source.billed_totals of the day's rows: the sums of its batches'."""
+        if len(self._day.billed) == 1:
+            return self._day.billed[0]
         billed = pl.concat(self._day.billed, how="vertical")
         return (
             billed.group_by("currency", maintain_order=True)
