@@ -99,30 +99,23 @@ def read_batches(
 ) -> Iterator[tuple[pl.DataFrame, int]]:
     """read_table in record batches: (frame, line number of its first row) per batch.
 
-    A Parquet file is decoded `batch_rows` rows at a time from its bytes (no copy of them), so
-    only one batch is held; line numbers run on across batches (the file's own row numbers).
+    A Parquet file is decoded `batch_rows` rows at a time (a Polars scan of its bytes, sliced:
+    only the row groups of a slice are read), so only one batch is held; line numbers run on
+    across batches (the file's own row numbers).
     Always at least one batch (an empty file gives its empty schema). CSV comes whole.
     """
     if data[:4] != b"PAR1":
         yield read_table(data, source_file, max_inflated)
         return
     try:
-        parquet = pq.ParquetFile(pa.BufferReader(data))
-        line = 1
-        for batch in parquet.iter_batches(batch_size=batch_rows):
-            yield _arrow_frame(batch), line
-            line += batch.num_rows
-        if line == 1:  # no rows: the schema alone, so a non-CUR file is still refused
-            yield _arrow_frame(parquet.schema_arrow.empty_table()), 1
+        rows = pq.ParquetFile(pa.BufferReader(data)).metadata.num_rows
+        scan = pl.scan_parquet(io.BytesIO(data))
+        # slices of the scan read only their row groups; no rows: the schema alone, so a
+        # non-CUR file is still refused
+        for offset in range(0, max(rows, 1), batch_rows):
+            yield scan.slice(offset, batch_rows).collect(), offset + 1
     except (pa.ArrowException, pl.exceptions.PolarsError, OSError) as exc:
         raise SourceFormatError(f"{source_file}: not a readable CUR file ({exc})") from exc
-
-
-def _arrow_frame(data: pa.RecordBatch | pa.Table) -> pl.DataFrame:
-    frame = pl.from_arrow(data)
-    if not isinstance(frame, pl.DataFrame):  # a batch or table always gives a frame
-        raise SourceFormatError(f"expected a frame from Arrow, got {type(frame).__name__}")
-    return frame
 
 
 def _essential_header(header: str) -> bool:
