@@ -31,6 +31,10 @@ from dagster._core.execution.plan.execute_step import (
 from dagster._core.instance.config import dagster_instance_config, dagster_instance_config_schema
 from dagster._core.launcher.base import CheckRunHealthResult, WorkerStatus
 from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
+from dagster._core.storage.event_log.sqlite.sqlite_event_log import (
+    SQLITE_BUSY_TIMEOUT_SECONDS,
+    SqliteEventLogStorage,
+)
 from dagster._time import get_current_datetime
 
 PINNED_DAGSTER_VERSION = "1.13.27"
@@ -39,12 +43,14 @@ __all__ = [
     "DATA_VERSION_IS_USER_PROVIDED_TAG",
     "DATA_VERSION_TAG",
     "PINNED_DAGSTER_VERSION",
+    "SQLITE_BUSY_TIMEOUT_SECONDS",
     "AssetCheckEvaluationTargetMaterializationData",
     "AssetGraphSubset",
     "AssetKeyPartitionKey",
     "BaseAssetGraph",
     "CachingStaleStatusResolver",
     "CheckRunHealthResult",
+    "SqliteEventLogStorage",
     "StaleCause",
     "StaleStatus",
     "WorkerStatus",

@@ -39,6 +39,14 @@ concurrency:
   pools:
     default_limit: 1
     granularity: run
+# Dagster's SQLite event log with one SQLAlchemy engine per shard instead of one per event (same
+# files under history/runs; finops_assets/event_log_storage.py).
+event_log_storage:
+  module: finops_assets.event_log_storage
+  class: CachedEngineSqliteEventLogStorage
+  config:
+    dagster_home:
+      env: DAGSTER_HOME
 telemetry:
   enabled: false
 nux:

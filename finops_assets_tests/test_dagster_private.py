@@ -35,6 +35,10 @@ PRIVATE_NAMES = {
     "dagster._core.instance.config": ["dagster_instance_config", "dagster_instance_config_schema"],
     "dagster._core.launcher.base": ["CheckRunHealthResult", "WorkerStatus"],
     "dagster._core.storage.asset_check_execution_record": ["AssetCheckExecutionRecordStatus"],
+    "dagster._core.storage.event_log.sqlite.sqlite_event_log": [
+        "SQLITE_BUSY_TIMEOUT_SECONDS",
+        "SqliteEventLogStorage",
+    ],
     "dagster._time": ["get_current_datetime"],
 }
 
