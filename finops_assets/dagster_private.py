@@ -29,12 +29,23 @@ from dagster._core.execution.plan.execute_step import (
     _get_input_provenance_data,
 )
 from dagster._core.instance.config import dagster_instance_config, dagster_instance_config_schema
+from dagster._core.instance.ref import InstanceRef
 from dagster._core.launcher.base import CheckRunHealthResult, WorkerStatus
 from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
 from dagster._core.storage.event_log.sqlite.sqlite_event_log import (
+    INDEX_SHARD_NAME,
     SQLITE_BUSY_TIMEOUT_SECONDS,
     SqliteEventLogStorage,
 )
+from dagster._core.storage.sqlite_storage import (
+    DagsterSqliteStorage,
+    SqliteRunStorage,
+    SqliteScheduleStorage,
+    _event_logs_directory,
+    _runs_directory,
+    _schedule_directory,
+)
+from dagster._serdes import ConfigurableClassData
 from dagster._time import get_current_datetime
 
 PINNED_DAGSTER_VERSION = "1.13.27"
@@ -42,6 +53,7 @@ PINNED_DAGSTER_VERSION = "1.13.27"
 __all__ = [
     "DATA_VERSION_IS_USER_PROVIDED_TAG",
     "DATA_VERSION_TAG",
+    "INDEX_SHARD_NAME",
     "PINNED_DAGSTER_VERSION",
     "SQLITE_BUSY_TIMEOUT_SECONDS",
     "AssetCheckEvaluationTargetMaterializationData",
@@ -50,10 +62,18 @@ __all__ = [
     "BaseAssetGraph",
     "CachingStaleStatusResolver",
     "CheckRunHealthResult",
+    "ConfigurableClassData",
+    "DagsterSqliteStorage",
+    "InstanceRef",
     "SqliteEventLogStorage",
+    "SqliteRunStorage",
+    "SqliteScheduleStorage",
     "StaleCause",
     "StaleStatus",
     "WorkerStatus",
+    "_event_logs_directory",
+    "_runs_directory",
+    "_schedule_directory",
     "dagster_instance_config",
     "dagster_instance_config_schema",
     "data_version_tags",

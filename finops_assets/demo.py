@@ -39,14 +39,11 @@ concurrency:
   pools:
     default_limit: 1
     granularity: run
-# Dagster's SQLite event log with one SQLAlchemy engine per shard instead of one per event (same
-# files under history/runs; finops_assets/event_log_storage.py).
-event_log_storage:
+# Dagster's SQLite storage under this folder, its event log with one SQLAlchemy engine per file
+# instead of one per event (finops_assets/event_log_storage.py; same files under history/).
+instance_class:
   module: finops_assets.event_log_storage
-  class: CachedEngineSqliteEventLogStorage
-  config:
-    dagster_home:
-      env: DAGSTER_HOME
+  class: EmbeddedInstance
 telemetry:
   enabled: false
 nux:

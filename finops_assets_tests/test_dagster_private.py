@@ -33,12 +33,23 @@ PRIVATE_NAMES = {
         "_get_input_provenance_data",
     ],
     "dagster._core.instance.config": ["dagster_instance_config", "dagster_instance_config_schema"],
+    "dagster._core.instance.ref": ["InstanceRef"],
     "dagster._core.launcher.base": ["CheckRunHealthResult", "WorkerStatus"],
     "dagster._core.storage.asset_check_execution_record": ["AssetCheckExecutionRecordStatus"],
     "dagster._core.storage.event_log.sqlite.sqlite_event_log": [
+        "INDEX_SHARD_NAME",
         "SQLITE_BUSY_TIMEOUT_SECONDS",
         "SqliteEventLogStorage",
     ],
+    "dagster._core.storage.sqlite_storage": [
+        "DagsterSqliteStorage",
+        "SqliteRunStorage",
+        "SqliteScheduleStorage",
+        "_event_logs_directory",
+        "_runs_directory",
+        "_schedule_directory",
+    ],
+    "dagster._serdes": ["ConfigurableClassData"],
     "dagster._time": ["get_current_datetime"],
 }
 
