@@ -7,10 +7,12 @@ every row kept byte for byte: `finops load` runs every day of a delivery's span,
 days in between would only cost time.
 """
 
+import ast
 import csv
 import datetime as dt
 import io
 import os
+import re
 import subprocess
 import sys
 from collections import defaultdict
@@ -124,3 +126,28 @@ def lake_totals(lake: DeltaLake, days: list[dt.date]) -> dict[tuple[dt.date, str
     for row in lake.read_days(tables.QUARANTINE, days).iter_rows(named=True):
         totals[(row["x_charge_date"], row["x_currency"])] += Decimal(row["x_amount"] or "0")
     return dict(totals)
+
+
+def reported_rows(report: str) -> dict[dt.date, tuple[int, int, int, int]]:
+    """Per day, the report's row line: (file rows, normalized, quarantined, difference)."""
+    pattern = re.compile(
+        r"^  (\d{4}-\d\d-\d\d)  file (\d+) = normalized (\d+) \+ quarantined (\d+), "
+        r"difference (-?\d+)"
+    )
+    rows = {}
+    for line in report.splitlines():
+        if match := pattern.match(line):
+            day, *counts = match.groups()
+            rows[dt.date.fromisoformat(day)] = tuple(int(c) for c in counts)
+    return rows  # type: ignore[return-value]
+
+
+def csv_rows_per_day(path: Path, day_column: str, credits_column: str | None = None) -> dict:
+    """Per charge day, the rows a file's records must become, with Python's csv (and ast for
+    GCP's Python-repr credits: one more row per credit)."""
+    rows: dict[dt.date, int] = defaultdict(int)
+    with path.open(newline="", encoding="utf-8-sig") as handle:
+        for record in csv.DictReader(handle):
+            credits = ast.literal_eval(record[credits_column] or "[]") if credits_column else []
+            rows[dt.date.fromisoformat(record[day_column][:10])] += 1 + len(credits)
+    return dict(rows)

@@ -3,6 +3,10 @@
 file total = what the provider's files carry (rows that parse, plus the amounts of rows that do
 not); normalized = sum(BilledCost) of normalized_costs; quarantined = the amounts quarantined at
 ingestion and at normalization. They must agree exactly: file total = normalized + quarantined.
+
+Rows too, per charge day: file rows (the rows the file's records must become, row_conservation
+.rows_in, plus its quarantined records) = normalized rows + quarantined rows. A row that costs 0
+on every column is invisible to the amounts; the counts see it.
 """
 
 import datetime as dt
@@ -14,6 +18,7 @@ from finops_assets.domain.money import MONEY, parse_money_expr
 from finops_assets.domain.sources.common import ParseResult
 
 TOTALS_SCHEMA = {"day": pl.Date(), "currency": pl.Utf8(), "amount": MONEY}
+ROWS_SCHEMA = {"day": pl.Date(), "rows": pl.Int64()}
 NO_CURRENCY = "?"
 
 
@@ -37,6 +42,60 @@ def file_totals(
         pl.when(inside).then(pl.col("x_charge_date")).otherwise(pl.lit(period[0])).alias("day")
     )
     return _sum([*billed, quarantined_amounts(bad)])
+
+
+def file_rows(
+    parsed: ParseResult,
+    rows_in: Callable[[pl.DataFrame], int],
+    period: tuple[dt.date, dt.date],
+) -> pl.DataFrame:
+    """Per day, the rows one parsed file must end as: rows_in of its rows of that day, plus its
+    quarantined records (dated as in file_totals)."""
+    frames = [
+        pl.DataFrame({"day": [day[0]], "rows": [rows_in(group)]}, schema=ROWS_SCHEMA)
+        for day, group in parsed.rows.group_by("x_charge_date", maintain_order=True)
+    ]
+    inside = pl.col("x_charge_date").is_between(*period).fill_null(False)
+    bad = parsed.quarantine.select(
+        pl.when(inside).then(pl.col("x_charge_date")).otherwise(pl.lit(period[0])).alias("day")
+    )
+    return row_counts([*frames, row_counts([bad])])
+
+
+def row_counts(frames: list[pl.DataFrame], day_column: str = "day") -> pl.DataFrame:
+    """Per day, the rows of `frames` (a frame with a `rows` column adds its counts)."""
+    counted = [
+        f.select(
+            pl.col(day_column).alias("day"),
+            (pl.col("rows") if "rows" in f.columns else pl.lit(1)).cast(pl.Int64).alias("rows"),
+        )
+        for f in frames
+        if f.height
+    ]
+    if not counted:
+        return pl.DataFrame(schema=ROWS_SCHEMA)
+    return pl.concat(counted).group_by("day").agg(pl.col("rows").sum()).sort("day")
+
+
+def reconcile_rows(
+    files: pl.DataFrame, normalized: pl.DataFrame, quarantined: pl.DataFrame
+) -> pl.DataFrame:
+    """One row per day: file_rows, normalized_rows, quarantined_rows, difference, reconciled."""
+    table = pl.concat([f.select("day") for f in (files, normalized, quarantined)]).unique()
+    for name, frame in (
+        ("file_rows", files),
+        ("normalized_rows", normalized),
+        ("quarantined_rows", quarantined),
+    ):
+        table = table.join(frame.rename({"rows": name}), on="day", how="left")
+    counts = ("file_rows", "normalized_rows", "quarantined_rows")
+    table = table.with_columns(pl.col(c).fill_null(0).cast(pl.Int64) for c in counts)
+    difference = pl.col("file_rows") - pl.col("normalized_rows") - pl.col("quarantined_rows")
+    return (
+        table.with_columns(difference.alias("difference"))
+        .with_columns((pl.col("difference") == 0).alias("reconciled"))
+        .sort("day")
+    )
 
 
 def quarantined_amounts(quarantine: pl.DataFrame, day_column: str = "day") -> pl.DataFrame:

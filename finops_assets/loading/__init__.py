@@ -60,4 +60,4 @@ def load_paths(settings: Settings, paths: list[Path]) -> tuple[LoadOutcome, list
         ), notes
     runs = materialize_days(settings, complete)
     outcome = reconcile_lake(settings, deliveries, complete)
-    return LoadOutcome(outcome.table, runs, outcome.reasons), notes
+    return LoadOutcome(outcome.table, runs, outcome.reasons, outcome.rows), notes

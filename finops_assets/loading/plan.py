@@ -18,6 +18,7 @@ from types import ModuleType
 
 import polars as pl
 
+from finops_assets.domain import row_conservation
 from finops_assets.domain.deliveries import (
     Manifest,
     check_against_manifest,
@@ -25,7 +26,7 @@ from finops_assets.domain.deliveries import (
     is_manifest_name,
     read_manifest,
 )
-from finops_assets.domain.reconcile import file_totals
+from finops_assets.domain.reconcile import file_rows, file_totals, row_counts
 from finops_assets.domain.sources.common import ParseResult, SourceFormatError, ingestion_key
 from finops_assets.domain.sources.detect import detect_format
 from finops_assets.sources import BILLING_SOURCES
@@ -74,6 +75,19 @@ class Delivery:
             if f.parsed is not None
         ]
         return pl.concat(frames).group_by("day", "currency").agg(pl.col("amount").sum())
+
+    def rows(self) -> pl.DataFrame:
+        """Per day, the rows the delivery's files must end as (see domain.reconcile)."""
+        # S101: type narrowing only: plan_deliveries sets source and period on every delivery (or raises)
+        assert self.source is not None and self.period is not None  # noqa: S101
+        source = self.source.SOURCE
+        return row_counts(
+            [
+                file_rows(f.parsed, lambda raw: row_conservation.rows_in(source, raw), self.period)
+                for f in self.files
+                if f.parsed is not None
+            ]
+        )
 
     def ingestion_keys(self) -> set[str]:
         """The keys ingestion gives these files (period files are keyed by their first day)."""

@@ -10,7 +10,7 @@ the days the old delivery covered are run again (a day that lost all its rows be
 import datetime as dt
 import os
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
@@ -35,17 +35,26 @@ class RunOutcome:
     failures: tuple[str, ...] = ()
 
 
+_NO_ROWS = reconcile.reconcile_rows(*[pl.DataFrame(schema=reconcile.ROWS_SCHEMA)] * 3)
+
+
 @dataclass(frozen=True)
 class LoadOutcome:
-    """What a load did: the table of reconciliation and each run's id and success."""
+    """What a load did: the tables of reconciliation (amounts per day and currency, rows per
+    day) and each run's id and success."""
 
     table: pl.DataFrame
     runs: list[RunOutcome]
     reasons: pl.DataFrame
+    rows: pl.DataFrame = field(default_factory=lambda: _NO_ROWS)
 
     @property
     def reconciled(self) -> bool:
-        return all(run.success for run in self.runs) and bool(self.table["reconciled"].all())
+        return (
+            all(run.success for run in self.runs)
+            and bool(self.table["reconciled"].all())
+            and bool(self.rows["reconciled"].all())
+        )
 
 
 def lay_out(deliveries: list[Delivery], landing: Path) -> set[dt.date]:
@@ -137,7 +146,8 @@ def split_complete_days(days: set[dt.date]) -> tuple[set[dt.date], list[dt.date]
 def reconcile_lake(
     settings: Settings, deliveries: list[Delivery], complete: set[dt.date]
 ) -> LoadOutcome:
-    """Per day and currency: the files' totals against normalized_costs and the quarantine."""
+    """Per day and currency: the files' totals against normalized_costs and the quarantine;
+    per day: the files' rows against normalized and quarantined rows."""
     delta = DeltaLake(settings.lake_uri, settings.storage_options)
     keys = set().union(*(d.ingestion_keys() for d in deliveries))
     days = sorted({day for d in deliveries for day in _days(d.period) if day in complete})  # type: ignore[arg-type]
@@ -155,12 +165,18 @@ def reconcile_lake(
         reconcile.normalized_amounts(normalized),
         reconcile.quarantined_amounts(quarantine, "x_charge_date"),
     )
+    files_rows = reconcile.row_counts([d.rows() for d in deliveries])
+    rows = reconcile.reconcile_rows(
+        files_rows.filter(pl.col("day").is_in(days)),
+        reconcile.row_counts([normalized], "x_charge_date"),
+        reconcile.row_counts([quarantine], "x_charge_date"),
+    )
     reasons = (
         quarantine.group_by("x_charge_date", "x_source", "x_reason")
         .agg(pl.len().alias("rows"))
         .sort("x_charge_date", "x_source", "x_reason")
     )
-    return LoadOutcome(table, [], reasons)
+    return LoadOutcome(table, [], reasons, rows)
 
 
 def render(outcome: LoadOutcome) -> str:
@@ -171,6 +187,14 @@ def render(outcome: LoadOutcome) -> str:
         amounts = "".join(f"  {_money(row[c]):>20}" for c in columns)
         mark = "" if row["reconciled"] else "  NOT RECONCILED"
         lines.append(f"{row['day']!s:<10}  {row['currency']:<8}{amounts}{mark}")
+    if outcome.rows.height:
+        lines.append("rows per day (zero-cost rows too):")
+    for row in outcome.rows.iter_rows(named=True):
+        mark = "" if row["reconciled"] else "  NOT RECONCILED"
+        lines.append(
+            f"  {row['day']!s}  file {row['file_rows']} = normalized {row['normalized_rows']} "
+            f"+ quarantined {row['quarantined_rows']}, difference {row['difference']}{mark}"
+        )
     if outcome.reasons.height:
         lines.append("quarantined rows, with reasons:")
         for row in outcome.reasons.iter_rows(named=True):

@@ -18,10 +18,12 @@ from finops_assets.domain.reference import load_tag_aliases
 from finops_assets.metadata import markdown_table, money_table
 from finops_assets.normalize.checks import (
     FX_RATES_SCHEMA,
+    NORMALIZED_CHECKS,
     conservation_result,
     missing_rate_failures,
     money_conserved_result,
     normalized_quarantine_result,
+    rows_conserved_result,
 )
 from finops_assets.normalize.pipeline import normalize_day
 from finops_assets.normalize.streaming import (
@@ -143,22 +145,6 @@ def service_catalog(lake: LakeResource) -> dg.MaterializeResult:
     )
 
 
-_CHECKS = {
-    "check_normalized_contract": "FOCUS columns and types, allowed charge categories and "
-    "classes, ISO currency codes and unique row keys.",
-    "check_billed_cost_conserved": "Per currency, the raw tables' billed total equals "
-    "normalized plus quarantined billed cost, exactly.",
-    "check_services_mapped": "Every provider service maps to a FOCUS service name and "
-    "category (a warning: unmapped rows are kept).",
-    "check_money_conserved": "Per day, currency and charge category, every money column (billed, "
-    "effective, list, contracted) of the raw rows equals normalized plus quarantined, exactly.",
-    "check_quarantined_money": "Money sent to quarantine at this stage stays within the limits "
-    "(share and absolute, on every money column).",
-    "check_fx_rates_available": "Every billing currency of the day has an FX rate into the "
-    "base currency; rows without one are quarantined and fail the day.",
-}
-
-
 @dg.asset(
     group_name="normalize",
     pool=writer_pool("normalized_costs"),
@@ -174,7 +160,7 @@ _CHECKS = {
             partitions_def=daily_partitions,
             description=description,
         )
-        for name, description in _CHECKS.items()
+        for name, description in NORMALIZED_CHECKS.items()
     ],
 )
 def normalized_costs(context: AssetExecutionContext, lake: LakeResource) -> Iterator[DayEvent]:
@@ -255,6 +241,7 @@ def normalized_costs(context: AssetExecutionContext, lake: LakeResource) -> Iter
                 "check_billed_cost_conserved": [] if conserved.passed else conserved.failures,
                 "check_services_mapped": result.unmapped_services.to_dicts(),
                 "check_money_conserved": CheckOutcome(every_column, {"gross_net": gross_net_table}),
+                "check_rows_conserved": rows_conserved_result(day, result.row_counts),
                 "check_quarantined_money": normalized_quarantine_result(
                     day, result.rows_summary, result.quarantine, limits
                 ),

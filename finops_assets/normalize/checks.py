@@ -5,6 +5,7 @@ import datetime as dt
 import pandera.polars as pa
 import polars as pl
 
+from finops_assets.check_failures import CheckOutcome
 from finops_assets.domain.conservation import base_twin_mismatches, money_conservation
 from finops_assets.domain.focus import CHARGE_CATEGORIES
 from finops_assets.domain.focus_later_checks import (
@@ -19,9 +20,32 @@ from finops_assets.domain.quarantine import (
     limit_failures,
     quarantined_money,
 )
+from finops_assets.domain.row_conservation import row_failures
 from finops_assets.domain.sources.azure_datasets import COUNTED_IN_AMORTIZED
+from finops_assets.metadata import markdown_table
 from finops_assets.storage import tables
 from finops_assets.storage.validation import ValidationOutcome, contract_schema, validate_frame
+
+# normalized_costs' checks (name -> description); all block the day but check_services_mapped.
+NORMALIZED_CHECKS = {
+    "check_normalized_contract": "FOCUS columns and types, allowed charge categories and "
+    "classes, ISO currency codes and unique row keys.",
+    "check_billed_cost_conserved": "Per currency, the raw tables' billed total equals "
+    "normalized plus quarantined billed cost, exactly.",
+    "check_services_mapped": "Every provider service maps to a FOCUS service name and "
+    "category (a warning: unmapped rows are kept).",
+    "check_money_conserved": "Per day, currency and charge category, every money column (billed, "
+    "effective, list, contracted) of the raw rows equals normalized plus quarantined, exactly.",
+    "check_rows_conserved": "Per day and source, the raw rows equal normalized plus quarantined "
+    "rows, counted, so a lost zero-cost row fails the day. 1:1 for AWS CUR 1.0/2.0, Cost "
+    "Explorer, FOCUS exports and Azure (an actual-export row the amortized export counts is "
+    "quarantined, not dropped); not 1:1 for GCP: each export row also gives one Credit row per "
+    "credit, so its rows in = raw rows + credits.",
+    "check_quarantined_money": "Money sent to quarantine at this stage stays within the limits "
+    "(share and absolute, on every money column).",
+    "check_fx_rates_available": "Every billing currency of the day has an FX rate into the "
+    "base currency; rows without one are quarantined and fail the day.",
+}
 
 _REQUIRED = (
     "BilledCost",
@@ -119,6 +143,16 @@ def money_conserved_result(
         for r in [*broken.to_dicts(), *twins.to_dicts()]
     ]
     return ValidationOutcome(not failures, len(failures), failures), report
+
+
+def rows_conserved_result(day: dt.date, report: pl.DataFrame) -> CheckOutcome:
+    """check_rows_conserved: per source, rows in (raw rows; GCP: + credits) == normalized +
+    quarantined rows, and to_focus made every row it should (domain.row_conservation).
+
+    `report` is row_conservation.row_conservation of the day (streamed: chunk counts summed)."""
+    failures = row_failures(day, report)
+    outcome = ValidationOutcome(not failures, len(failures), failures)
+    return CheckOutcome(outcome, {"rows": markdown_table(report)})
 
 
 def normalized_quarantine_result(

@@ -1,11 +1,12 @@
 """One charge day through normalization: raw tables -> FOCUS rows in the base currency."""
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import polars as pl
 
 from finops_assets.domain import normalize as normalize_domain
+from finops_assets.domain import row_conservation
 from finops_assets.domain.focus import SOURCE_FOCUS_COLUMNS
 from finops_assets.domain.sources import azure_cost, azure_datasets
 from finops_assets.domain.sources.aws_cost_explorer_focus import with_billing_account
@@ -24,26 +25,32 @@ class NormalizedDay:
     source_totals: pl.DataFrame  # x_source, currency, amount: what the raw tables billed
     source_rows: pl.DataFrame  # every source's raw rows of the day as FOCUS, before normalizing
     azure_datasets: str | None = None  # which Azure export datasets the day holds (a note)
+    source_counts: pl.DataFrame = field(  # row_conservation.source_counts, per source
+        default_factory=lambda: pl.DataFrame(schema=row_conservation.COUNTS_SCHEMA)
+    )
 
 
 def read_source_rows(
     delta: DeltaLake, day: dt.date, aws_payer_account: str | None = None
-) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, str | None]:
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, str | None, pl.DataFrame]:
     """Every source's raw rows of `day` mapped to FOCUS, each source's billed totals, the Azure
-    actual-export rows an amortized export of the day already counts (azure_datasets), and a
-    note on which Azure export datasets the day holds.
+    actual-export rows an amortized export of the day already counts (azure_datasets), a note
+    on which Azure export datasets the day holds, and each source's row counts.
 
     `aws_payer_account` is the BillingAccountId of Cost Explorer rows (which do not name it).
     """
-    focus_frames, totals, elsewhere, notes = [], [], [], []
+    focus_frames, totals, elsewhere, notes, counts = [], [], [], [], []
     for source in BILLING_SOURCES:
         raw = delta.read_day(tables.raw_contract(source), day)
-        counted = raw
+        counted, set_aside = raw, 0
         if source.SOURCE == azure_cost.SOURCE:
             counted, superseded = azure_datasets.split_counted_once(raw)
             notes.append(azure_datasets.datasets_note(raw))
             elsewhere.append(source.to_focus(superseded).select(list(SOURCE_FOCUS_COLUMNS)))
+            set_aside = elsewhere[-1].height
         focus_frames.append(source.to_focus(counted).select(list(SOURCE_FOCUS_COLUMNS)))
+        made = focus_frames[-1].height + set_aside
+        counts.append(row_conservation.source_counts(source.SOURCE, raw, made))
         totals.append(
             source.billed_totals(raw).select(
                 pl.lit(source.SOURCE).alias("x_source"), "currency", "amount"
@@ -51,7 +58,8 @@ def read_source_rows(
         )
     rows = with_billing_account(pl.concat(focus_frames, how="vertical"), aws_payer_account)
     others = pl.concat(elsewhere, how="vertical")
-    return rows, pl.concat(totals, how="vertical"), others, next(filter(None, notes), None)
+    note = next(filter(None, notes), None)
+    return rows, pl.concat(totals, how="vertical"), others, note, pl.concat(counts)
 
 
 def normalize_day(
@@ -65,7 +73,7 @@ def normalize_day(
     aws_payer_account: str | None = None,
 ) -> NormalizedDay:
     """Read the day's raw rows, convert with the day's FX rates, map services, quarantine bad rows."""
-    rows, totals, elsewhere, note = read_source_rows(delta, day, aws_payer_account)
+    rows, totals, elsewhere, note, counts = read_source_rows(delta, day, aws_payer_account)
     day_rates = delta.read_day(tables.FX_RATES, day)
     result = normalize_domain.normalize_costs(
         rows,
@@ -82,7 +90,7 @@ def normalize_day(
     ).with_columns(pl.lit("normalized_costs").alias("x_source"))
     source_rows = pl.concat([rows, elsewhere], how="vertical")
     return NormalizedDay(
-        result.rows, quarantine, result.unmapped_services, totals, source_rows, note
+        result.rows, quarantine, result.unmapped_services, totals, source_rows, note, counts
     )
 
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 import polars as pl
 
 from finops_assets.domain import normalize as normalize_domain
+from finops_assets.domain import row_conservation
 from finops_assets.domain.catalog import UNMAPPED_COLUMNS
 from finops_assets.domain.conservation import base_twin_mismatches
 from finops_assets.domain.focus import SOURCE_FOCUS_COLUMNS
@@ -61,6 +62,7 @@ class StreamedDay:
     quarantine: pl.DataFrame = field(default_factory=pl.DataFrame)
     unmapped_services: pl.DataFrame = field(default_factory=pl.DataFrame)
     twin_mismatches: pl.DataFrame = field(default_factory=pl.DataFrame)
+    row_counts: pl.DataFrame = field(default_factory=pl.DataFrame)  # row_conservation's report
     contract: ValidationOutcome = field(default_factory=lambda: ValidationOutcome(True, 0, []))
     without_billing_account: int = 0
     azure_datasets: str | None = None
@@ -99,10 +101,11 @@ def _source_chunks(delta: DeltaLake, source: object, day: dt.date, chunk_rows: i
 
 
 def _focus_chunks(
-    delta: DeltaLake, day: dt.date, chunk_rows: int, out: StreamedDay, totals_parts: list
+    delta: DeltaLake, day: dt.date, chunk_rows: int, out: StreamedDay, parts: dict[str, list]
 ) -> Iterator:
     """(source FOCUS rows, rows an amortized export counts) per chunk, sources in name order
-    (so that a day of one chunk per source keeps the whole day's row order)."""
+    (so that a day of one chunk per source keeps the whole day's row order); each chunk's
+    billed totals and row counts go to parts["totals"] and parts["counts"]."""
     notes = []
     for source in sorted(BILLING_SOURCES, key=lambda s: s.SOURCE):
         for raw in _source_chunks(delta, source, day, chunk_rows):
@@ -114,12 +117,14 @@ def _focus_chunks(
             totals = source.billed_totals(raw).select(
                 pl.lit(source.SOURCE).alias("x_source"), "currency", "amount"
             )
-            totals_parts.append(totals)
+            parts["totals"].append(totals)
             focus = source.to_focus(counted).select(list(SOURCE_FOCUS_COLUMNS))
+            made = focus.height + (0 if elsewhere is None else elsewhere.height)
+            parts["counts"].append(row_conservation.source_counts(source.SOURCE, raw, made))
             del raw, counted
             yield focus, elsewhere
     out.azure_datasets = next(filter(None, notes), None)
-    out.source_totals = pl.concat(totals_parts, how="vertical_relaxed")
+    out.source_totals = pl.concat(parts["totals"], how="vertical_relaxed")
 
 
 def normalize_day_streamed(
@@ -153,10 +158,12 @@ def normalize_day_streamed(
             "twins",
             "keys",
             "totals",
+            "counts",
+            "counted",
         )
     }
     services: list[pl.DataFrame] = []
-    for focus, elsewhere in _focus_chunks(delta, day, chunk_rows, out, parts["totals"]):
+    for focus, elsewhere in _focus_chunks(delta, day, chunk_rows, out, parts):
         focus = with_billing_account(focus, aws_payer_account)
         parts["source"].append(money_summary(focus, ("BillingCurrency", "ChargeCategory")))
         if elsewhere is not None:
@@ -191,6 +198,7 @@ def _fold_rows(
     out.rows_lineage.add(lineage_frame(rows))
     out.without_billing_account += int(rows["BillingAccountId"].null_count())
     parts["rows"].append(money_summary(rows))
+    parts["counted"].append(row_conservation.normalized_row_counts(rows))
     parts["twins"].append(base_twin_mismatches(rows))
     key = pl.col("x_source_row_key")
     parts["keys"].append(
@@ -215,8 +223,11 @@ def _finish(
     out.source_summary = _merged(
         parts["source"], ["BillingCurrency", "ChargeCategory"], source_sums
     )
-    if parts["quarantine"]:
+    if parts["quarantine"]:  # (a whole day's, streamed_from_whole, comes with its quarantine)
         out.quarantine = _day_quarantine(parts["quarantine"], parts["elsewhere"])
+    out.row_counts = row_conservation.row_conservation(
+        pl.concat(parts["counts"]), pl.concat(parts["counted"]), out.quarantine
+    )
     unmapped = pl.concat(parts["unmapped"])
     out.unmapped_services = (
         unmapped.group_by("provider", "service_code", "currency")
@@ -267,10 +278,12 @@ def streamed_from_whole(day: object, hold: Hold) -> StreamedDay:
         "unmapped": [day.unmapped_services],
         "twins": [],
         "keys": [],
+        "counts": [day.source_counts],
+        "counted": [],
     }
     services: list[pl.DataFrame] = []
     _fold_rows(out, day.rows, parts, services)
     out.held.append(hold(day.rows))
-    _finish(out, parts, services)
     out.quarantine = day.quarantine
+    _finish(out, parts, services)
     return out

@@ -14,6 +14,7 @@ from polars.testing import assert_frame_equal
 from finops_assets.conformance.check import NORMALIZE_SELECTION
 from finops_assets.demo import materialize_window
 from finops_assets.domain import normalize as normalize_domain
+from finops_assets.domain import row_conservation
 from finops_assets.domain.catalog import load_shipped_catalog
 from finops_assets.domain.reference import load_tag_aliases
 from finops_assets.normalize import streaming
@@ -115,6 +116,13 @@ def test_a_chunked_day_equals_the_whole_day(lake, monkeypatch):
     assert streamed_check[0] == whole_check[0]
     assert_frame_equal(streamed_check[1], whole_check[1])
     assert day.contract.passed and day.row_count == whole.rows.height
+    # row counts summed over chunks = the whole day's, and they add up (check_rows_conserved)
+    whole_counts = row_conservation.row_conservation(
+        whole.source_counts, row_conservation.normalized_row_counts(whole.rows), whole.quarantine
+    )
+    assert_frame_equal(day.row_counts, whole_counts)
+    assert row_conservation.row_failures(DAY, day.row_counts) == []
+    assert day.row_counts["raw_rows"].sum() > 5 * CHUNK
 
 
 def test_a_key_repeated_across_chunks_fails_the_contract(lake, monkeypatch):
