@@ -29,7 +29,7 @@ stay the same.
 import functools
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -108,28 +108,36 @@ def inputs_version(
     logic: str,
     lookup: Lookup,
     earlier: Sequence[str] = (),
+    parents: Collection[str] | None = None,
+    own: Sequence[str] = (),
 ) -> str | None:
     """The hash of everything `day_key` is computed from; None when an input has no version
     (never materialized, or a version Dagster did not record): then the day is computed.
 
     `earlier`: the other days of its upstream assets the day reads (a month to date, a
     lookback window); their versions are inputs too, an earlier day never materialized
-    counting as absent ("-"), so a change to any of them computes the day again."""
+    counting as absent ("-"), so a change to any of them computes the day again. `parents`:
+    the upstream assets the day's content is computed from, when not all of them (None: all).
+    `own`: the versions of the asset's own earlier days the day reads (budget_events)."""
     asset = context.assets_def
     versions: dict[str, str | list[str]] = {}
-    for parent in sorted(asset.asset_deps[context.asset_key], key=lambda k: k.to_user_string()):
-        version = _input_version(lookup.latest(parent, day_key), day_key)
+    deps = asset.asset_deps[context.asset_key]
+    if parents is not None:
+        deps = {key for key in deps if key.to_user_string() in parents}
+    for parent in sorted(deps, key=lambda k: k.to_user_string()):
+        version = version_of(lookup.latest(parent, day_key), day_key)
         if version is None:
             return None
         name = parent.to_user_string()
         versions[name] = version
         if earlier and lookup.partitioned(parent):
-            window = [_input_version(lookup.latest(parent, d), d) or "-" for d in earlier]
+            window = [version_of(lookup.latest(parent, d), d) or "-" for d in earlier]
             versions[name] = [version, *window]
     document = {
         "logic": logic,
         "code_version": asset.code_versions_by_key.get(context.asset_key),
         "inputs": versions,
+        **({"own": list(own)} if own else {}),
         "package": _package_hash(),
         "settings": hashlib.sha256(repr(Settings.from_env()).encode()).hexdigest(),
     }
@@ -168,7 +176,7 @@ def reusable(
     return Reused(version, metadata, dict(getattr(warnings, "value", None) or {}))
 
 
-def _input_version(event: dg.AssetMaterialization | None, day_key: str) -> str | None:
+def version_of(event: dg.AssetMaterialization | None, day_key: str) -> str | None:
     """The data version (and lineage version) of an upstream's materialization of the day, or
     of its latest one when it is not partitioned; None when the day was never materialized."""
     if event is None or (event.partition is not None and event.partition != day_key):

@@ -24,7 +24,7 @@ single-day run).
 """
 
 import datetime as dt
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from typing import Any
 
 import polars as pl
@@ -38,6 +38,7 @@ from finops_assets.check_failures import (  # noqa: F401 (CheckOutcome, Failures
     failure_list,
     json_safe,
 )
+from finops_assets.dagster_private import DATA_VERSION_TAG
 from finops_assets.day_report import (  # noqa: F401 (DayEvent, DaysFailedError: re-exported)
     SHOWN_FAILURES,
     DayEvent,
@@ -71,6 +72,9 @@ class DayWriter:
         memo_output: Callable[[dt.date], str] | None = None,
         memo_days: Callable[[dt.date], Sequence[dt.date]] | None = None,
         memo_metadata: Mapping[str, Any] | None = None,
+        memo_parents: Collection[str] | None = None,
+        memo_own_days: Callable[[dt.date], Sequence[dt.date]] | None = None,
+        memo_refresh: Callable[[dt.date], Mapping[str, Any]] | None = None,
     ) -> None:
         """`memo`: a day whose inputs are those of its last materialization is recorded again,
         not computed (day_memo.py); only for a day that depends on that day's inputs alone,
@@ -82,7 +86,11 @@ class DayWriter:
         `memo_days(day)` names the earlier days of its upstream assets the day reads (a month
         to date, a lookback window): their data versions are inputs of the day too.
         `memo_metadata`: what a reused day records instead of its last metadata (a count of
-        what the run did, say: a reused day did nothing)."""
+        what the run did, say: a reused day did nothing). `memo_parents`: the upstream assets
+        the day's rows are computed from, when not all are (None: all). `memo_own_days(day)`:
+        the asset's own earlier days the day reads (their versions are inputs: this run's
+        where it wrote them). `memo_refresh(day)`: metadata measured again for a reused day
+        (what is not in its rows, e.g. a latency that depends on when upstream was recorded)."""
         self._context = context
         self._logic = logic_version
         self._memo = (logic_version + "\0" + memo_extra) if memo else None
@@ -91,6 +99,9 @@ class DayWriter:
         self._memo_output = memo_output
         self._memo_days = memo_days
         self._memo_metadata = dict(memo_metadata or {})
+        self._memo_parents = memo_parents
+        self._memo_own_days = memo_own_days
+        self._memo_refresh = memo_refresh
         self._inputs: dict[dt.date, str] = {}
         self._lookup: day_memo.Lookup | None = None
         self._specs = {
@@ -151,12 +162,16 @@ class DayWriter:
         if self._lookup is None:  # one lookup of the run's days (and the days they read)
             days = {d.isoformat() for d in self.days}
             days.update(e.isoformat() for d in self.days for e in self._earlier(d))
+            days.update(e.isoformat() for d in self.days for e in self._own_days(d))
             self._lookup = day_memo.Lookup(self._context.instance, sorted(days))
         key = day.isoformat()
         stored = self._memo_stored(day) if self._memo_stored is not None else ""
         logic = f"{self._memo}\0{stored}"
         earlier = [d.isoformat() for d in self._earlier(day)]
-        inputs = day_memo.inputs_version(self._context, key, logic, self._lookup, earlier)
+        own = [self._own_version(d, self._lookup) for d in self._own_days(day)]
+        inputs = day_memo.inputs_version(
+            self._context, key, logic, self._lookup, earlier, self._memo_parents, own
+        )
         if inputs is None:
             return False
         self._inputs[day] = inputs
@@ -167,7 +182,9 @@ class DayWriter:
             name: [] if spec.blocking else list(found.warnings.get(name, []))
             for name, spec in self._specs.items()
         }
-        metadata = {**found.metadata, **self._memo_metadata, day_memo.RECOMPUTED_KEY: False}
+        refreshed = self._memo_refresh(day) if self._memo_refresh is not None else {}
+        metadata = {**found.metadata, **self._memo_metadata, **refreshed}
+        metadata[day_memo.RECOMPUTED_KEY] = False
         self.records.append(DayRecord(day, failures, metadata, found.data_version))
         return True
 
@@ -176,6 +193,24 @@ class DayWriter:
         if self._memo_days is None:
             return []
         return sorted(set(self._memo_days(day)) - {day})
+
+    def _own_days(self, day: dt.date) -> list[dt.date]:
+        """The asset's own earlier days `day` reads (memo_own_days), oldest first."""
+        if self._memo_own_days is None:
+            return []
+        return sorted(set(self._memo_own_days(day)) - {day})
+
+    def _own_version(self, day: dt.date, lookup: day_memo.Lookup) -> str:
+        """The version of the asset's own `day` as the day reading it finds it: this run's
+        record of it (a day computed or reused earlier in the run), else its latest
+        materialization; "-" when there is none or it failed (then nothing matches)."""
+        records = [r for r in self.records if r.day == day]
+        if records:
+            return records[-1].data_version or "-"
+        event = lookup.latest(self._context.asset_key, day.isoformat())
+        if event is None or event.partition != day.isoformat():
+            return "-"
+        return (event.tags or {}).get(DATA_VERSION_TAG) or "-"
 
     def _output_intact(self, day: dt.date, recorded: Mapping[str, Any]) -> bool:
         """True when the day's own output is stored as it was when last written."""

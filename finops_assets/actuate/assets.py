@@ -146,6 +146,11 @@ def _status_metadata(status: pl.DataFrame, base: str) -> dict[str, object]:
     }
 
 
+def _month_before(day: dt.date) -> list[dt.date]:
+    """The days of `day`'s month before it: the budget events a day reads (fired already)."""
+    return [day.replace(day=n) for n in range(1, day.day)]
+
+
 @dg.asset(
     group_name="actuate",
     partitions_def=daily_partitions,
@@ -172,10 +177,19 @@ def budget_events(
 ) -> Iterator[DayEvent]:
     """CloudEvents for budget thresholds crossed (or resolved), delivered through the outbox."""
     delta, configured = lake.delta(), budgets.load(lake.currency())
-    outbox, writer = sinks.outbox().check(), DayWriter(context)  # unreachable: before any day
+    outbox = sinks.outbox().check()  # unreachable: before any day
+    # memoized (day_memo.py) over budget_status of the day and its own earlier days of the
+    # month (what was fired already); a reused day's events were enqueued in this outbox when
+    # the day was computed (the outbox's place is an input), so it enqueues nothing again
+    writer = DayWriter(
+        context,
+        memo=True,
+        memo_extra=repr((configured, str(sinks.folder()), repr(sinks.outbox_store))),
+        memo_own_days=_month_before,
+    )
 
     def one_day(day: dt.date) -> None:
-        earlier = [day.replace(day=n) for n in range(1, day.day)]
+        earlier = _month_before(day)
         state = events_domain.fired_state(delta.read_days(tables.BUDGET_EVENTS, earlier))
         status = delta.read_day(tables.BUDGET_STATUS, day)
         events = events_domain.budget_threshold_events(status, configured, state)

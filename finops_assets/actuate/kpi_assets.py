@@ -1,7 +1,7 @@
 """Actuate-stage asset finops_kpis: allocation coverage, latency, savings realization, forecasts."""
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import dagster as dg
 import polars as pl
@@ -19,6 +19,10 @@ from finops_assets.storage import tables
 from finops_assets.storage.delta import DeltaLake
 from finops_assets.storage.validation import validate_frame
 
+# What the KPI tables are computed from (memo inputs); the raw tables only give the latency,
+# which is metadata, measured again on every run (a reused day included)
+KPI_INPUTS = ("allocated_costs", "budget_status", "rightsizing_recommendations")
+
 
 def _fetched_at(delta: DeltaLake, day: dt.date) -> dict[str, dt.datetime | None]:
     """Per billing source: when the last export of `day` was fetched (raw x_fetched_at)."""
@@ -26,7 +30,7 @@ def _fetched_at(delta: DeltaLake, day: dt.date) -> dict[str, dt.datetime | None]
     for source in BILLING_SOURCES:
         contract = tables.raw_contract(source)
         if delta.exists(contract):
-            latest = delta.read_day(contract, day)["x_fetched_at"].max()
+            latest = delta.read_day_columns(contract, day, ["x_fetched_at"])["x_fetched_at"].max()
             result[source.SOURCE] = latest if isinstance(latest, dt.datetime) else None
     return result
 
@@ -41,6 +45,41 @@ def _allocated_at(context: AssetExecutionContext, day: dt.date) -> dt.datetime:
     ).records
     stamp = records[0].timestamp if records else dt.datetime.now(dt.UTC).timestamp()
     return dt.datetime.fromtimestamp(stamp, dt.UTC)
+
+
+def _latency(
+    context: AssetExecutionContext, delta: DeltaLake, day: dt.date
+) -> dict[str, dg.MetadataValue]:
+    """Pipeline latency of `day` (metadata): each source's last fetch -> allocated_costs[day]'s
+    latest record. A day allocated_costs reused is recorded again after the new fetch: the
+    latency is how long the pipeline took to confirm the day for that delivery."""
+    latency = kpis.pipeline_latency(_fetched_at(delta, day), _allocated_at(context, day))
+    return {
+        "pipeline_latency": markdown_table(latency),
+        "pipeline_latency_max_s": dg.MetadataValue.int(
+            max((int(r["latency_s"]) for r in latency), default=0)
+        ),
+    }
+
+
+def _read_days(delta: DeltaLake) -> Callable[[dt.date], list[dt.date]]:
+    """The days of its upstream assets a KPI day reads (memo_days): the month to date
+    (budget_status) and every day from 6 days before the first rightsizing recommendation to
+    the day (savings realization). A recommendation gained or lost before that first day
+    moves the window, so the day's inputs change with it."""
+    recommended: list[dt.date] | None = None
+
+    def days(day: dt.date) -> list[dt.date]:
+        nonlocal recommended
+        if recommended is None:  # read once per run: the table is one row per recommendation
+            found = delta.scan(tables.RIGHTSIZING_RECOMMENDATIONS).select("x_charge_date")
+            recommended = sorted(set(found.collect()["x_charge_date"].to_list()))
+        first = min([d for d in recommended if d <= day], default=day) - dt.timedelta(days=6)
+        month = {day.replace(day=n) for n in range(1, day.day + 1)}
+        window = {first + dt.timedelta(days=n) for n in range((day - first).days + 1)}
+        return sorted(month | window)
+
+    return days
 
 
 def _outcomes(delta: DeltaLake, day: dt.date) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -96,11 +135,21 @@ def _outcomes(delta: DeltaLake, day: dt.date) -> tuple[pl.DataFrame, pl.DataFram
 )
 def finops_kpis(context: AssetExecutionContext, lake: LakeResource) -> Iterator[DayEvent]:
     """How well FinOps works: allocation coverage, latency, savings realized, forecast accuracy."""
-    delta, currency, writer = lake.delta(), lake.currency(), DayWriter(context)
+    delta, currency = lake.delta(), lake.currency()
+    # memoized (day_memo.py) over the days of the tables it reads; the latency is measured
+    # again for a reused day (it is metadata, not in the KPI rows)
+    writer = DayWriter(
+        context,
+        memo=True,
+        memo_extra=currency,
+        memo_parents=KPI_INPUTS,
+        memo_days=_read_days(delta),
+        memo_refresh=lambda day: _latency(context, delta, day),
+    )
 
     def one_day(day: dt.date) -> None:
         coverage = kpis.allocation_coverage(delta.read_day(tables.ALLOCATED_COSTS, day))
-        latency = kpis.pipeline_latency(_fetched_at(delta, day), _allocated_at(context, day))
+        latency = _latency(context, delta, day)
         realization, accuracy = _outcomes(delta, day)
         values = kpis.kpi_values(realization, accuracy, day, currency)
 
@@ -124,7 +173,7 @@ def finops_kpis(context: AssetExecutionContext, lake: LakeResource) -> Iterator[
 
 def _metadata(
     coverage: pl.DataFrame,
-    latency: list[dict],
+    latency: dict[str, dg.MetadataValue],
     realization: pl.DataFrame,
     accuracy: pl.DataFrame,
     currency: str,
@@ -138,10 +187,7 @@ def _metadata(
         ),
         # not money: a share for the Plots tab, as a percentage
         "unallocated_share_percent": dg.MetadataValue.float(float(share or 0) * 100),
-        "pipeline_latency": markdown_table(latency),
-        "pipeline_latency_max_s": dg.MetadataValue.int(
-            max((int(r["latency_s"]) for r in latency), default=0)
-        ),
+        **latency,
         "savings_realization": markdown_table(realization),
         "forecast_accuracy_month_end": markdown_table(accuracy),
     }
