@@ -9,7 +9,8 @@ budget_events and finops_kpis run for three October days, as in a restatement:
   day on (month to date), and reuses the days before it;
 - nothing changed: every day is reused, and the KPI day's pipeline latency (metadata, not rows)
   is measured again: a reused allocated day recorded later gives a later latency;
-- a new rightsizing recommendation computes every KPI day whose savings window holds it;
+- a new rightsizing recommendation (in the month before) computes every KPI day whose savings
+  window holds it;
 - a forced recompute gives the same data versions and rows as the memo;
 - budget_events reads its own earlier days: a changed earlier day computes the later ones.
 """
@@ -37,6 +38,7 @@ from finops_assets.storage import tables
 from finops_assets.storage.delta import DeltaLake
 
 DAYS = [dt.date(2026, 10, 13), dt.date(2026, 10, 14), dt.date(2026, 10, 15)]
+SEPTEMBER_30 = dt.date(2026, 9, 30)
 KEYS = ["budget_status", "budget_events", "finops_kpis"]
 BUDGETS = """
 budgets:
@@ -140,7 +142,13 @@ def _state(instance: dg.DagsterInstance, lake: DeltaLake) -> tuple[dict, dict]:
         k: [(_latest(instance, k, d).tags or {}).get(DATA_VERSION_TAG) for d in DAYS] for k in KEYS
     }
     rows = {}
-    for contract in (tables.BUDGET_STATUS, tables.BUDGET_EVENTS, tables.FINOPS_KPIS):
+    written = (
+        tables.BUDGET_STATUS,
+        tables.BUDGET_EVENTS,
+        tables.FINOPS_KPIS,
+        tables.FINOPS_KPI_VALUES,
+    )
+    for contract in written:
         frame = lake.read_days(contract, DAYS)
         rows[contract.name] = sorted(frame.iter_rows(), key=repr)
     return versions, rows
@@ -174,7 +182,7 @@ def test_kpis_and_budget_events_reuse_an_unchanged_day(tmp_path, monkeypatch):
         assert _computed(instance) == dict.fromkeys(KEYS, [])
         assert _latency_s(instance, DAYS[0]) >= latency + 2  # measured again, not copied
 
-        _recommended(lake, instance, DAYS[0])  # its savings window holds every later day
+        _recommended(lake, instance, SEPTEMBER_30)  # before the month: the savings window
         _run(instance, tmp_path, DAYS[0], DAYS[-1])
         assert _computed(instance) == {**dict.fromkeys(KEYS, []), "finops_kpis": [13, 14, 15]}
         memoized = _state(instance, lake)
@@ -183,7 +191,10 @@ def test_kpis_and_budget_events_reuse_an_unchanged_day(tmp_path, monkeypatch):
         assert _computed(instance) == dict.fromkeys(KEYS, [13, 14, 15])
         assert _state(instance, lake) == memoized
         assert memoized[1]["budget_events"]  # 14 October crossed 50 %: rows to compare
+        assert memoized[1]["finops_kpi_values"]  # the savings realized since 30 September
 
+        _run(instance, tmp_path, DAYS[0], DAYS[-1])  # a forced day recorded no inputs
+        assert _computed(instance) == dict.fromkeys(KEYS, [13, 14, 15])
         _report(instance, "budget_events", DAYS[0], "events-written-elsewhere")
         _run(instance, tmp_path, DAYS[1], DAYS[-1])  # 14 and 15 read 13 October's events
         assert _computed(instance)["budget_events"] == [13, 14, 15]  # 13: the reported one
