@@ -38,6 +38,8 @@ MEMOIZED = (
     "cost_anomalies",
     "rightsizing_recommendations",
     "commitment_recommendations",
+    "finops_kpis",
+    "budget_events",
 )
 
 
