@@ -14,10 +14,8 @@ import pytest
 from finops_assets.conformance.check import expected_failures
 from finops_assets.conformance.export import write_focus_dataset
 from finops_assets.conformance.validator import run_focus_validator
-from finops_assets.domain import catalog, fx
-from finops_assets.domain.normalize import normalize_costs
-from finops_assets.domain.reference import load_tag_aliases
 from finops_assets.domain.sources import azure_cost
+from finops_assets_tests.normalized_days import normalized_in_usd
 from finops_assets_tests.tools import require_tool
 
 pytestmark = pytest.mark.slow
@@ -31,27 +29,13 @@ FETCHED = dt.datetime(2030, 1, 1, tzinfo=dt.UTC)
 
 
 def _normalized(shared_data) -> pl.DataFrame:
-    history = fx.load_shipped_ecb_rates()
-    table, version = catalog.load_shipped_catalog()
     frames = []
     for relative in FILES:
         path = shared_data / relative
         parsed = azure_cost.parse(
             path.read_bytes(), source_file=path.name, ingestion_key=path.name, fetched_at=FETCHED
         )
-        rows = azure_cost.to_focus(parsed.rows)
-        for (day,), day_rows in sorted(rows.partition_by("x_charge_date", as_dict=True).items()):
-            rates = fx.conversion_rates(fx.rates_for_day(history, day, {"USD"}), "USD")
-            result = normalize_costs(
-                day_rows,
-                fx_rates=rates,
-                catalog=table,
-                catalog_version=version,
-                base_currency="USD",
-                tag_aliases=load_tag_aliases(),
-            )
-            assert result.quarantine.is_empty()
-            frames.append(result.rows)
+        frames += normalized_in_usd(azure_cost.to_focus(parsed.rows))
     return pl.concat(frames)
 
 

@@ -13,15 +13,14 @@ import pyarrow.parquet as pq
 import pytest
 from polars.testing import assert_frame_equal
 
-from finops_assets.domain import catalog, focus_export_day, fx
+from finops_assets.domain import focus_export_day
 from finops_assets.domain.focus_versions import FOCUS13_SCHEMA, focus12_rows, focus13_rows
-from finops_assets.domain.normalize import normalize_costs
-from finops_assets.domain.reference import load_tag_aliases
 from finops_assets.domain.sources import focus_export
 from finops_assets.publish.export_files import stage_export_day
 from finops_assets.publish.files import StagedDayFiles, write_day_by_billing_period
 from finops_assets.storage.fingerprint import frames_fingerprint, lineage_fingerprint
 from finops_assets.storage.validation import validate_frame
+from finops_assets_tests.normalized_days import normalized_in_usd
 
 DAY = dt.date(2024, 9, 15)
 FETCHED = dt.datetime(2030, 1, 1, tzinfo=dt.UTC)
@@ -34,23 +33,7 @@ def normalized(shared_data) -> pl.DataFrame:
     parsed = focus_export.parse(
         path.read_bytes(), source_file=path.name, ingestion_key="k", fetched_at=FETCHED
     )
-    rows = focus_export.to_focus(parsed.rows)
-    history = fx.load_shipped_ecb_rates()
-    table, version = catalog.load_shipped_catalog()
-    frames = []
-    for (day,), day_rows in sorted(rows.partition_by("x_charge_date", as_dict=True).items()):
-        rates = fx.conversion_rates(fx.rates_for_day(history, day, {"USD"}), "USD")
-        result = normalize_costs(
-            day_rows,
-            fx_rates=rates,
-            catalog=table,
-            catalog_version=version,
-            base_currency="USD",
-            tag_aliases=load_tag_aliases(),
-        )
-        assert result.quarantine.is_empty()
-        frames.append(result.rows)
-    return pl.concat(frames)
+    return pl.concat(normalized_in_usd(focus_export.to_focus(parsed.rows)))
 
 
 @pytest.fixture
