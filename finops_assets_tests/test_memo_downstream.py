@@ -25,6 +25,7 @@ from finops_assets.sample import focus_export_writer
 from finops_assets.settings import Settings
 from finops_assets.storage import tables
 from finops_assets.storage.delta import DeltaLake
+from finops_assets_tests.materializations import latest_materialization
 
 FIRST, LAST = dt.date(2026, 10, 13), dt.date(2026, 10, 15)
 DAYS = [FIRST + dt.timedelta(days=n) for n in range((LAST - FIRST).days + 1)]
@@ -69,25 +70,19 @@ def _period_file(scratch: Path, seed_of: Callable[[dt.date], int]) -> bytes:
     return header + b"\n" + b"".join(parts)
 
 
-def _latest(instance: dg.DagsterInstance, key: str, day: dt.date) -> dg.AssetMaterialization:
-    [record] = instance.fetch_materializations(
-        dg.AssetRecordsFilter(asset_key=dg.AssetKey(key), asset_partitions=[day.isoformat()]),
-        limit=1,
-    ).records
-    assert record.asset_materialization is not None
-    return record.asset_materialization
-
-
 def _recomputed(instance: dg.DagsterInstance, key: str) -> list[str]:
     """The days whose latest materialization of `key` was computed (not recorded again)."""
-    flags = {d: _latest(instance, key, d).metadata.get(RECOMPUTED_KEY) for d in DAYS}
+    flags = {d: latest_materialization(instance, key, d).metadata.get(RECOMPUTED_KEY) for d in DAYS}
     # a forced recompute records no inputs (nor the flag): the day was computed
     return [d.isoformat() for d, flag in flags.items() if flag is None or flag.value]
 
 
 def _versions(instance: dg.DagsterInstance, keys: list[str]) -> dict[str, list[str | None]]:
     return {
-        key: [(_latest(instance, key, d).tags or {}).get(DATA_VERSION_TAG) for d in DAYS]
+        key: [
+            (latest_materialization(instance, key, d).tags or {}).get(DATA_VERSION_TAG)
+            for d in DAYS
+        ]
         for key in keys
     }
 
@@ -120,7 +115,9 @@ def test_a_restated_day_is_computed_again_only_where_it_is_read(tmp_path, monkey
         assert materialize_window(instance, FIRST, LAST, GRAPH).success
         first = {key: _recomputed(instance, key) for key in keys}
         flagged = {
-            k: _latest(instance, k, d).metadata.get(RECOMPUTED_KEY) for k in keys for d in DAYS
+            k: latest_materialization(instance, k, d).metadata.get(RECOMPUTED_KEY)
+            for k in keys
+            for d in DAYS
         }
         before = _versions(instance, keys)
 

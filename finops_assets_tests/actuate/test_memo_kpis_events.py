@@ -36,6 +36,7 @@ from finops_assets.resources.events import EventSinksResource
 from finops_assets.resources.lake import LakeResource
 from finops_assets.storage import tables
 from finops_assets.storage.delta import DeltaLake
+from finops_assets_tests.materializations import latest_materialization
 
 DAYS = [dt.date(2026, 10, 13), dt.date(2026, 10, 14), dt.date(2026, 10, 15)]
 SEPTEMBER_30 = dt.date(2026, 9, 30)
@@ -118,20 +119,13 @@ def _run(instance, tmp_path: Path, first: dt.date, last: dt.date, **tags: str) -
     assert result.success
 
 
-def _latest(instance: dg.DagsterInstance, key: str, day: dt.date) -> dg.AssetMaterialization:
-    [record] = instance.fetch_materializations(
-        dg.AssetRecordsFilter(asset_key=dg.AssetKey(key), asset_partitions=[day.isoformat()]),
-        limit=1,
-    ).records
-    assert record.asset_materialization is not None
-    return record.asset_materialization
-
-
 def _computed(instance: dg.DagsterInstance) -> dict[str, list[int]]:
     """Per asset, the days (of October) whose latest materialization was computed."""
     found: dict[str, list[int]] = {}
     for key in KEYS:
-        flags = [(d, _latest(instance, key, d).metadata.get(RECOMPUTED_KEY)) for d in DAYS]
+        flags = [
+            (d, latest_materialization(instance, key, d).metadata.get(RECOMPUTED_KEY)) for d in DAYS
+        ]
         found[key] = [d.day for d, flag in flags if flag is None or flag.value]
     return found
 
@@ -139,7 +133,8 @@ def _computed(instance: dg.DagsterInstance) -> dict[str, list[int]]:
 def _state(instance: dg.DagsterInstance, lake: DeltaLake) -> tuple[dict, dict]:
     """Every day's data version per asset, and the stored rows of the tables they write."""
     versions = {
-        k: [(_latest(instance, k, d).tags or {}).get(DATA_VERSION_TAG) for d in DAYS] for k in KEYS
+        k: [(latest_materialization(instance, k, d).tags or {}).get(DATA_VERSION_TAG) for d in DAYS]
+        for k in KEYS
     }
     rows = {}
     written = (
@@ -155,7 +150,11 @@ def _state(instance: dg.DagsterInstance, lake: DeltaLake) -> tuple[dict, dict]:
 
 
 def _latency_s(instance: dg.DagsterInstance, day: dt.date) -> int:
-    return _latest(instance, "finops_kpis", day).metadata["pipeline_latency_max_s"].value
+    return (
+        latest_materialization(instance, "finops_kpis", day)
+        .metadata["pipeline_latency_max_s"]
+        .value
+    )
 
 
 @pytest.mark.slow
@@ -198,4 +197,6 @@ def test_kpis_and_budget_events_reuse_an_unchanged_day(tmp_path, monkeypatch):
         _report(instance, "budget_events", DAYS[0], "events-written-elsewhere")
         _run(instance, tmp_path, DAYS[1], DAYS[-1])  # 14 and 15 read 13 October's events
         assert _computed(instance)["budget_events"] == [13, 14, 15]  # 13: the reported one
-        assert (_latest(instance, "budget_events", DAYS[1]).metadata[RECOMPUTED_KEY]).value
+        assert (
+            latest_materialization(instance, "budget_events", DAYS[1]).metadata[RECOMPUTED_KEY]
+        ).value
